@@ -1,0 +1,100 @@
+"""The one exception tree of bluegreen. Every error carries its exit code (SPEC §2).
+
+    BluegreenError                 exit 1   base; never raised bare
+    ├── ConfigError                exit 2   bluegreen.toml or a flag is wrong; no AWS call made
+    ├── UsageError                 exit 2   a command was used wrongly (no deployment to promote…)
+    ├── PreflightError             exit 2   AWS is not in a state we can start from; nothing changed
+    │   ├── MissingResourceError            a cluster, service, listener or target group is missing
+    │   └── ConflictError                   listeners disagree / split in flight with no record
+    ├── AwsError                   exit 1   an AWS call failed after bounded retries
+    ├── DeploymentFailed           exit 1   the deployment failed and was rolled back; blue serves
+    │   ├── HealthCheckFailed               green never became healthy
+    │   ├── GateFailed                      an alarm or target health gate failed during a stage
+    │   ├── HookFailed                      a hook failed or timed out
+    │   └── DeploymentStopped               pre_provision hook failed: nothing to roll back
+    ├── RollbackFailed             exit 3   rollback could not complete: a person must act
+    └── LockHeldError              exit 4   another deployment of this service holds the lock
+
+Messages say what failed, where, and what to do about it; the CLI prints them as they are.
+"""
+
+from __future__ import annotations
+
+
+class BluegreenError(Exception):
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  → {self.hint}" if self.hint else self.message
+
+
+class ConfigError(BluegreenError):
+    exit_code = 2
+
+
+class UsageError(BluegreenError):
+    exit_code = 2
+
+
+class PreflightError(BluegreenError):
+    exit_code = 2
+
+
+class MissingResourceError(PreflightError):
+    pass
+
+
+class ConflictError(PreflightError):
+    pass
+
+
+class AwsError(BluegreenError):
+    exit_code = 1
+
+    def __init__(self, operation: str, code: str, message: str, *, hint: str | None = None):
+        super().__init__(f"AWS {operation} failed: {code}: {message}", hint=hint)
+        self.operation = operation
+        self.code = code
+
+
+class DeploymentFailed(BluegreenError):
+    """Raised out of a deployment that was rolled back: blue serves production."""
+
+    exit_code = 1
+
+
+class HealthCheckFailed(DeploymentFailed):
+    pass
+
+
+class GateFailed(DeploymentFailed):
+    pass
+
+
+class HookFailed(DeploymentFailed):
+    pass
+
+
+class DeploymentStopped(DeploymentFailed):
+    """Stopped before anything changed (a failing pre_provision hook)."""
+
+
+class RollbackRequested(DeploymentFailed):
+    """Someone asked for a rollback (the CLI, the API, or a pause timeout)."""
+
+
+class TimeoutExceeded(DeploymentFailed):
+    """The deployment ran past --timeout."""
+
+
+class RollbackFailed(BluegreenError):
+    exit_code = 3
+
+
+class LockHeldError(BluegreenError):
+    exit_code = 4
