@@ -163,6 +163,11 @@ class TaskSet:
     pending_count: int | None
     desired_count: int | None
     stable: bool | None
+    # How the task set runs its tasks: copied onto green's task set.
+    network_configuration: Mapping[str, Any] | None = None
+    launch_type: str | None = None
+    capacity_provider_strategy: tuple[Mapping[str, Any], ...] = ()
+    platform_version: str | None = None
 
 
 @dataclass(frozen=True)

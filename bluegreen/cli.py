@@ -1,0 +1,290 @@
+"""The `bluegreen` command: parse, call the Python API, print, map errors to exit codes.
+
+No deployment logic lives here. Every BluegreenError is printed as its message (never a
+traceback) and exits with its code (SPEC §2).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bluegreen.deployer import Deployer, DeploymentResult
+from bluegreen.errors import BluegreenError, UsageError
+from bluegreen.logs import configure_logging
+from bluegreen.plan import Plan
+from bluegreen.record import Event
+from bluegreen.status import Status
+from bluegreen.taskdef import parse_image_args
+
+app = typer.Typer(
+    help="Blue/green deployments for Amazon ECS services behind Elastic Load Balancing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+T = TypeVar("T")
+
+
+class Output(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class LogFormat(StrEnum):
+    console = "console"
+    json = "json"
+
+
+class StrategyName(StrEnum):
+    all_at_once = "all-at-once"
+    canary = "canary"
+    linear = "linear"
+    steps = "steps"
+
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to bluegreen.toml.")]
+ProfileOpt = Annotated[str | None, typer.Option(help="AWS profile.", envvar="AWS_PROFILE")]
+RegionOpt = Annotated[str | None, typer.Option(help="AWS region.", envvar="AWS_REGION")]
+EndpointOpt = Annotated[
+    str | None, typer.Option(help="AWS endpoint URL (e.g. a simulated AWS).", envvar="AWS_ENDPOINT_URL")
+]
+OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json (on stdout).")]
+LogOpt = Annotated[LogFormat, typer.Option("--log-format", help="Logs on stderr: console or json.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs.")]
+
+# Tests (and the sandbox) replace this to hand the Deployer a cloud and a clock.
+deployer_factory: Callable[..., Deployer] = Deployer.from_config
+
+
+class Common:
+    def __init__(self, config: Path, profile: str | None, region: str | None,
+                 endpoint_url: str | None, output: Output, log_format: LogFormat,
+                 verbose: bool) -> None:  # fmt: skip
+        self.config, self.output = config, output
+        self.aws = {"profile": profile, "region": region, "endpoint_url": endpoint_url}
+        configure_logging(log_format.value, verbose)
+
+    def deployer(self, overrides: dict[str, Any] | None = None) -> Deployer:
+        return deployer_factory(self.config, overrides=overrides, **self.aws)
+
+
+def run(output: Output, action: Callable[[], T], show: Callable[[T], None]) -> None:
+    """Call the API; print the result; turn every BluegreenError into its exit code."""
+    try:
+        show(action())
+    except BluegreenError as exc:
+        result = getattr(exc, "result", None)
+        if output is Output.json:
+            doc = result.to_dict() if isinstance(result, DeploymentResult) else {}
+            print(json.dumps({**doc, "error": exc.message, "hint": exc.hint,
+                              "exit_code": exc.exit_code}, indent=2, default=str))  # fmt: skip
+        elif isinstance(result, DeploymentResult):
+            _print_result(result)
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _print_event(event: Event) -> None:
+    err.print(f"[dim]{event.state.value:<16}[/] {event.message}", highlight=False)
+
+
+def _print_result(result: DeploymentResult) -> None:
+    rec = result.record
+    colour = {"succeeded": "green", "paused": "yellow"}.get(result.outcome, "red")
+    out.print(f"[bold {colour}]{result.outcome.upper()}[/] {rec.id}  state {rec.state.value}")
+    if rec.reason:
+        out.print(f"reason: {rec.reason}", highlight=False)
+    for route, weights in result.final_weights.items():
+        split = ", ".join(f"{_short(a)}={w}" for a, w in weights.items())
+        out.print(f"  {_short(route)}: {split}", highlight=False)
+
+
+def _short(arn: str) -> str:
+    return arn.rsplit(":", 1)[-1]
+
+
+def _show_deploy(output: Output) -> Callable[[Any], None]:
+    def show(value: Any) -> None:
+        if isinstance(value, Plan):
+            _show_plan(output)(value)
+        elif output is Output.json:
+            print(json.dumps(value.to_dict(), indent=2, default=str))
+        else:
+            _print_result(value)
+            if value.outcome == "paused":
+                out.print("PAUSED: continue with `bluegreen promote`, or `bluegreen rollback`")
+
+    return show
+
+
+def _show_plan(output: Output) -> Callable[[Plan], None]:
+    def show(plan: Plan) -> None:
+        if output is Output.json:
+            print(json.dumps(plan.to_dict(), indent=2, default=str))
+            return
+        out.print(f"[bold]Plan[/] for service {plan.service} (cluster {plan.cluster})")
+        out.print(f"  release: {plan.release}", highlight=False)
+        table = Table("#", "action", "detail", show_header=True)
+        for number, step in enumerate(plan.steps, 1):
+            table.add_row(str(number), step.action, step.detail)
+        out.print(table)
+        out.print(f"at least {plan.minimum_seconds:g}s of bakes and waits; nothing was changed")
+
+    return show
+
+
+def _show_status(output: Output) -> Callable[[Status], None]:
+    def show(status: Status) -> None:
+        if output is Output.json:
+            print(json.dumps(status.to_dict(), indent=2, default=str))
+            return
+        out.print(f"[bold]{status.service}[/]: live target group {status.live or '(split)'}")
+        for route in status.routes:
+            split = ", ".join(f"{n}={w}" for n, w in route["weights"].items())
+            out.print(f"  {route['route']}: {split}", highlight=False)
+        for group in status.target_groups:
+            counts = {k: v for k, v in group.items() if k not in ("name", "arn", "reasons")}
+            out.print(f"  {group['name']}: {counts} {group['reasons'] or ''}", highlight=False)
+        for ts in status.task_sets:
+            out.print(f"  task set {ts['id']} {ts['status']} {ts['task_definition']} "
+                      f"→ {', '.join(ts['target_groups'])}", highlight=False)  # fmt: skip
+        if status.deployment:
+            d = status.deployment
+            out.print(f"  deployment {d['deployment_id']}: {d['state']} step {d['step']}/"
+                      f"{d['steps']} at {d['green_percent']}% green", highlight=False)  # fmt: skip
+        for warning in status.warnings:
+            out.print(f"[yellow]warning:[/] {warning}", highlight=False)
+
+    return show
+
+
+@app.command()
+def deploy(
+    image: Annotated[list[str] | None, typer.Option("--image", help="CONTAINER=URI (repeatable).")] = None,
+    task_definition: Annotated[str | None, typer.Option("--task-definition", help="FILE.json or ARN.")] = None,
+    strategy: Annotated[StrategyName | None, typer.Option(help="Override [strategy] type.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
+    timeout: Annotated[str | None, typer.Option(help='Whole deployment, e.g. "2h"; then rollback.')] = None,
+    detach_at_pause: Annotated[bool, typer.Option("--detach-at-pause", help="Exit 0 at a pause.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    config: ConfigOpt = Path("bluegreen.toml"), profile: ProfileOpt = None, region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None, output: OutputOpt = Output.text,
+    log_format: LogOpt = LogFormat.console, verbose: VerboseOpt = False,
+) -> None:  # fmt: skip
+    """Run a deployment: green up, traffic shifted in stages, blue retired; rollback on failure."""
+    common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
+
+    def action() -> DeploymentResult | Plan:
+        overrides: dict[str, Any] = {}
+        if strategy:
+            overrides["strategy"] = {"type": strategy.value}
+        if timeout:
+            overrides["timeout"] = timeout
+        images = parse_image_args(image or [])
+        deployer = common.deployer(overrides)
+        if dry_run:
+            return deployer.plan(images, task_definition)
+        if not yes and sys.stdin.isatty() and not _confirm(deployer.plan(images, task_definition)):
+            raise UsageError("cancelled: nothing was changed")
+        sink = _print_event if output is Output.text else None
+        return deployer.deploy(images, task_definition, detach_at_pause=detach_at_pause,
+                               on_event=sink)  # fmt: skip
+
+    run(output, action, _show_deploy(output))
+
+
+def _confirm(plan: Plan) -> bool:
+    _show_plan(Output.text)(plan)
+    return typer.confirm("Deploy?", default=False)
+
+
+@app.command()
+def plan(
+    image: Annotated[list[str] | None, typer.Option("--image", help="CONTAINER=URI (repeatable).")] = None,
+    task_definition: Annotated[str | None, typer.Option("--task-definition", help="FILE.json or ARN.")] = None,
+    strategy: Annotated[StrategyName | None, typer.Option(help="Override [strategy] type.")] = None,
+    config: ConfigOpt = Path("bluegreen.toml"), profile: ProfileOpt = None, region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None, output: OutputOpt = Output.text,
+    log_format: LogOpt = LogFormat.console, verbose: VerboseOpt = False,
+) -> None:  # fmt: skip
+    """Show what `deploy` would do, step by step. Changes nothing in AWS."""
+    common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
+    overrides = {"strategy": {"type": strategy.value}} if strategy else None
+    run(output, lambda: common.deployer(overrides).plan(parse_image_args(image or []),
+                                                         task_definition), _show_plan(output))  # fmt: skip
+
+
+@app.command()
+def status(
+    config: ConfigOpt = Path("bluegreen.toml"), profile: ProfileOpt = None, region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None, output: OutputOpt = Output.text,
+    log_format: LogOpt = LogFormat.console, verbose: VerboseOpt = False,
+) -> None:  # fmt: skip
+    """Live colour, weights on every listener, health, task sets, the deployment in flight."""
+    common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
+    run(output, lambda: common.deployer().status(), _show_status(output))
+
+
+@app.command()
+def rollback(
+    reason: Annotated[str | None, typer.Option(help="Why; kept in the record.")] = None,
+    config: ConfigOpt = Path("bluegreen.toml"), profile: ProfileOpt = None, region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None, output: OutputOpt = Output.text,
+    log_format: LogOpt = LogFormat.console, verbose: VerboseOpt = False,
+) -> None:  # fmt: skip
+    """Abort the deployment in flight: production back on blue, green retired."""
+    common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
+    sink = _print_event if output is Output.text else None
+
+    # A rollback that put blue back is what was asked: exit 0 (SPEC §2).
+    run(output, lambda: common.deployer().rollback(reason, on_event=sink), _show_deploy(output))
+
+
+@app.command()
+def promote(
+    full: Annotated[bool, typer.Option("--full", help="Skip the remaining steps and bakes.")] = False,
+    detach_at_pause: Annotated[bool, typer.Option("--detach-at-pause", help="Exit 0 at the next pause.")] = False,
+    config: ConfigOpt = Path("bluegreen.toml"), profile: ProfileOpt = None, region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None, output: OutputOpt = Output.text,
+    log_format: LogOpt = LogFormat.console, verbose: VerboseOpt = False,
+) -> None:  # fmt: skip
+    """Continue a paused deployment."""
+    common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
+    sink = _print_event if output is Output.text else None
+    run(output, lambda: common.deployer().promote(full=full, on_event=sink,
+                                                  detach_at_pause=detach_at_pause),
+        _show_deploy(output))  # fmt: skip
+
+
+@app.command()
+def resume(
+    detach_at_pause: Annotated[bool, typer.Option("--detach-at-pause", help="Exit 0 at the next pause.")] = False,
+    config: ConfigOpt = Path("bluegreen.toml"), profile: ProfileOpt = None, region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None, output: OutputOpt = Output.text,
+    log_format: LogOpt = LogFormat.console, verbose: VerboseOpt = False,
+) -> None:  # fmt: skip
+    """Continue a deployment whose process died, from its record."""
+    common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
+    sink = _print_event if output is Output.text else None
+    run(output, lambda: common.deployer().resume(on_event=sink, detach_at_pause=detach_at_pause),
+        _show_deploy(output))  # fmt: skip
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

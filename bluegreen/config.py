@@ -1,0 +1,305 @@
+"""The configuration model: `bluegreen.toml` parsed, validated and defaulted in one place.
+
+Rules: unknown keys are errors; durations are strings such as "90s", "5m", "1h30m" (or a
+number of seconds); every error names the file, the key and what is allowed, and is raised
+as ConfigError (exit 2) before any AWS call. CLI flags arrive as `overrides`, a nested dict
+merged over the file before validation, so they are validated exactly like the file.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from bluegreen.errors import ConfigError
+from bluegreen.hooks import HookEvent
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: object) -> float:
+    """"90s", "5m", "1h30m", "250ms" or a number of seconds → seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a string like \"90s\", \"5m\" or \"1h\"")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip().replace(" ", "")
+        parts = _DURATION.findall(text)
+        if not parts or "".join(n + u for n, u in parts) != text:
+            raise ValueError(f'"{value}" is not a duration: use e.g. "90s", "5m", "1h30m"')
+        seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+    else:
+        raise ValueError('a duration is a string like "90s", "5m" or "1h"')
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ServiceConfig(_Strict):
+    cluster: str = Field(min_length=1)
+    name: str | None = None
+    mode: Literal["task-sets", "service-pair"] = "task-sets"
+    blue_service: str | None = None
+    green_service: str | None = None
+    container: str | None = None
+    container_port: int | None = Field(default=None, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _mode_needs(self) -> ServiceConfig:
+        if self.mode == "task-sets" and not self.name:
+            raise ValueError('mode "task-sets" needs service.name (the EXTERNAL service)')
+        if self.mode == "service-pair" and not (self.blue_service and self.green_service):
+            raise ValueError('mode "service-pair" needs service.blue_service and green_service')
+        return self
+
+
+class TargetGroupsConfig(_Strict):
+    blue: str = Field(min_length=1)
+    green: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> TargetGroupsConfig:
+        if self.blue == self.green:
+            raise ValueError("target_groups.blue and target_groups.green must differ")
+        return self
+
+
+class RouteConfig(_Strict):
+    """A listener's default action (`arn`) or one listener rule (`rule`)."""
+
+    arn: str | None = None
+    rule: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> RouteConfig:
+        if bool(self.arn) == bool(self.rule):
+            raise ValueError('give exactly one of "arn" (a listener) or "rule" (a listener rule)')
+        return self
+
+
+class StepConfig(_Strict):
+    weight: int = Field(ge=0, le=100, description="percent of traffic on green")
+    bake: Duration = 0.0
+    pause: bool = False
+
+
+StrategyType = Literal["all-at-once", "canary", "linear", "steps"]
+_STRATEGY_KEYS: dict[str, set[str]] = {
+    "all-at-once": set(),
+    "canary": {"percent", "bake"},
+    "linear": {"step_percent", "interval"},
+    "steps": {"steps"},
+}
+
+
+class StrategyConfig(_Strict):
+    type: StrategyType = "canary"
+    percent: int = Field(default=10, ge=1, le=99)
+    bake: Duration = 300.0
+    step_percent: int = Field(default=20, ge=1, le=99)
+    interval: Duration = 120.0
+    steps: list[StepConfig] = Field(default_factory=list)
+    pause_timeout: Duration = 86400.0
+    on_pause_timeout: Literal["rollback", "continue"] = "rollback"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_keys_of_type(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            kind = data.get("type", "canary")
+            other = set().union(*_STRATEGY_KEYS.values()) - _STRATEGY_KEYS.get(kind, set())
+            stray = sorted(k for k in data if k in other)
+            if kind in _STRATEGY_KEYS and stray:
+                raise ValueError(f'{", ".join(stray)} not used by type = "{kind}"')
+        return data
+
+    @model_validator(mode="after")
+    def _steps_end_at_100(self) -> StrategyConfig:
+        if self.type != "steps":
+            return self
+        if not self.steps:
+            raise ValueError('type = "steps" needs a steps list ending at weight 100')
+        weights = [s.weight for s in self.steps]
+        if weights[-1] != 100:
+            raise ValueError(f"steps must end at weight 100 (the last is {weights[-1]})")
+        if any(b < a for a, b in zip(weights, weights[1:], strict=False)):
+            raise ValueError(f"steps weights must not decrease (got {weights})")
+        return self
+
+
+class HealthConfig(_Strict):
+    timeout: Duration = 900.0
+    poll_interval: Duration = Field(default=5.0)
+
+    @model_validator(mode="after")
+    def _positive_poll(self) -> HealthConfig:
+        if self.poll_interval <= 0:
+            raise ValueError("health.poll_interval must be more than 0s")
+        return self
+
+
+class GatesConfig(_Strict):
+    alarms: list[str] = Field(default_factory=list)
+    bake_after_shift: Duration = 300.0
+    termination_wait: Duration = 300.0
+
+
+class HookConfig(_Strict):
+    event: HookEvent
+    name: str | None = None
+    command: list[str] | None = None
+    python: str | None = None
+    lambda_function: str | None = Field(default=None, alias="lambda")
+    shell: bool = False
+    timeout: Duration = 300.0
+    env: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> HookConfig:
+        kinds = [k for k in (self.command, self.python, self.lambda_function) if k]
+        if len(kinds) != 1:
+            raise ValueError('give exactly one of "command", "python" or "lambda"')
+        if self.python and ":" not in self.python:
+            raise ValueError(f'python = "{self.python}": use "module:function"')
+        if self.shell and self.command and len(self.command) != 1:
+            raise ValueError("with shell = true, command is one string: [\"cmd | other\"]")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        if self.name:
+            return self.name
+        if self.command:
+            return " ".join(self.command)
+        return self.python or self.lambda_function or "hook"
+
+
+class StateConfig(_Strict):
+    backend: str = "file"
+
+    @model_validator(mode="after")
+    def _known_backend(self) -> StateConfig:
+        if self.backend != "file" and not self.backend.startswith("s3://"):
+            raise ValueError('state.backend is "file" or "s3://bucket/prefix"')
+        return self
+
+
+class DeploymentConfig(_Strict):
+    service: ServiceConfig
+    target_groups: TargetGroupsConfig
+    listeners: list[RouteConfig] = Field(min_length=1)
+    test_listener: RouteConfig | None = None
+    strategy: StrategyConfig = Field(default_factory=StrategyConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
+    gates: GatesConfig = Field(default_factory=GatesConfig)
+    hooks: list[HookConfig] = Field(default_factory=list)
+    state: StateConfig = Field(default_factory=StateConfig)
+    timeout: Duration | None = None  # the whole deployment; past it → rollback
+    source: Path = Field(default=Path("bluegreen.toml"), exclude=True)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.parent
+
+    @property
+    def service_key(self) -> str:
+        """Names this service in records and locks: one lock per service."""
+        name = self.service.name or f"{self.service.blue_service}+{self.service.green_service}"
+        return f"{self.service.cluster}/{name}".replace(":", "_").replace("/", "__")
+
+
+def load_config(
+    path: str | Path = "bluegreen.toml", overrides: Mapping[str, Any] | None = None
+) -> DeploymentConfig:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such file", hint="pass --config PATH, or run `bluegreen init`"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, source=path, overrides=overrides)
+
+
+def parse_config(
+    data: Mapping[str, Any],
+    *,
+    source: Path = Path("bluegreen.toml"),
+    overrides: Mapping[str, Any] | None = None,
+) -> DeploymentConfig:
+    merged = _merge(dict(data), overrides or {})
+    merged.pop("source", None)
+    try:
+        return DeploymentConfig.model_validate({**merged, "source": source})
+    except ValidationError as exc:
+        raise ConfigError(_describe(source, exc, merged)) from None
+
+
+def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), Mapping):
+            base[key] = _merge(dict(base[key]), value)
+        else:
+            base[key] = value
+    return base
+
+
+def _describe(source: Path, exc: ValidationError, data: Mapping[str, Any]) -> str:
+    lines = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = f"unknown key{_allowed_keys(error['loc'])}"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        elif "input" in error and not isinstance(error["input"], dict | list):
+            message += f" (got {error['input']!r})"
+        lines.append(f"{source}: {location}: {message}" if location else f"{source}: {message}")
+    return "\n".join(lines)
+
+
+def _allowed_keys(loc: tuple[int | str, ...]) -> str:
+    model: type[BaseModel] | None = DeploymentConfig
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(str(part))
+        model = _model_of(field.annotation) if field else None
+    if model is None:
+        return ""
+    names = sorted(f.alias or n for n, f in model.model_fields.items() if n != "source")
+    return f" (allowed here: {', '.join(names)})"
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found:
+            return found
+    return None

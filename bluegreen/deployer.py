@@ -1,0 +1,318 @@
+"""The Python API: `Deployer.from_config(...)` and its verbs. The CLI is a skin over this.
+
+Errors before a deployment starts (configuration, preflight, lock) are raised; a deployment
+that ran returns a DeploymentResult when it succeeded or paused, and raises
+DeploymentFailed (rolled back, exit 1) or RollbackFailed (exit 3) otherwise, each carrying
+`.result`, so a release script cannot mistake a rollback for a success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bluegreen.clock import Clock, RealClock
+from bluegreen.config import DeploymentConfig, load_config
+from bluegreen.engine import Engine, EventSink
+from bluegreen.errors import (
+    BluegreenError,
+    ConflictError,
+    DeploymentFailed,
+    LockHeldError,
+    RollbackFailed,
+    UsageError,
+)
+from bluegreen.hooks import HookRunner, HookSpec
+from bluegreen.machine import State
+from bluegreen.plan import Plan, Release, build_plan, resolve
+from bluegreen.ports import Cloud
+from bluegreen.record import DeploymentRecord, Request, new_deployment_id
+from bluegreen.redact import Redactor
+from bluegreen.status import Status, read_status
+from bluegreen.store import Store, open_store
+
+# How long promote/rollback wait for a deployment running elsewhere to act on them.
+ANSWER_WAIT_SECONDS = 600.0
+
+EXIT_CODES = {"succeeded": 0, "paused": 0, "rolled_back": 1, "stopped": 1, "failed": 3}
+
+
+@dataclass(frozen=True)
+class DeploymentResult:
+    record: DeploymentRecord
+    final_weights: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def outcome(self) -> str:
+        return self.record.outcome
+
+    @property
+    def deployment_id(self) -> str:
+        return self.record.id
+
+    @property
+    def reason(self) -> str | None:
+        return self.record.reason
+
+    @property
+    def state(self) -> State:
+        return self.record.state
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES.get(self.outcome, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.record.summary(), "final_weights": self.final_weights}
+
+
+class Deployer:
+    def __init__(
+        self,
+        config: DeploymentConfig,
+        *,
+        cloud: Cloud | Callable[[], Cloud] | None = None,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        aws: Mapping[str, str | None] | None = None,
+    ) -> None:
+        self.config = config
+        self._cloud = cloud
+        self._aws = dict(aws or {})
+        self.clock = clock or RealClock()
+        self.store = store or open_store(config.state.backend, config.base_dir)
+
+    @classmethod
+    def from_config(
+        cls,
+        path: str | Path = "bluegreen.toml",
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        profile: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        cloud: Cloud | Callable[[], Cloud] | None = None,
+        clock: Clock | None = None,
+    ) -> Deployer:
+        config = load_config(path, overrides)
+        aws = {"profile": profile, "region": region, "endpoint_url": endpoint_url}
+        return cls(config, cloud=cloud, clock=clock, aws=aws)
+
+    @property
+    def cloud(self) -> Cloud:
+        """Connected on first use, so configuration errors never reach AWS."""
+        if self._cloud is None:
+            from bluegreen.aws import connect
+
+            self._cloud = connect(clock=self.clock, **self._aws)
+        elif callable(self._cloud):
+            self._cloud = self._cloud()
+        return self._cloud
+
+    # ------------------------------------------------------------------ verbs
+
+    def plan(self, images: Mapping[str, str] | None = None, task_definition: str | None = None) -> Plan:
+        release = Release(images=dict(images or {}), task_definition=task_definition)
+        _check_release(release)
+        return build_plan(self.config, resolve(self.config, self.cloud), release)
+
+    def deploy(
+        self,
+        images: Mapping[str, str] | None = None,
+        task_definition: str | None = None,
+        *,
+        detach_at_pause: bool = False,
+        on_event: EventSink | None = None,
+    ) -> DeploymentResult:
+        release = Release(images=dict(images or {}), task_definition=task_definition)
+        _check_release(release)
+        now = self.clock.now()
+        rec = DeploymentRecord(
+            id=new_deployment_id(now),
+            service_key=self.config.service_key,
+            cluster=self.config.service.cluster,
+            service=self.config.service.name or "",
+            created_at=now,
+            updated_at=now,
+            deadline=now + self.config.timeout if self.config.timeout else None,
+        )
+        lock = self.store.acquire_lock(rec.service_key, rec.id)
+        try:
+            self._refuse_if_in_flight()
+            rec.note(now, f"deploying {release.describe()}")
+            self.store.save(rec)
+            engine = self._engine(on_event, detach_at_pause)
+            engine.run(rec, release)
+        finally:
+            lock.release()
+        return self._finish(engine, rec)
+
+    def status(self) -> Status:
+        return read_status(self.config, self.cloud, self.store.latest(self.config.service_key))
+
+    def history(self) -> list[DeploymentRecord]:
+        return self.store.history(self.config.service_key)
+
+    def promote(self, *, full: bool = False, on_event: EventSink | None = None,
+                detach_at_pause: bool = False) -> DeploymentResult:  # fmt: skip
+        rec = self._in_flight("promote")
+        if rec.state is not State.PAUSED:
+            raise UsageError(f"deployment {rec.id} is {rec.state.value}, not paused: nothing to promote")
+        request = Request(kind="promote", full=full, at=self.clock.now(), by="promote")
+        return self._continue(rec, request, on_event, detach_at_pause)
+
+    def rollback(self, reason: str | None = None, *, on_event: EventSink | None = None) -> DeploymentResult:
+        rec = self._in_flight("rollback")
+        why = reason or "rollback requested"
+        request = Request(kind="rollback", reason=why, at=self.clock.now(), by="rollback")
+        try:
+            return self._continue(rec, request, on_event, False)
+        except DeploymentFailed as exc:  # rolled back, as asked: blue serves production
+            result = getattr(exc, "result", None)
+            if isinstance(result, DeploymentResult) and result.state is State.ROLLED_BACK:
+                return result
+            raise
+
+    def resume(self, *, on_event: EventSink | None = None, detach_at_pause: bool = False) -> DeploymentResult:
+        rec = self._in_flight("resume")
+        return self._continue(rec, None, on_event, detach_at_pause)
+
+    # ------------------------------------------------------------------ internals
+
+    def _engine(self, on_event: EventSink | None, detach_at_pause: bool) -> Engine:
+        hooks = HookRunner(Redactor(), functions=self._functions_or_none())
+        engine = Engine(self.config, self.cloud, self.store, self.clock, hooks,
+                        hook_specs(self.config), on_event)  # fmt: skip
+        engine.detach_at_pause = detach_at_pause
+        return engine
+
+    def _functions_or_none(self) -> Any:
+        return getattr(self.cloud, "functions", None)
+
+    def _refuse_if_in_flight(self) -> None:
+        latest = self.store.latest(self.config.service_key)
+        if latest and not latest.state.terminal:
+            raise ConflictError(
+                f"deployment {latest.id} of this service is {latest.state.value}",
+                hint="see it with `bluegreen status`; then `bluegreen promote`, "
+                "`bluegreen resume` or `bluegreen rollback`",
+            )
+
+    def _in_flight(self, verb: str) -> DeploymentRecord:
+        latest = self.store.latest(self.config.service_key)
+        if latest is None or latest.state.terminal:
+            last = f" (the last, {latest.id}, is {latest.state.value})" if latest else ""
+            raise UsageError(f"no deployment of this service is in flight to {verb}{last}")
+        return latest
+
+    def _continue(self, rec: DeploymentRecord, request: Request | None,
+                  on_event: EventSink | None, detach_at_pause: bool) -> DeploymentResult:  # fmt: skip
+        if request:
+            self.store.post_request(rec.service_key, rec.id, request)
+        try:
+            lock = self.store.acquire_lock(rec.service_key, rec.id)
+        except LockHeldError:
+            if request is None:
+                raise
+            return self._await_other_process(rec, request)
+        try:
+            rec = self.store.load(rec.service_key, rec.id)
+            engine = self._engine(on_event, detach_at_pause)
+            if request and request.kind == "rollback" and rec.state is State.PAUSED:
+                # Nobody is watching this pause: act on the request here and now.
+                self.store.take_requests(rec.service_key, rec.id)
+                rec.reason, rec.failed_in = request.reason, rec.state
+                rec.move_to(State.ROLLING_BACK, self.clock.now(), rec.reason or "")
+                self.store.save(rec)
+            engine.run(rec)
+        finally:
+            lock.release()
+        return self._finish(engine, rec)
+
+    def _await_other_process(self, rec: DeploymentRecord, request: Request) -> DeploymentResult:
+        """The deployment runs in another process, which takes the request within one poll
+        interval: wait until it has acted on it."""
+        poll = self.config.health.poll_interval
+        waited = 0.0
+        while waited < ANSWER_WAIT_SECONDS:
+            current = self.store.load(rec.service_key, rec.id)
+            acted = current.state.terminal or (
+                request.kind == "promote" and current.state is not State.PAUSED
+            )
+            if acted:
+                result = DeploymentResult(current, self._final_weights(current))
+                if current.state is State.FAILED:
+                    raise _with_result(RollbackFailed(current.reason or "rollback failed"), result)
+                return result
+            self.clock.sleep(poll)
+            waited += poll
+        raise LockHeldError(
+            f"{request.kind} was requested, but the process running {rec.id} has not acted on "
+            f"it within {ANSWER_WAIT_SECONDS:g}s: {self.store.lock_holder(rec.service_key)}",
+            hint="check that process; the request stays queued for it",
+        )
+
+    def _finish(self, engine: Engine, rec: DeploymentRecord) -> DeploymentResult:
+        result = DeploymentResult(rec, self._final_weights(rec))
+        if rec.state is State.ROLLED_BACK:
+            raise _as_failure(engine.failure, rec, result)
+        if rec.state is State.FAILED:
+            raise _with_result(RollbackFailed(rec.reason or "rollback failed"), result)
+        if rec.state is State.STOPPED:
+            failure = engine.failure
+            if isinstance(failure, BluegreenError):
+                raise _with_result(failure, result)
+            raise _with_result(DeploymentFailed(rec.reason or "stopped"), result)
+        return result
+
+    def _final_weights(self, rec: DeploymentRecord) -> dict[str, dict[str, int]]:
+        weights: dict[str, dict[str, int]] = {}
+        for entry in rec.routes:
+            try:
+                weights[entry.arn] = dict(self.cloud.elb.route(entry.ref).weights)
+            except BluegreenError:
+                continue
+        return weights
+
+
+def _check_release(release: Release) -> None:
+    if not release.images and not release.task_definition:
+        raise UsageError(
+            "nothing to deploy", hint="give --image CONTAINER=URI or --task-definition FILE|ARN"
+        )
+    if release.images and release.task_definition:
+        raise UsageError("give either --image or --task-definition, not both")
+
+
+def _as_failure(failure: BaseException | None, rec: DeploymentRecord,
+                result: DeploymentResult) -> BluegreenError:  # fmt: skip
+    message = f"deployment {rec.id} was rolled back: {rec.reason}"
+    if isinstance(failure, DeploymentFailed):
+        error: BluegreenError = type(failure)(message)
+    else:
+        error = DeploymentFailed(message)
+    return _with_result(error, result)
+
+
+def _with_result(error: BluegreenError, result: DeploymentResult) -> BluegreenError:
+    error.result = result  # type: ignore[attr-defined]
+    return error
+
+
+def hook_specs(config: DeploymentConfig) -> list[HookSpec]:
+    return [
+        HookSpec(
+            event=h.event,
+            name=h.display_name,
+            command=tuple(h.command) if h.command else None,
+            python=h.python,
+            lambda_function=h.lambda_function,
+            shell=h.shell,
+            timeout_seconds=h.timeout,
+            env=h.env,
+            cwd=str(config.base_dir),
+        )
+        for h in config.hooks
+    ]

@@ -1,0 +1,436 @@
+"""Runs a deployment through the state machine: hooks, gates, persistence, rollback.
+
+Order of things in every state (the callback table):
+1. the record moves to the state and is saved — before anything is done;
+2. the state's action runs (idempotent: a resumed deployment runs it again);
+3. its hooks run; a failing hook of a fatal event rolls back (SPEC §4);
+4. the next state is chosen; an exception in 2 or 3 moves to ROLLING_BACK (or STOPPED
+   before anything changed). Outcome hooks (`on_success`, `on_rollback`, `on_failure`)
+   and `finally` always run; their failures are logged, never raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from bluegreen.clock import Clock
+from bluegreen.config import DeploymentConfig
+from bluegreen.errors import (
+    BluegreenError,
+    DeploymentFailed,
+    DeploymentStopped,
+    GateFailed,
+    HealthCheckFailed,
+    HookFailed,
+    PreflightError,
+    RollbackRequested,
+    TimeoutExceeded,
+)
+from bluegreen.gates import Verdict, alarms_ok, explain_unhealthy, green_ready, green_still_healthy
+from bluegreen.hooks import FATAL_EVENTS, HookEvent, HookRunner, HookSpec
+from bluegreen.machine import State
+from bluegreen.model import TaskSet
+from bluegreen.plan import Release, Resolved, resolve
+from bluegreen.ports import Cloud
+from bluegreen.record import DeploymentRecord, Event, RouteEntry, StageEntry
+from bluegreen.rollback import RollBack
+from bluegreen.store import Store
+from bluegreen.strategies import stages_for, weights_for
+from bluegreen.taskdef import is_task_definition_arn, load_task_definition_file, with_images
+from bluegreen.traffic import TrafficShifter
+
+log = structlog.get_logger("bluegreen")
+
+EventSink = Callable[[Event], None]
+
+
+class Engine:
+    def __init__(
+        self,
+        config: DeploymentConfig,
+        cloud: Cloud,
+        store: Store,
+        clock: Clock,
+        hooks: HookRunner,
+        hook_specs: list[HookSpec],
+        on_event: EventSink | None = None,
+    ) -> None:
+        self.config = config
+        self.cloud = cloud
+        self.store = store
+        self.clock = clock
+        self.hooks = hooks
+        self.hook_specs = hook_specs
+        self.on_event = on_event
+        self.shifter = TrafficShifter(cloud.elb)
+        self.detach_at_pause = False
+        self._failure: BaseException | None = None
+        self._handlers: dict[State, Callable[[DeploymentRecord], State | None]] = {
+            State.PENDING: lambda rec: State.PREFLIGHT,
+            State.PREFLIGHT: self._preflight,
+            State.PROVISIONING: self._provision,
+            State.WAITING_HEALTHY: self._wait_healthy,
+            State.TEST_TRAFFIC: self._test_traffic,
+            State.SHIFTING: self._shift,
+            State.PAUSED: self._pause,
+            State.BAKING: self._bake_after_shift,
+            State.CLEANING_UP: self._clean_up,
+            State.ROLLING_BACK: self._roll_back,
+        }
+
+    # ------------------------------------------------------------------ driving
+
+    def run(self, rec: DeploymentRecord, release: Release | None = None) -> DeploymentRecord:
+        """Drive `rec` until it ends or detaches at a pause. The caller holds the lock."""
+        self._release = release or Release(
+            images=dict(rec.images), task_definition=rec.task_definition_source
+        )
+        self._failure = None
+        while not rec.state.terminal:
+            try:
+                following = self._handlers[rec.state](rec)
+            except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - every failure rolls back
+                following = self._on_failure(rec, exc)
+            if following is None:  # detached at a pause
+                return rec
+            self._enter(rec, following)
+        self._outcome_hooks(rec)
+        return rec
+
+    def _enter(self, rec: DeploymentRecord, state: State, message: str = "") -> None:
+        rec.move_to(state, self.clock.now(), message)
+        self.store.save(rec)
+        self._publish(rec, rec.events[-1])
+
+    def event(self, rec: DeploymentRecord, message: str, **fields: Any) -> None:
+        rec.note(self.clock.now(), message)
+        self.store.save(rec)
+        self._publish(rec, rec.events[-1], **fields)
+
+    def _publish(self, rec: DeploymentRecord, event: Event, **fields: Any) -> None:
+        log.info(event.message, deployment_id=rec.id, state=rec.state.value, **fields)
+        if self.on_event:
+            self.on_event(event)
+
+    def _on_failure(self, rec: DeploymentRecord, exc: BaseException) -> State:
+        self._failure = exc
+        if rec.state is State.ROLLING_BACK:
+            rec.reason = f"{rec.reason}; then {_reason(exc)}" if rec.reason else _reason(exc)
+            return State.FAILED
+        rec.reason = rec.reason or _reason(exc)
+        if rec.state in (State.PENDING, State.PREFLIGHT):
+            return State.STOPPED
+        rec.failed_in = rec.state
+        if isinstance(exc, BluegreenError | KeyboardInterrupt):
+            return State.ROLLING_BACK
+        log.exception("unexpected_error", deployment_id=rec.id)
+        return State.ROLLING_BACK
+
+    @property
+    def failure(self) -> BaseException | None:
+        return self._failure
+
+    # ------------------------------------------------------------------ states
+
+    def _preflight(self, rec: DeploymentRecord) -> State:
+        resolved = resolve(self.config, self.cloud)
+        self._fill_from(rec, resolved)
+        self._check_release(rec, resolved)
+        self.store.save(rec)
+        self.event(rec, f"blue is {resolved.blue.name}, green is {resolved.green.name}")
+        self._hooks(rec, HookEvent.PRE_PROVISION, stop_only=True)
+        return State.PROVISIONING
+
+    def _fill_from(self, rec: DeploymentRecord, resolved: Resolved) -> None:
+        rec.blue_target_group = resolved.blue.arn
+        rec.green_target_group = resolved.green.arn
+        rec.routes = [RouteEntry.of(r.ref) for r in resolved.routes]
+        if resolved.test_route:
+            rec.test_route = RouteEntry.of(resolved.test_route.ref)
+            rec.test_route_weights = dict(resolved.test_route.weights)
+        rec.stages = [StageEntry.of(s) for s in stages_for(self.config.strategy)]
+        rec.blue_task_set = resolved.blue_task_set.id
+        rec.from_task_definition = resolved.blue_task_set.task_definition
+        rec.leftover_task_sets = [ts.id for ts in resolved.leftover_task_sets]
+        rec.container, rec.container_port = resolved.container, resolved.container_port
+        rec.desired_count = resolved.service.desired_count
+
+    def _check_release(self, rec: DeploymentRecord, resolved: Resolved) -> None:
+        """Everything about the new version that can be wrong is found before any change."""
+        source = self._release.task_definition
+        rec.images = dict(self._release.images)
+        rec.task_definition_source = source
+        if source and is_task_definition_arn(source):
+            rec.to_task_definition = self.cloud.ecs.task_definition(source).arn
+        elif source:
+            load_task_definition_file(self.config.base_dir / source)
+        else:
+            current = self.cloud.ecs.task_definition(resolved.blue_task_set.task_definition)
+            with_images(current.registration, rec.images)
+            self.hooks.add_secrets(current.secret_values)
+
+    def _provision(self, rec: DeploymentRecord) -> State:
+        for task_set_id in rec.leftover_task_sets:
+            self.cloud.ecs.delete_task_set(self.config.service.cluster, rec.service, task_set_id)
+            self.event(rec, f"deleted leftover task set {task_set_id} on green")
+        rec.leftover_task_sets = []
+        if not rec.to_task_definition:
+            rec.to_task_definition = self._register_task_definition(rec)
+            self.event(rec, f"registered {rec.to_task_definition}")
+        if not rec.green_task_set:
+            rec.green_task_set = self._create_green_task_set(rec).id
+            self.event(rec, f"created green task set {rec.green_task_set}")
+        return State.WAITING_HEALTHY
+
+    def _register_task_definition(self, rec: DeploymentRecord) -> str:
+        source = rec.task_definition_source
+        if source:
+            registration = load_task_definition_file(self.config.base_dir / source)
+        else:
+            current = self.cloud.ecs.task_definition(rec.from_task_definition or "")
+            self.hooks.add_secrets(current.secret_values)
+            registration = with_images(current.registration, rec.images)
+        return self.cloud.ecs.register_task_definition(registration).arn
+
+    def _create_green_task_set(self, rec: DeploymentRecord) -> TaskSet:
+        cluster = self.config.service.cluster
+        task_sets = self.cloud.ecs.task_sets(cluster, rec.service)
+        mine = next((ts for ts in task_sets if ts.external_id == rec.id), None)
+        if mine:  # created before the process died: adopt it
+            return mine
+        blue = next(ts for ts in task_sets if ts.id == rec.blue_task_set)
+        return self.cloud.ecs.create_task_set(
+            cluster=cluster,
+            service=rec.service,
+            task_definition=rec.to_task_definition or "",
+            target_group_arn=rec.green_target_group or "",
+            container_name=rec.container or "",
+            container_port=rec.container_port or 0,
+            external_id=rec.id,
+            network_configuration=blue.network_configuration,
+            launch_type=blue.launch_type,
+            capacity_provider_strategy=blue.capacity_provider_strategy,
+            platform_version=blue.platform_version,
+        )
+
+    def _wait_healthy(self, rec: DeploymentRecord) -> State:
+        green = rec.green_target_group or ""
+        last = Verdict(False, "not checked yet")
+
+        def ready() -> bool:
+            nonlocal last
+            task_set = self._task_set(rec, rec.green_task_set)
+            last = green_ready(self.cloud.elb.target_health(green), task_set, rec.desired_count)
+            return last.ok
+
+        if not self._watch(rec, self.config.health.timeout, until=ready, gates=False):
+            group = self.cloud.elb.target_groups([green])[0]
+            why = explain_unhealthy(self.cloud.elb.target_health(green), group.health_check,
+                                    group.name)  # fmt: skip
+            raise HealthCheckFailed(
+                f"green did not become healthy within {self.config.health.timeout:g}s "
+                f"({last.reason}): {why}"
+            )
+        self.event(rec, "green is healthy")
+        self._hooks(rec, HookEvent.POST_PROVISION)
+        return State.TEST_TRAFFIC if rec.test_route else State.SHIFTING
+
+    def _test_traffic(self, rec: DeploymentRecord) -> State:
+        assert rec.test_route is not None
+        weights = weights_for(100, rec.blue_target_group or "", rec.green_target_group or "")
+        rec.test_route_moved = True
+        self.store.save(rec)
+        self.shifter.apply([rec.test_route.ref], weights)
+        self.event(rec, f"test listener routed to green: {rec.test_route.arn}")
+        self._hooks(rec, HookEvent.POST_TEST_TRAFFIC)
+        return State.SHIFTING
+
+    def _shift(self, rec: DeploymentRecord) -> State:
+        stage = rec.stages[rec.step].stage
+        self._hooks(rec, HookEvent.PRE_SHIFT, to_weight=stage.weight)
+        weights = weights_for(stage.weight, rec.blue_target_group or "", rec.green_target_group or "")
+        self.shifter.apply([r.ref for r in rec.routes], weights)
+        rec.green_percent = stage.weight
+        self.event(rec, f"step {rec.step + 1}/{len(rec.stages)}: {stage.weight}% on green",
+                   green_percent=stage.weight)  # fmt: skip
+        if stage.bake:
+            self._watch(rec, stage.bake)
+        self._hooks(rec, HookEvent.POST_SHIFT)
+        return State.PAUSED if stage.pause else self._next_stage(rec)
+
+    def _next_stage(self, rec: DeploymentRecord, *, full: bool = False) -> State:
+        if full and rec.green_percent < 100:
+            rec.stages = rec.stages[: rec.step + 1] + [StageEntry(weight=100)]
+        rec.paused_at = None
+        rec.detached = False
+        rec.step += 1
+        return State.SHIFTING if rec.step < len(rec.stages) else State.BAKING
+
+    def _pause(self, rec: DeploymentRecord) -> State | None:
+        if rec.paused_at is None:
+            rec.paused_at = self.clock.now()
+            self.event(rec, f"paused at {rec.green_percent}% green: waiting for promote")
+            self._hooks(rec, HookEvent.ON_PAUSE)
+        if self.detach_at_pause:
+            rec.detached = True
+            self.event(rec, "detached at the pause: run `bluegreen promote` or `rollback`")
+            return None
+        promoted: list[bool] = []
+        left = rec.paused_at + self.config.strategy.pause_timeout - self.clock.now()
+        self._watch(rec, left, until=lambda: bool(promoted), on_promote=promoted.append)
+        if promoted:
+            return self._next_stage(rec, full=promoted[0])
+        if self.config.strategy.on_pause_timeout == "continue":
+            self.event(rec, "pause timed out: continuing")
+            return self._next_stage(rec)
+        raise RollbackRequested(
+            f"pause timed out after {self.config.strategy.pause_timeout:g}s with no promote"
+        )
+
+    def _bake_after_shift(self, rec: DeploymentRecord) -> State:
+        if self.config.gates.bake_after_shift:
+            self.event(rec, f"baking {self.config.gates.bake_after_shift:g}s at 100% green")
+            self._watch(rec, self.config.gates.bake_after_shift)
+        self._hooks(rec, HookEvent.PRE_CLEANUP)
+        return State.CLEANING_UP
+
+    def _clean_up(self, rec: DeploymentRecord) -> State:
+        cluster = self.config.service.cluster
+        if not rec.green_is_primary:
+            self.cloud.ecs.set_primary_task_set(cluster, rec.service, rec.green_task_set or "")
+            rec.green_is_primary = True
+            self.event(rec, f"green task set {rec.green_task_set} is primary")
+        if self.config.gates.termination_wait:
+            self._watch(rec, self.config.gates.termination_wait)
+        rec.blue_retiring = True
+        self.store.save(rec)
+        self.cloud.ecs.delete_task_set(cluster, rec.service, rec.blue_task_set or "")
+        self.event(rec, f"retired blue task set {rec.blue_task_set}")
+        return State.SUCCEEDED
+
+    def _roll_back(self, rec: DeploymentRecord) -> State:
+        RollBack(self, rec).run()
+        return State.ROLLED_BACK
+
+    # ------------------------------------------------------------------ waiting
+
+    def _watch(
+        self,
+        rec: DeploymentRecord,
+        seconds: float,
+        *,
+        until: Callable[[], bool] | None = None,
+        gates: bool = True,
+        on_promote: Callable[[bool], None] | None = None,
+    ) -> bool:
+        """Poll every health.poll_interval for `seconds`: requests, the deadline, the gates
+        and `until`. True when `until` was met (or, with no `until`, the time passed)."""
+        end = self.clock.now() + max(seconds, 0.0)
+        poll = self.config.health.poll_interval
+        while True:
+            self._check_requests(rec, on_promote)
+            self._check_deadline(rec)
+            if gates:
+                self._check_gates(rec)
+            if until and until():
+                return True
+            remaining = end - self.clock.now()
+            if remaining <= 0:
+                return until is None
+            self.clock.sleep(min(poll, remaining))
+
+    def _check_requests(
+        self, rec: DeploymentRecord, on_promote: Callable[[bool], None] | None
+    ) -> None:
+        for request in self.store.take_requests(rec.service_key, rec.id):
+            if request.kind == "rollback":
+                raise RollbackRequested(
+                    f"rollback requested{f' by {request.by}' if request.by else ''}"
+                    f"{f': {request.reason}' if request.reason else ''}"
+                )
+            if on_promote:
+                on_promote(request.full)
+            else:
+                self.event(rec, "promote ignored: the deployment is not paused")
+
+    def _check_deadline(self, rec: DeploymentRecord) -> None:
+        if rec.deadline is not None and self.clock.now() > rec.deadline:
+            raise TimeoutExceeded(f"the deployment ran past its timeout ({self.config.timeout:g}s)")
+
+    def _check_gates(self, rec: DeploymentRecord) -> None:
+        verdicts = [green_still_healthy(self.cloud.elb.target_health(rec.green_target_group or ""))]
+        if self.config.gates.alarms:
+            verdicts.append(alarms_ok(self.cloud.alarms.alarm_states(self.config.gates.alarms)))
+        for verdict in verdicts:
+            if not verdict.ok:
+                raise GateFailed(f"gate failed at {rec.green_percent}% green: {verdict.reason}")
+
+    def _task_set(self, rec: DeploymentRecord, task_set_id: str | None) -> TaskSet | None:
+        task_sets = self.cloud.ecs.task_sets(self.config.service.cluster, rec.service)
+        return next((ts for ts in task_sets if ts.id == task_set_id), None)
+
+    # ------------------------------------------------------------------ hooks
+
+    def hook_context(self, rec: DeploymentRecord, event: HookEvent, **extra: Any) -> dict[str, Any]:
+        return {
+            "event": event.value,
+            "deployment_id": rec.id,
+            "cluster": rec.cluster,
+            "service": rec.service,
+            "state": rec.state.value,
+            "step": rec.step + 1,
+            "steps": len(rec.stages),
+            "blue_target_group": rec.blue_target_group,
+            "green_target_group": rec.green_target_group,
+            "from_task_definition": rec.from_task_definition,
+            "to_task_definition": rec.to_task_definition,
+            "green_weight": rec.green_percent,
+            "from_weight": rec.green_percent,
+            "reason": rec.reason,
+            **extra,
+        }
+
+    def _hooks(
+        self, rec: DeploymentRecord, event: HookEvent, *, stop_only: bool = False, **extra: Any
+    ) -> None:
+        specs = [s for s in self.hook_specs if s.event is event]
+        if not specs:
+            return
+        results = self.hooks.run_event(event, specs, self.hook_context(rec, event, **extra))
+        for result in results:
+            if result.succeeded:
+                continue
+            message = f"hook {result.spec.name} failed at {event.value}: {result.error}"
+            if event not in FATAL_EVENTS:
+                self.event(rec, message)  # informational events: logged, never fatal
+                continue
+            if stop_only:
+                raise DeploymentStopped(message, hint="nothing was changed in AWS")
+            raise HookFailed(message)
+
+    def _outcome_hooks(self, rec: DeploymentRecord) -> None:
+        event = {
+            State.SUCCEEDED: HookEvent.ON_SUCCESS,
+            State.ROLLED_BACK: HookEvent.ON_ROLLBACK,
+        }.get(rec.state, HookEvent.ON_FAILURE)
+        for each in (event, HookEvent.FINALLY):
+            specs = [s for s in self.hook_specs if s.event is each]
+            if specs:
+                for result in self.hooks.run_event(each, specs, self.hook_context(rec, each)):
+                    if not result.succeeded:
+                        log.warning("hook_failed", hook=result.spec.name, hook_event=each.value,
+                                    error=result.error, deployment_id=rec.id)  # fmt: skip
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (SIGINT)"
+    if isinstance(exc, BluegreenError):
+        return exc.message
+    return f"unexpected {type(exc).__name__}: {exc}"
+
+
+__all__ = ["DeploymentFailed", "Engine", "EventSink", "PreflightError"]

@@ -1,0 +1,91 @@
+"""The deployment states and the explicit transition table. No I/O.
+
+    PENDING → PREFLIGHT → PROVISIONING → WAITING_HEALTHY → [TEST_TRAFFIC] → SHIFTING (per
+    stage) → [PAUSED] → BAKING → CLEANING_UP → SUCCEEDED
+    any failure before blue is retired → ROLLING_BACK → ROLLED_BACK | FAILED
+
+The engine (engine.py) performs each state's action; this module only says which moves are
+legal. The record is saved on entering a state, before its action runs, so a process killed
+mid-action is resumed by re-running that state's (idempotent) action.
+
+Two exits do not roll back: PREFLIGHT → STOPPED (a check or the pre_provision hook failed
+before anything changed) and CLEANING_UP → FAILED is impossible (blue is kept until the
+last step, and rollback stays possible until it is retired).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bluegreen.errors import BluegreenError
+
+
+class State(StrEnum):
+    PENDING = "PENDING"
+    PREFLIGHT = "PREFLIGHT"
+    PROVISIONING = "PROVISIONING"
+    WAITING_HEALTHY = "WAITING_HEALTHY"
+    TEST_TRAFFIC = "TEST_TRAFFIC"
+    SHIFTING = "SHIFTING"
+    PAUSED = "PAUSED"
+    BAKING = "BAKING"
+    CLEANING_UP = "CLEANING_UP"
+    SUCCEEDED = "SUCCEEDED"
+    ROLLING_BACK = "ROLLING_BACK"
+    ROLLED_BACK = "ROLLED_BACK"
+    STOPPED = "STOPPED"
+    FAILED = "FAILED"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+    @property
+    def blue_retired(self) -> bool:
+        return self is State.SUCCEEDED
+
+
+TERMINAL = frozenset({State.SUCCEEDED, State.ROLLED_BACK, State.STOPPED, State.FAILED})
+
+# Every state from which a failure rolls back: all that may have changed something.
+_ROLLBACK_FROM = {
+    State.PROVISIONING,
+    State.WAITING_HEALTHY,
+    State.TEST_TRAFFIC,
+    State.SHIFTING,
+    State.PAUSED,
+    State.BAKING,
+    State.CLEANING_UP,
+}
+
+TRANSITIONS: dict[State, frozenset[State]] = {
+    State.PENDING: frozenset({State.PREFLIGHT, State.STOPPED}),
+    State.PREFLIGHT: frozenset({State.PROVISIONING, State.STOPPED}),
+    State.PROVISIONING: frozenset({State.WAITING_HEALTHY}),
+    State.WAITING_HEALTHY: frozenset({State.TEST_TRAFFIC, State.SHIFTING}),
+    State.TEST_TRAFFIC: frozenset({State.SHIFTING}),
+    State.SHIFTING: frozenset({State.SHIFTING, State.PAUSED, State.BAKING}),
+    State.PAUSED: frozenset({State.SHIFTING, State.BAKING}),
+    State.BAKING: frozenset({State.CLEANING_UP}),
+    State.CLEANING_UP: frozenset({State.SUCCEEDED}),
+    State.ROLLING_BACK: frozenset({State.ROLLED_BACK, State.FAILED}),
+    State.SUCCEEDED: frozenset(),
+    State.ROLLED_BACK: frozenset(),
+    State.STOPPED: frozenset(),
+    State.FAILED: frozenset(),
+}
+for _state in _ROLLBACK_FROM:
+    TRANSITIONS[_state] = TRANSITIONS[_state] | {State.ROLLING_BACK}
+
+
+class IllegalTransition(BluegreenError):
+    """A bug, not a user error: the engine asked for a move the table forbids."""
+
+
+def can_roll_back(state: State) -> bool:
+    return state in _ROLLBACK_FROM or state is State.ROLLING_BACK
+
+
+def check_transition(current: State, target: State) -> None:
+    if target not in TRANSITIONS[current]:
+        raise IllegalTransition(f"illegal transition {current} → {target}")

@@ -1,0 +1,149 @@
+"""The deployment record: everything needed to resume or roll back a deployment from
+another process, given what AWS shows. Saved on every transition, before the action.
+
+Nothing secret goes in here: no task-definition environment, no hook output.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from bluegreen.machine import State, check_transition
+from bluegreen.model import RouteKind, RouteRef
+from bluegreen.strategies import Stage
+
+
+class RouteEntry(BaseModel):
+    kind: RouteKind
+    arn: str
+
+    @property
+    def ref(self) -> RouteRef:
+        return RouteRef(self.kind, self.arn)
+
+    @classmethod
+    def of(cls, ref: RouteRef) -> RouteEntry:
+        return cls(kind=ref.kind, arn=ref.arn)
+
+
+class StageEntry(BaseModel):
+    weight: int
+    bake: float = 0.0
+    pause: bool = False
+
+    @property
+    def stage(self) -> Stage:
+        return Stage(self.weight, self.bake, self.pause)
+
+    @classmethod
+    def of(cls, stage: Stage) -> StageEntry:
+        return cls(weight=stage.weight, bake=stage.bake, pause=stage.pause)
+
+
+class Event(BaseModel):
+    at: float
+    state: State
+    message: str
+
+
+class Request(BaseModel):
+    """Promote or rollback, asked for from another process (or this one)."""
+
+    kind: Literal["promote", "rollback"]
+    full: bool = False
+    reason: str | None = None
+    at: float = 0.0
+    by: str = ""
+
+
+def new_deployment_id(now: float) -> str:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    return f"bg-{stamp}-{secrets.token_hex(3)}"
+
+
+class DeploymentRecord(BaseModel):
+    id: str
+    service_key: str
+    cluster: str
+    service: str
+    state: State = State.PENDING
+    created_at: float
+    updated_at: float
+    ended_at: float | None = None
+    blue_target_group: str | None = None
+    green_target_group: str | None = None
+    routes: list[RouteEntry] = Field(default_factory=list)
+    test_route: RouteEntry | None = None
+    test_route_weights: dict[str, int] | None = None  # as found
+    test_route_moved: bool = False
+    stages: list[StageEntry] = Field(default_factory=list)
+    step: int = 0
+    green_percent: int = 0
+    from_task_definition: str | None = None
+    to_task_definition: str | None = None
+    images: dict[str, str] = Field(default_factory=dict)
+    blue_task_set: str | None = None
+    green_task_set: str | None = None
+    green_is_primary: bool = False
+    blue_retiring: bool = False  # set before blue's task set is deleted: no way back after
+    leftover_task_sets: list[str] = Field(default_factory=list)
+    container: str | None = None
+    container_port: int | None = None
+    desired_count: int = 1
+    task_definition_source: str | None = None  # an ARN or a JSON file given by the user
+    paused_at: float | None = None
+    deadline: float | None = None
+    detached: bool = False
+    reason: str | None = None
+    failed_in: State | None = None  # the state a rollback started from
+    events: list[Event] = Field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        return {
+            State.SUCCEEDED: "succeeded",
+            State.ROLLED_BACK: "rolled_back",
+            State.STOPPED: "stopped",
+            State.FAILED: "failed",
+        }.get(self.state, "paused" if self.state is State.PAUSED else "in_progress")
+
+    @property
+    def current_stage(self) -> Stage | None:
+        return self.stages[self.step].stage if self.step < len(self.stages) else None
+
+    def move_to(self, state: State, now: float, message: str = "") -> None:
+        check_transition(self.state, state)
+        self.state = state
+        self.updated_at = now
+        if state.terminal:
+            self.ended_at = now
+        self.note(now, message or f"entered {state}")
+
+    def note(self, now: float, message: str) -> None:
+        self.events.append(Event(at=now, state=self.state, message=message))
+        self.updated_at = now
+
+    def summary(self) -> dict[str, Any]:
+        """The `--output json` document and the API result's view."""
+        return {
+            "deployment_id": self.id,
+            "service": self.service,
+            "cluster": self.cluster,
+            "state": self.state.value,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "from_task_definition": self.from_task_definition,
+            "to_task_definition": self.to_task_definition,
+            "blue_target_group": self.blue_target_group,
+            "green_target_group": self.green_target_group,
+            "green_percent": self.green_percent,
+            "step": self.step + 1 if self.stages else 0,
+            "steps": len(self.stages),
+            "started_at": self.created_at,
+            "ended_at": self.ended_at,
+            "duration_seconds": (self.ended_at or self.updated_at) - self.created_at,
+        }

@@ -1,0 +1,103 @@
+"""Rollback: production back to blue on every route, the test route back to blue, blue's
+task set primary again, green's task set deleted. Possible in every state until blue's
+task set is being retired.
+
+It refuses to send traffic to blue when blue has no healthy target (SPEC §1): then the
+deployment is FAILED (exit 3) and the message says exactly what AWS looks like, so a person
+can act.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bluegreen.errors import BluegreenError, RollbackFailed
+from bluegreen.strategies import weights_for
+
+if TYPE_CHECKING:
+    from bluegreen.engine import Engine
+    from bluegreen.record import DeploymentRecord
+
+
+class RollBack:
+    def __init__(self, engine: Engine, rec: DeploymentRecord) -> None:
+        self.engine = engine
+        self.rec = rec
+        self.cluster = engine.config.service.cluster
+
+    def run(self) -> None:
+        if self.rec.blue_retiring:
+            raise RollbackFailed(
+                "blue's task set was already being retired: there is nothing to roll back to",
+                hint="deploy the previous version again with `bluegreen deploy`",
+            )
+        try:
+            self._restore_traffic()
+            self._restore_primary()
+            self._retire_green()
+        except BluegreenError as exc:
+            raise RollbackFailed(
+                f"rollback could not complete: {exc.message}\n{describe_aws_state(self.engine, self.rec)}",
+                hint="a person must act: fix what is named above, then run `bluegreen rollback` again",
+            ) from exc
+
+    def _restore_traffic(self) -> None:
+        rec, blue, green = self.rec, self.rec.blue_target_group, self.rec.green_target_group
+        if not blue or not green:
+            return  # nothing was resolved, so nothing was moved
+        to_blue = weights_for(0, blue, green)
+        if rec.routes:
+            self.engine.shifter.apply([r.ref for r in rec.routes], to_blue)
+            rec.green_percent = 0
+            self.engine.event(rec, "production traffic back on blue")
+        if rec.test_route and rec.test_route_moved:
+            self.engine.shifter.apply([rec.test_route.ref], to_blue)
+            self.engine.event(rec, "test listener back on blue")
+
+    def _restore_primary(self) -> None:
+        if self.rec.green_is_primary and self.rec.blue_task_set:
+            ecs = self.engine.cloud.ecs
+            ecs.set_primary_task_set(self.cluster, self.rec.service, self.rec.blue_task_set)
+            self.rec.green_is_primary = False
+            self.engine.event(self.rec, f"blue task set {self.rec.blue_task_set} is primary again")
+
+    def _retire_green(self) -> None:
+        ecs = self.engine.cloud.ecs
+        task_sets = ecs.task_sets(self.cluster, self.rec.service)
+        mine = {ts.id for ts in task_sets if ts.external_id == self.rec.id}
+        if self.rec.green_task_set:
+            mine.add(self.rec.green_task_set)
+        for task_set_id in sorted(mine):
+            if task_set_id != self.rec.blue_task_set:
+                ecs.delete_task_set(self.cluster, self.rec.service, task_set_id)
+                self.engine.event(self.rec, f"deleted green task set {task_set_id}")
+
+
+def describe_aws_state(engine: Engine, rec: DeploymentRecord) -> str:
+    """Every route's weights and every task set, read now: what a person needs to act."""
+    lines = ["AWS state now:"]
+    names = {rec.blue_target_group: "blue", rec.green_target_group: "green"}
+    refs = [r.ref for r in rec.routes] + ([rec.test_route.ref] if rec.test_route else [])
+    for ref in refs:
+        try:
+            route = engine.cloud.elb.route(ref)
+            split = ", ".join(f"{names.get(a, a)}={w}" for a, w in route.weights.items())
+            lines.append(f"  {ref}: {split}")
+        except BluegreenError as exc:
+            lines.append(f"  {ref}: could not read ({exc.message})")
+    for arn, colour in names.items():
+        if not arn:
+            continue
+        try:
+            health = engine.cloud.elb.target_health(arn)
+            lines.append(f"  {colour} target group {arn}: {health.healthy_count} healthy of "
+                         f"{len(health.targets)}")  # fmt: skip
+        except BluegreenError as exc:
+            lines.append(f"  {colour} target group {arn}: could not read ({exc.message})")
+    try:
+        for ts in engine.cloud.ecs.task_sets(engine.config.service.cluster, rec.service):
+            lines.append(f"  task set {ts.id}: {ts.status.value}, {ts.task_definition}, "
+                         f"target groups {', '.join(names.get(a, a) or a for a in ts.target_group_arns)}")  # fmt: skip
+    except BluegreenError as exc:
+        lines.append(f"  task sets: could not read ({exc.message})")
+    return "\n".join(lines)

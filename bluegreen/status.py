@@ -1,0 +1,80 @@
+"""What is true now, from AWS (and the record when there is one): the live colour, weights
+on every route, health per target group, task sets, the deployment in flight. A split with
+no deployment in flight is flagged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bluegreen.config import DeploymentConfig
+from bluegreen.errors import BluegreenError
+from bluegreen.model import HealthState
+from bluegreen.plan import route_refs
+from bluegreen.ports import Cloud
+from bluegreen.record import DeploymentRecord
+
+
+@dataclass
+class Status:
+    service: str
+    live: str | None
+    routes: list[dict[str, Any]] = field(default_factory=list)
+    target_groups: list[dict[str, Any]] = field(default_factory=list)
+    task_sets: list[dict[str, Any]] = field(default_factory=list)
+    deployment: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "live_target_group": self.live,
+            "routes": self.routes,
+            "target_groups": self.target_groups,
+            "task_sets": self.task_sets,
+            "deployment": self.deployment,
+            "warnings": self.warnings,
+        }
+
+
+def read_status(
+    config: DeploymentConfig, cloud: Cloud, latest: DeploymentRecord | None
+) -> Status:
+    groups = cloud.elb.target_groups([config.target_groups.blue, config.target_groups.green])
+    names = {g.arn: g.name for g in groups}
+    status = Status(service=config.service.name or "", live=None)
+    live = set()
+    for ref in route_refs(config):
+        route = cloud.elb.route(ref)
+        live.add(route.live_target_group())
+        status.routes.append({
+            "route": str(ref),
+            "weights": {names.get(a, a): w for a, w in route.weights.items()},
+        })  # fmt: skip
+    for group in groups:
+        health = cloud.elb.target_health(group.arn)
+        counts = {s.value: health.count(s) for s in HealthState if health.count(s)}
+        status.target_groups.append({"name": group.name, "arn": group.arn, **counts,
+                                     "reasons": health.reasons()})  # fmt: skip
+    try:
+        service = cloud.ecs.service(config.service.cluster, config.service.name or "")
+        for ts in service.task_sets:
+            status.task_sets.append({
+                "id": ts.id, "status": ts.status.value, "task_definition": ts.task_definition,
+                "target_groups": [names.get(a, a) for a in ts.target_group_arns],
+                "running": ts.running_count, "desired": ts.desired_count,
+            })  # fmt: skip
+    except BluegreenError as exc:
+        status.warnings.append(f"could not read the service: {exc.message}")
+    in_flight = latest is not None and not latest.state.terminal
+    if len(live) == 1 and None not in live:
+        status.live = names.get(next(iter(live)) or "")
+    elif not in_flight:
+        status.warnings.append(
+            "traffic is split or the listeners disagree, and no deployment is in flight: "
+            "put every listener back on one colour (aws elbv2 modify-listener); "
+            "`bluegreen rollback` needs a deployment record to act on"
+        )
+    if latest is not None:
+        status.deployment = {**latest.summary(), "in_flight": in_flight}
+    return status

@@ -1,0 +1,58 @@
+"""Moving production traffic: every route of a deployment moves together, and never to a
+target group without a healthy target.
+
+`TrafficShifter.apply()` checks health first, then writes every route. If a write fails
+part way, the routes already written are put back to what they were, so the listeners
+never stay in disagreement because of us.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import structlog
+
+from bluegreen.errors import BluegreenError, GateFailed
+from bluegreen.model import Route, RouteRef
+from bluegreen.ports import LoadBalancing
+
+log = structlog.get_logger(__name__)
+
+
+class NoHealthyTarget(GateFailed):
+    """Refused: the move would send traffic to a target group with no healthy target."""
+
+
+class TrafficShifter:
+    def __init__(self, elb: LoadBalancing) -> None:
+        self._elb = elb
+
+    def assert_can_receive(self, weights: Mapping[str, int]) -> None:
+        for arn, weight in weights.items():
+            if weight > 0 and self._elb.target_health(arn).healthy_count == 0:
+                raise NoHealthyTarget(
+                    f"refused to send {weight} weight to {arn}: it has no healthy target"
+                )
+
+    def apply(self, refs: Sequence[RouteRef], weights: Mapping[str, int]) -> list[Route]:
+        """Every route gets `weights`, or none keeps a change (best effort restore)."""
+        self.assert_can_receive(weights)
+        before = [self._elb.route(ref) for ref in refs]
+        written: list[Route] = []
+        try:
+            for route in before:
+                if dict(route.weights) == dict(weights):
+                    written.append(route)  # already there: resuming is idempotent
+                    continue
+                written.append(self._elb.set_weights(route.ref, weights))
+        except BluegreenError:
+            self._restore(before[: len(written)])
+            raise
+        return written
+
+    def _restore(self, routes: Sequence[Route]) -> None:
+        for route in routes:
+            try:
+                self._elb.set_weights(route.ref, route.weights)
+            except BluegreenError as exc:  # the caller's rollback re-applies blue anyway
+                log.error("restore_failed", route=str(route.ref), error=str(exc))

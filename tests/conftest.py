@@ -1,0 +1,1 @@
+"""Puts tests/ on sys.path (rootdir conftest) so fakes.py and stack.py import as modules."""

@@ -1,0 +1,259 @@
+"""An in-memory AWS for engine tests, moving on a VirtualClock.
+
+It implements bluegreen.ports with just enough behaviour: ECS starts a task set's tasks
+after `start_delay`, registers them into the task set's target group, and each target turns
+healthy (or unhealthy, per `behaviour[image]`) after `health_delay`. It records every
+weight write, and flags any write that sends weight to a group with no healthy target —
+the invariant tests read `violations`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bluegreen.clock import VirtualClock
+from bluegreen.errors import AwsError, MissingResourceError
+from bluegreen.model import (
+    AlarmState,
+    ContainerImage,
+    HealthCheck,
+    HealthState,
+    LoadBalancer,
+    LoadBalancerBinding,
+    Route,
+    RouteKind,
+    RouteRef,
+    Service,
+    TargetGroup,
+    TargetGroupHealth,
+    TargetHealth,
+    TaskDefinition,
+    TaskSet,
+    TaskSetStatus,
+)
+
+HEALTH_CHECK = HealthCheck("HTTP", "traffic-port", "/health", "200", 10, 5, 3, 2)
+BLUE, GREEN = "arn:tg/web-blue", "arn:tg/web-green"
+HTTP, HTTPS = (RouteRef(RouteKind.LISTENER, "arn:listener/http"),
+               RouteRef(RouteKind.LISTENER, "arn:listener/https"))  # fmt: skip
+
+
+@dataclass
+class FakeTaskSet:
+    id: str
+    task_definition: str
+    target_group: str
+    external_id: str | None
+    created_at: float
+    status: TaskSetStatus = TaskSetStatus.ACTIVE
+    running: int = 0
+
+    def value(self, desired: int) -> TaskSet:
+        return TaskSet(self.id, f"arn:ts/{self.id}", self.status, self.task_definition,
+                       (self.target_group,), self.external_id, 100.0, self.running, 0, desired,
+                       True, {"awsvpcConfiguration": {"subnets": ["s-1"]}}, "FARGATE")  # fmt: skip
+
+
+@dataclass
+class World:
+    clock: VirtualClock
+    start_delay: float = 20.0
+    health_delay: float = 30.0
+    desired: int = 2
+    controller: str = "EXTERNAL"
+    # image → "healthy" | "unhealthy" | ("unhealthy_after", seconds)
+    behaviour: dict[str, Any] = field(default_factory=dict)
+    routes: dict[RouteRef, dict[str, int]] = field(default_factory=dict)
+    targets: dict[str, dict[str, TargetHealth]] = field(default_factory=dict)
+    task_sets: dict[str, FakeTaskSet] = field(default_factory=dict)
+    task_definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    alarms: dict[str, AlarmState] = field(default_factory=dict)
+    writes: list[tuple[float, RouteRef, dict[str, int]]] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    fail: dict[str, Callable[[], Exception | None]] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def call(self, operation: str) -> None:
+        self.calls.append(operation)
+        make = self.fail.get(operation)
+        error = make() if make else None
+        if error:
+            raise error
+
+    def tick(self, now: float) -> None:
+        for ts in self.task_sets.values():
+            if ts.status is TaskSetStatus.DRAINING:
+                continue
+            if now - ts.created_at >= self.start_delay and ts.running < self.desired:
+                ts.running = self.desired
+                for n in range(self.desired):
+                    self.targets.setdefault(ts.target_group, {})[f"{ts.id}-{n}"] = TargetHealth(
+                        f"{ts.id}-{n}", 8080, HealthState.INITIAL, "Elb.InitialHealthChecking")
+            image = self.task_definitions[ts.task_definition]["containerDefinitions"][0]["image"]
+            self._judge(ts, image, now)
+
+    def _judge(self, ts: FakeTaskSet, image: str, now: float) -> None:
+        mode = self.behaviour.get(image, "healthy")
+        age = now - ts.created_at - self.start_delay
+        for tid, health in list(self.targets.get(ts.target_group, {}).items()):
+            if not tid.startswith(ts.id) or age < self.health_delay:
+                continue
+            bad = mode == "unhealthy" or (isinstance(mode, tuple) and age >= mode[1])
+            self.targets[ts.target_group][tid] = (
+                TargetHealth(tid, 8080, HealthState.UNHEALTHY, "Target.ResponseCodeMismatch",
+                             "Health checks failed with these codes: [404]")
+                if bad else TargetHealth(tid, 8080, HealthState.HEALTHY)
+            )  # fmt: skip
+
+    def weights(self, ref: RouteRef) -> dict[str, int]:
+        return dict(self.routes[ref])
+
+
+class FakeElb:
+    def __init__(self, world: World) -> None:
+        self.w = world
+
+    def target_groups(self, names_or_arns: Sequence[str]) -> list[TargetGroup]:
+        self.w.call("DescribeTargetGroups")
+        found = []
+        for key in names_or_arns:
+            arn = key if key.startswith("arn:") else f"arn:tg/{key}"
+            if arn not in (BLUE, GREEN):
+                raise MissingResourceError(f"target group {key} not found")
+            found.append(TargetGroup(arn, arn.rsplit("/", 1)[-1], "HTTP", 8080, "vpc-1", "ip",
+                                     HEALTH_CHECK, ("arn:lb",)))  # fmt: skip
+        return found
+
+    def target_health(self, target_group_arn: str) -> TargetGroupHealth:
+        self.w.call("DescribeTargetHealth")
+        return TargetGroupHealth(target_group_arn,
+                                 tuple(self.w.targets.get(target_group_arn, {}).values()))
+
+    def load_balancer(self, arn: str) -> LoadBalancer:
+        return LoadBalancer(arn, "web", "application", "vpc-1")
+
+    def route(self, ref: RouteRef) -> Route:
+        self.w.call("DescribeListeners")
+        if ref not in self.w.routes:
+            raise MissingResourceError(f"{ref} not found")
+        weights = self.w.routes[ref]
+        actions = ({"Type": "forward", "ForwardConfig": {"TargetGroups": [
+            {"TargetGroupArn": a, "Weight": v} for a, v in weights.items()]}},)
+        return Route(ref, actions, dict(weights), "arn:lb", "HTTP", 80)
+
+    def set_weights(self, ref: RouteRef, weights: Mapping[str, int]) -> Route:
+        self.w.call("ModifyListener")
+        for arn, weight in weights.items():
+            healthy = sum(1 for t in self.w.targets.get(arn, {}).values()
+                          if t.state is HealthState.HEALTHY)  # fmt: skip
+            if weight > 0 and healthy == 0:
+                self.w.violations.append(f"{ref}: weight {weight} to {arn} with no healthy target")
+        self.w.routes[ref] = dict(weights)
+        self.w.writes.append((self.w.clock.now(), ref, dict(weights)))
+        return self.route(ref)
+
+
+class FakeEcs:
+    def __init__(self, world: World) -> None:
+        self.w = world
+
+    def service(self, cluster: str, name: str) -> Service:
+        self.w.call("DescribeServices")
+        if name != "web":
+            raise MissingResourceError(f"service {name} not found in cluster {cluster}")
+        task_sets = tuple(self.task_sets(cluster, name))
+        return Service("arn:svc/web", "web", "arn:cluster", "ACTIVE", self.w.controller,
+                       self.w.desired, self.w.desired, None, None, (), None, None,
+                       (LoadBalancerBinding(BLUE, "web", 8080),), task_sets)  # fmt: skip
+
+    def task_definition(self, arn_or_family: str) -> TaskDefinition:
+        registration = self.w.task_definitions.get(arn_or_family)
+        if registration is None:
+            raise MissingResourceError(f"task definition {arn_or_family} not found")
+        containers = registration["containerDefinitions"]
+        secrets = frozenset(e["value"] for c in containers for e in c.get("environment", []))
+        return TaskDefinition(arn_or_family, "web", int(arn_or_family.rsplit(":", 1)[-1]),
+                              tuple(ContainerImage(c["name"], c["image"]) for c in containers),
+                              {c["name"]: (8080,) for c in containers}, secrets, registration)  # fmt: skip
+
+    def register_task_definition(self, registration: Mapping[str, Any]) -> TaskDefinition:
+        self.w.call("RegisterTaskDefinition")
+        arn = f"arn:td/web:{len(self.w.task_definitions) + 1}"
+        self.w.task_definitions[arn] = dict(registration)
+        return self.task_definition(arn)
+
+    def create_task_set(self, **kwargs: Any) -> TaskSet:
+        self.w.call("CreateTaskSet")
+        ts_id = f"ecs-svc/{next(self.w.ids)}"
+        self.w.task_sets[ts_id] = FakeTaskSet(ts_id, kwargs["task_definition"],
+                                              kwargs["target_group_arn"], kwargs["external_id"],
+                                              self.w.clock.now())  # fmt: skip
+        return self.w.task_sets[ts_id].value(self.w.desired)
+
+    def task_sets(self, cluster: str, service: str) -> list[TaskSet]:
+        self.w.call("DescribeTaskSets")
+        return [ts.value(self.w.desired) for ts in self.w.task_sets.values()]
+
+    def set_primary_task_set(self, cluster: str, service: str, task_set_id: str) -> None:
+        self.w.call("UpdateServicePrimaryTaskSet")
+        for ts in self.w.task_sets.values():
+            ts.status = TaskSetStatus.PRIMARY if ts.id == task_set_id else TaskSetStatus.ACTIVE
+
+    def delete_task_set(self, cluster: str, service: str, task_set_id: str) -> None:
+        self.w.call("DeleteTaskSet")
+        ts = self.w.task_sets.pop(task_set_id, None)
+        if ts:
+            self.w.targets[ts.target_group] = {
+                k: v for k, v in self.w.targets.get(ts.target_group, {}).items()
+                if not k.startswith(ts.id)
+            }  # fmt: skip
+
+
+class FakeAlarms:
+    def __init__(self, world: World) -> None:
+        self.w = world
+
+    def alarm_states(self, names: Sequence[str]) -> dict[str, AlarmState]:
+        self.w.call("DescribeAlarms")
+        return {n: self.w.alarms.get(n, AlarmState.MISSING) for n in names}
+
+
+class FakeFunctions:
+    def invoke(self, function: str, payload: bytes, timeout_seconds: float) -> tuple[bool, str]:
+        return (not function.endswith("fail"), payload.decode())
+
+
+class FakeCloud:
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.elb = FakeElb(world)
+        self.ecs = FakeEcs(world)
+        self.alarms = FakeAlarms(world)
+        self.functions = FakeFunctions()
+
+
+def build_world(clock: VirtualClock, **kwargs: Any) -> World:
+    """Blue serving v1 on two listeners, green idle; ECS and health move with the clock."""
+    world = World(clock, **kwargs)
+    world.task_definitions["arn:td/web:1"] = {
+        "family": "web",
+        "containerDefinitions": [{"name": "web", "image": "repo/web:v1", "memory": 256,
+                                  "environment": [{"name": "DB_PASSWORD", "value": "hunter2-secret"}]}],
+    }  # fmt: skip
+    blue = FakeTaskSet("ecs-svc/blue", "arn:td/web:1", BLUE, None, clock.now() - 3600,
+                       TaskSetStatus.PRIMARY, world.desired)  # fmt: skip
+    world.task_sets[blue.id] = blue
+    world.targets[BLUE] = {f"blue-{n}": TargetHealth(f"blue-{n}", 8080, HealthState.HEALTHY)
+                           for n in range(world.desired)}  # fmt: skip
+    world.routes = {HTTP: {BLUE: 100, GREEN: 0}, HTTPS: {BLUE: 100, GREEN: 0}}
+    clock.on_advance(world.tick)
+    return world
+
+
+def replace_health(world: World, group: str, state: HealthState, reason: str | None) -> None:
+    world.targets[group] = {k: replace(v, state=state, reason=reason)
+                            for k, v in world.targets.get(group, {}).items()}  # fmt: skip

@@ -1,0 +1,357 @@
+"""The engine on in-memory fakes and a virtual clock: transitions, hooks, gates, rollback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import recording_hooks
+
+from bluegreen.clock import VirtualClock
+from bluegreen.deployer import Deployer
+from bluegreen.errors import (
+    AwsError,
+    ConflictError,
+    DeploymentStopped,
+    GateFailed,
+    HealthCheckFailed,
+    HookFailed,
+    LockHeldError,
+    PreflightError,
+    RollbackFailed,
+    TimeoutExceeded,
+    UsageError,
+)
+from bluegreen.machine import State
+from bluegreen.model import AlarmState, HealthState, TaskSetStatus
+from bluegreen.record import Request
+from fakes import BLUE, GREEN, HTTP, HTTPS, World, replace_health
+
+V2 = {"web": "repo/web:v2"}
+MakeDeployer = Callable[..., Deployer]
+
+
+def states(deployer: Deployer) -> list[str]:
+    rec = deployer.store.latest(deployer.config.service_key)
+    assert rec is not None
+    seen: list[str] = []
+    for event in rec.events:
+        if not seen or seen[-1] != event.state.value:
+            seen.append(event.state.value)
+    return seen
+
+
+def assert_on_blue(world: World) -> None:
+    assert world.weights(HTTP) == {BLUE: 100, GREEN: 0}
+    assert world.weights(HTTPS) == {BLUE: 100, GREEN: 0}
+    assert [ts.target_group for ts in world.task_sets.values()] == [BLUE]
+    assert world.violations == []
+
+
+def test_success_moves_every_listener_through_the_steps(make_deployer: MakeDeployer, world: World) -> None:
+    result = make_deployer().deploy(V2)
+
+    assert result.outcome == "succeeded" and result.exit_code == 0
+    assert world.weights(HTTP) == world.weights(HTTPS) == {BLUE: 0, GREEN: 100}
+    (green,) = world.task_sets.values()
+    assert green.target_group == GREEN and green.status is TaskSetStatus.PRIMARY
+    assert world.task_definitions[green.task_definition]["containerDefinitions"][0]["image"] == "repo/web:v2"
+    http_writes = [w[GREEN] for _, ref, w in world.writes if ref == HTTP]
+    https_writes = [w[GREEN] for _, ref, w in world.writes if ref == HTTPS]
+    assert http_writes == https_writes == [10, 50, 100]
+    assert world.violations == []
+
+
+def test_every_state_is_visited_in_order(make_deployer: MakeDeployer) -> None:
+    deployer = make_deployer()
+    deployer.deploy(V2)
+    assert states(deployer) == ["PENDING", "PREFLIGHT", "PROVISIONING", "WAITING_HEALTHY",
+                                "SHIFTING", "BAKING", "CLEANING_UP", "SUCCEEDED"]  # fmt: skip
+
+
+def test_hooks_run_at_every_event_in_order(make_deployer: MakeDeployer) -> None:
+    make_deployer().deploy(V2)
+    events = [c["event"] for c in recording_hooks.CALLS]
+    assert events == ["pre_provision", "post_provision", "pre_shift", "post_shift", "pre_shift",
+                      "post_shift", "pre_shift", "post_shift", "pre_cleanup", "on_success",
+                      "finally"]  # fmt: skip
+    shift = [c for c in recording_hooks.CALLS if c["event"] == "pre_shift"]
+    assert [c["to_weight"] for c in shift] == [10, 50, 100]
+    assert all(c["deployment_id"].startswith("bg-") for c in recording_hooks.CALLS)
+
+
+def test_bakes_take_virtual_time_only(make_deployer: MakeDeployer, clock: VirtualClock) -> None:
+    start = clock.now()
+    make_deployer().deploy(V2)
+    # start 20s + health 30s, two 1m bakes, 2m bake after shift, 1m termination wait
+    assert 50 + 60 + 60 + 120 + 60 <= clock.now() - start <= 50 + 300 + 30
+
+
+def test_green_never_healthy_rolls_back_with_reason_and_path(make_deployer: MakeDeployer, world: World) -> None:
+    world.behaviour["repo/web:v2"] = "unhealthy"
+    with pytest.raises(HealthCheckFailed) as caught:
+        make_deployer().deploy(V2)
+    message = str(caught.value)
+    assert "Target.ResponseCodeMismatch" in message and "/health" in message and "200" in message
+    assert caught.value.exit_code == 1
+    assert caught.value.result.outcome == "rolled_back"  # type: ignore[attr-defined]
+    assert_on_blue(world)
+    assert [c["event"] for c in recording_hooks.CALLS][-2:] == ["on_rollback", "finally"]
+
+
+def test_green_turning_unhealthy_mid_shift_rolls_back(make_deployer: MakeDeployer, world: World) -> None:
+    world.behaviour["repo/web:v2"] = ("unhealthy_after", 40)
+    with pytest.raises(GateFailed, match="unhealthy"):
+        make_deployer().deploy(V2)
+    assert any(w[GREEN] == 10 for _, _, w in world.writes)  # it had started shifting
+    assert_on_blue(world)
+
+
+def test_alarm_firing_at_step_two_rolls_back(make_deployer: MakeDeployer, world: World, clock: VirtualClock) -> None:
+    world.alarms["web-5xx"] = AlarmState.OK
+
+    def fire(_now: float) -> None:
+        if world.routes[HTTP].get(GREEN) == 50:
+            world.alarms["web-5xx"] = AlarmState.ALARM
+
+    clock.on_advance(fire)
+    with pytest.raises(GateFailed, match="web-5xx"):
+        make_deployer(gates={"alarms": ["web-5xx"]}).deploy(V2)
+    assert_on_blue(world)
+
+
+def test_missing_alarm_stops_before_any_change(make_deployer: MakeDeployer, world: World) -> None:
+    with pytest.raises(PreflightError, match="nope") as caught:
+        make_deployer(gates={"alarms": ["nope"]}).deploy(V2)
+    assert caught.value.exit_code == 2
+    assert world.writes == [] and "CreateTaskSet" not in world.calls
+
+
+@pytest.mark.parametrize("event", ["post_provision", "pre_shift", "post_shift", "pre_cleanup"])
+def test_a_failing_hook_rolls_back(make_deployer: MakeDeployer, world: World, event: str) -> None:
+    recording_hooks.FAIL_AT.add(event)
+    with pytest.raises(HookFailed, match=event):
+        make_deployer().deploy(V2)
+    assert_on_blue(world)
+
+
+def test_a_failing_pre_provision_hook_stops_with_nothing_to_undo(make_deployer: MakeDeployer, world: World) -> None:
+    recording_hooks.FAIL_AT.add("pre_provision")
+    with pytest.raises(DeploymentStopped) as caught:
+        make_deployer().deploy(V2)
+    assert caught.value.exit_code == 1
+    assert "CreateTaskSet" not in world.calls and "RegisterTaskDefinition" not in world.calls
+    assert_on_blue(world)
+
+
+@pytest.mark.parametrize("event", ["on_pause", "on_success", "finally"])
+def test_a_failing_informational_hook_is_only_logged(make_deployer: MakeDeployer, event: str) -> None:
+    recording_hooks.FAIL_AT.add(event)
+    steps = [{"weight": 50, "pause": True}, {"weight": 100}]
+    deployer = make_deployer(strategy={"type": "steps", "steps": steps})
+    result = deployer.deploy(V2, detach_at_pause=True)
+    if result.outcome == "paused":
+        result = deployer.promote()
+    assert result.outcome == "succeeded"
+
+
+def test_pause_detaches_then_promote_finishes(make_deployer: MakeDeployer, world: World) -> None:
+    steps = [{"weight": 20, "bake": "1m"}, {"weight": 50, "pause": True}, {"weight": 100}]
+    deployer = make_deployer(strategy={"type": "steps", "steps": steps})
+    paused = deployer.deploy(V2, detach_at_pause=True)
+    assert paused.outcome == "paused" and paused.exit_code == 0
+    assert world.weights(HTTP) == world.weights(HTTPS) == {BLUE: 50, GREEN: 50}
+    done = deployer.promote()
+    assert done.outcome == "succeeded"
+    assert world.weights(HTTP) == {BLUE: 0, GREEN: 100}
+    assert [c["event"] for c in recording_hooks.CALLS].count("on_pause") == 1
+
+
+def test_promote_full_skips_remaining_steps(make_deployer: MakeDeployer, world: World) -> None:
+    steps = [{"weight": 10, "pause": True}, {"weight": 30, "bake": "1h"}, {"weight": 60, "bake": "1h"},
+             {"weight": 100}]  # fmt: skip
+    deployer = make_deployer(strategy={"type": "steps", "steps": steps})
+    deployer.deploy(V2, detach_at_pause=True)
+    deployer.promote(full=True)
+    assert [w[GREEN] for _, ref, w in world.writes if ref == HTTP] == [10, 100]
+
+
+def test_waiting_pause_takes_promote_request(make_deployer: MakeDeployer, world: World, clock: VirtualClock) -> None:
+    steps = [{"weight": 50, "pause": True}, {"weight": 100}]
+    deployer = make_deployer(strategy={"type": "steps", "steps": steps})
+
+    def promote_when_paused(_now: float) -> None:
+        rec = deployer.store.latest(deployer.config.service_key)
+        if rec and rec.state is State.PAUSED:
+            deployer.store.post_request(rec.service_key, rec.id, Request(kind="promote"))
+
+    clock.on_advance(promote_when_paused)
+    assert deployer.deploy(V2).outcome == "succeeded"
+
+
+def test_pause_timeout_rolls_back_by_default(make_deployer: MakeDeployer, world: World) -> None:
+    steps = [{"weight": 50, "pause": True}, {"weight": 100}]
+    deployer = make_deployer(strategy={"type": "steps", "steps": steps, "pause_timeout": "10m"})
+    with pytest.raises(Exception, match="pause timed out"):
+        deployer.deploy(V2)
+    assert_on_blue(world)
+
+
+def test_pause_timeout_can_continue(make_deployer: MakeDeployer) -> None:
+    steps = [{"weight": 50, "pause": True}, {"weight": 100}]
+    strategy = {"type": "steps", "steps": steps, "pause_timeout": "10m", "on_pause_timeout": "continue"}
+    assert make_deployer(strategy=strategy).deploy(V2).outcome == "succeeded"
+
+
+@pytest.mark.parametrize("state", ["PROVISIONING", "WAITING_HEALTHY", "SHIFTING", "PAUSED",
+                                   "BAKING", "CLEANING_UP"])  # fmt: skip
+def test_rollback_from_each_state(make_deployer: MakeDeployer, world: World, clock: VirtualClock, state: str) -> None:
+    steps = [{"weight": 10, "bake": "1m"}, {"weight": 50, "pause": True}, {"weight": 100}]
+    deployer = make_deployer(strategy={"type": "steps", "steps": steps})
+
+    def request_rollback(_now: float) -> None:
+        rec = deployer.store.latest(deployer.config.service_key)
+        if rec and rec.state.value == state:
+            deployer.store.post_request(rec.service_key, rec.id, Request(kind="rollback", reason="test"))
+
+    def promote(_now: float) -> None:
+        rec = deployer.store.latest(deployer.config.service_key)
+        if rec and rec.state is State.PAUSED and state != "PAUSED":
+            deployer.store.post_request(rec.service_key, rec.id, Request(kind="promote"))
+
+    clock.on_advance(request_rollback)
+    clock.on_advance(promote)
+    if state == "PROVISIONING":  # no time passes there: fail its AWS call instead
+        world.fail["CreateTaskSet"] = lambda: AwsError("CreateTaskSet", "ServerException", "rollback requested")
+    with pytest.raises(Exception, match="rollback requested"):
+        deployer.deploy(V2)
+    rec = deployer.store.latest(deployer.config.service_key)
+    assert rec is not None and rec.state is State.ROLLED_BACK and rec.failed_in == State(state)
+    assert world.task_sets["ecs-svc/blue"].status is TaskSetStatus.PRIMARY
+    assert_on_blue(world)
+
+
+def test_rollback_of_a_detached_pause_from_the_api(make_deployer: MakeDeployer, world: World) -> None:
+    steps = [{"weight": 30, "pause": True}, {"weight": 100}]
+    deployer = make_deployer(strategy={"type": "steps", "steps": steps})
+    deployer.deploy(V2, detach_at_pause=True)
+    result = deployer.rollback(reason="bad canary")
+    assert result.outcome == "rolled_back" and "bad canary" in (result.reason or "")
+    assert_on_blue(world)
+
+
+def test_rollback_refuses_a_blue_with_no_healthy_target(make_deployer: MakeDeployer, world: World) -> None:
+    steps = [{"weight": 30, "pause": True}, {"weight": 100}]
+    deployer = make_deployer(strategy={"type": "steps", "steps": steps})
+    deployer.deploy(V2, detach_at_pause=True)
+    replace_health(world, BLUE, HealthState.UNHEALTHY, "Target.Timeout")
+    with pytest.raises(RollbackFailed) as caught:
+        deployer.rollback()
+    assert caught.value.exit_code == 3
+    text = str(caught.value)
+    assert "no healthy target" in text and "listener arn:listener/http: blue=70, green=30" in text
+    assert world.weights(HTTP) == world.weights(HTTPS) == {BLUE: 70, GREEN: 30}
+    assert world.violations == []
+
+
+def test_a_failed_listener_write_restores_the_others_then_rolls_back(make_deployer: MakeDeployer, world: World) -> None:
+    writes = {"n": 0}
+
+    def second_write_fails() -> Exception | None:
+        writes["n"] += 1
+        return AwsError("ModifyListener", "ValidationError", "boom") if writes["n"] == 2 else None
+
+    world.fail["ModifyListener"] = second_write_fails
+    with pytest.raises(Exception, match="boom"):
+        make_deployer().deploy(V2)
+    assert [w for _, ref, w in world.writes if ref == HTTP] == [{BLUE: 90, GREEN: 10}, {BLUE: 100, GREEN: 0}]
+    assert_on_blue(world)
+
+
+def test_deployment_timeout_rolls_back(make_deployer: MakeDeployer, world: World) -> None:
+    with pytest.raises(TimeoutExceeded):
+        make_deployer(timeout="2m").deploy(V2)
+    assert_on_blue(world)
+
+
+def test_resume_after_a_crash_mid_shift(make_deployer: MakeDeployer, world: World, clock: VirtualClock) -> None:
+    class Killed(BaseException):
+        pass
+
+    deployer = make_deployer()
+
+    def kill_at_step_two(_now: float) -> None:
+        if world.routes[HTTP].get(GREEN) == 50:
+            raise Killed
+
+    clock.on_advance(kill_at_step_two)
+    with pytest.raises(Killed):
+        deployer.deploy(V2)
+    clock._listeners.remove(kill_at_step_two)
+    result = deployer.resume()
+    assert result.outcome == "succeeded"
+    assert world.weights(HTTP) == {BLUE: 0, GREEN: 100}
+    assert len(world.task_sets) == 1 and world.violations == []
+
+
+def test_listeners_that_disagree_stop_before_any_change(make_deployer: MakeDeployer, world: World) -> None:
+    world.routes[HTTPS] = {BLUE: 0, GREEN: 100}
+    with pytest.raises(ConflictError, match="disagree") as caught:
+        make_deployer().deploy(V2)
+    assert caught.value.exit_code == 2 and world.writes == []
+
+
+def test_a_split_with_no_record_stops(make_deployer: MakeDeployer, world: World) -> None:
+    world.routes[HTTP] = world.routes[HTTPS] = {BLUE: 80, GREEN: 20}
+    with pytest.raises(ConflictError, match="status"):
+        make_deployer().deploy(V2)
+    assert world.writes == []
+
+
+def test_colours_alternate(make_deployer: MakeDeployer, world: World) -> None:
+    make_deployer().deploy(V2)
+    make_deployer().deploy({"web": "repo/web:v3"})
+    assert world.weights(HTTP) == {BLUE: 100, GREEN: 0}
+    (live,) = world.task_sets.values()
+    assert live.target_group == BLUE
+
+
+def test_a_non_external_service_is_refused(make_deployer: MakeDeployer, world: World) -> None:
+    world.controller = "CODE_DEPLOY"
+    with pytest.raises(PreflightError, match="CodeDeploy"):
+        make_deployer().deploy(V2)
+
+
+def test_unknown_container_in_image_is_a_usage_error(make_deployer: MakeDeployer, world: World) -> None:
+    with pytest.raises(Exception, match="does not have") as caught:
+        make_deployer().deploy({"nginx": "x"})
+    assert caught.value.exit_code == 2  # type: ignore[attr-defined]
+    assert "CreateTaskSet" not in world.calls
+
+
+def test_nothing_to_deploy_is_a_usage_error(make_deployer: MakeDeployer) -> None:
+    with pytest.raises(UsageError):
+        make_deployer().deploy({})
+
+
+def test_a_second_deployment_while_one_is_paused_is_refused(make_deployer: MakeDeployer) -> None:
+    steps = [{"weight": 30, "pause": True}, {"weight": 100}]
+    deployer = make_deployer(strategy={"type": "steps", "steps": steps})
+    deployer.deploy(V2, detach_at_pause=True)
+    with pytest.raises(ConflictError, match="PAUSED"):
+        deployer.deploy(V2)
+
+
+def test_a_held_lock_exits_4_naming_the_holder(make_deployer: MakeDeployer) -> None:
+    deployer = make_deployer()
+    deployer.store.acquire_lock(deployer.config.service_key, "bg-other")
+    with pytest.raises(LockHeldError, match="bg-other") as caught:
+        deployer.deploy(V2)
+    assert caught.value.exit_code == 4
+
+
+def test_secrets_never_reach_the_record(make_deployer: MakeDeployer) -> None:
+    deployer = make_deployer()
+    deployer.deploy(V2)
+    folder = deployer.config.base_dir / ".bluegreen"
+    assert all("hunter2-secret" not in p.read_text() for p in folder.rglob("*.json"))
