@@ -58,7 +58,8 @@ ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to bluegre
 ProfileOpt = Annotated[str | None, typer.Option(help="AWS profile.", envvar="AWS_PROFILE")]
 RegionOpt = Annotated[str | None, typer.Option(help="AWS region.", envvar="AWS_REGION")]
 EndpointOpt = Annotated[
-    str | None, typer.Option(help="AWS endpoint URL (e.g. a simulated AWS).", envvar="AWS_ENDPOINT_URL")
+    str | None,
+    typer.Option(help="AWS endpoint URL (e.g. a simulated AWS).", envvar="AWS_ENDPOINT_URL"),
 ]
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json (on stdout).")]
 LogOpt = Annotated[LogFormat, typer.Option("--log-format", help="Logs on stderr: console or json.")]
@@ -69,9 +70,16 @@ deployer_factory: Callable[..., Deployer] = Deployer.from_config
 
 
 class Common:
-    def __init__(self, config: Path, profile: str | None, region: str | None,
-                 endpoint_url: str | None, output: Output, log_format: LogFormat,
-                 verbose: bool) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: Path,
+        profile: str | None,
+        region: str | None,
+        endpoint_url: str | None,
+        output: Output,
+        log_format: LogFormat,
+        verbose: bool,
+    ) -> None:
         self.config, self.output = config, output
         self.aws = {"profile": profile, "region": region, "endpoint_url": endpoint_url}
         configure_logging(log_format.value, verbose)
@@ -88,8 +96,13 @@ def run(output: Output, action: Callable[[], T], show: Callable[[T], None]) -> N
         result = getattr(exc, "result", None)
         if output is Output.json:
             doc = result.to_dict() if isinstance(result, DeploymentResult) else {}
-            print(json.dumps({**doc, "error": exc.message, "hint": exc.hint,
-                              "exit_code": exc.exit_code}, indent=2, default=str))  # fmt: skip
+            print(
+                json.dumps(
+                    {**doc, "error": exc.message, "hint": exc.hint, "exit_code": exc.exit_code},
+                    indent=2,
+                    default=str,
+                )
+            )
         elif isinstance(result, DeploymentResult):
             _print_result(result)
         err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
@@ -158,12 +171,18 @@ def _show_status(output: Output) -> Callable[[Status], None]:
             counts = {k: v for k, v in group.items() if k not in ("name", "arn", "reasons")}
             out.print(f"  {group['name']}: {counts} {group['reasons'] or ''}", highlight=False)
         for ts in status.task_sets:
-            out.print(f"  task set {ts['id']} {ts['status']} {ts['task_definition']} "
-                      f"→ {', '.join(ts['target_groups'])}", highlight=False)  # fmt: skip
+            out.print(
+                f"  task set {ts['id']} {ts['status']} {ts['task_definition']} "
+                f"→ {', '.join(ts['target_groups'])}",
+                highlight=False,
+            )
         if status.deployment:
             d = status.deployment
-            out.print(f"  deployment {d['deployment_id']}: {d['state']} step {d['step']}/"
-                      f"{d['steps']} at {d['green_percent']}% green", highlight=False)  # fmt: skip
+            out.print(
+                f"  deployment {d['deployment_id']}: {d['state']} step {d['step']}/"
+                f"{d['steps']} at {d['green_percent']}% green",
+                highlight=False,
+            )
         for warning in status.warnings:
             out.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
@@ -172,17 +191,31 @@ def _show_status(output: Output) -> Callable[[Status], None]:
 
 @app.command()
 def deploy(
-    image: Annotated[list[str] | None, typer.Option("--image", help="CONTAINER=URI (repeatable).")] = None,
-    task_definition: Annotated[str | None, typer.Option("--task-definition", help="FILE.json or ARN.")] = None,
+    image: Annotated[
+        list[str] | None, typer.Option("--image", help="CONTAINER=URI (repeatable).")
+    ] = None,
+    task_definition: Annotated[
+        str | None, typer.Option("--task-definition", help="FILE.json or ARN.")
+    ] = None,
     strategy: Annotated[StrategyName | None, typer.Option(help="Override [strategy] type.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
-    timeout: Annotated[str | None, typer.Option(help='Whole deployment, e.g. "2h"; then rollback.')] = None,
-    detach_at_pause: Annotated[bool, typer.Option("--detach-at-pause", help="Exit 0 at a pause.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan; change nothing.")
+    ] = False,
+    timeout: Annotated[
+        str | None, typer.Option(help='Whole deployment, e.g. "2h"; then rollback.')
+    ] = None,
+    detach_at_pause: Annotated[
+        bool, typer.Option("--detach-at-pause", help="Exit 0 at a pause.")
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    config: ConfigOpt = Path("bluegreen.toml"), profile: ProfileOpt = None, region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None, output: OutputOpt = Output.text,
-    log_format: LogOpt = LogFormat.console, verbose: VerboseOpt = False,
-) -> None:  # fmt: skip
+    config: ConfigOpt = Path("bluegreen.toml"),
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None,
+    output: OutputOpt = Output.text,
+    log_format: LogOpt = LogFormat.console,
+    verbose: VerboseOpt = False,
+) -> None:
     """Run a deployment: green up, traffic shifted in stages, blue retired; rollback on failure."""
     common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
 
@@ -199,8 +232,9 @@ def deploy(
         if not yes and sys.stdin.isatty() and not _confirm(deployer.plan(images, task_definition)):
             raise UsageError("cancelled: nothing was changed")
         sink = _print_event if output is Output.text else None
-        return deployer.deploy(images, task_definition, detach_at_pause=detach_at_pause,
-                               on_event=sink)  # fmt: skip
+        return deployer.deploy(
+            images, task_definition, detach_at_pause=detach_at_pause, on_event=sink
+        )
 
     run(output, action, _show_deploy(output))
 
@@ -212,26 +246,41 @@ def _confirm(plan: Plan) -> bool:
 
 @app.command()
 def plan(
-    image: Annotated[list[str] | None, typer.Option("--image", help="CONTAINER=URI (repeatable).")] = None,
-    task_definition: Annotated[str | None, typer.Option("--task-definition", help="FILE.json or ARN.")] = None,
+    image: Annotated[
+        list[str] | None, typer.Option("--image", help="CONTAINER=URI (repeatable).")
+    ] = None,
+    task_definition: Annotated[
+        str | None, typer.Option("--task-definition", help="FILE.json or ARN.")
+    ] = None,
     strategy: Annotated[StrategyName | None, typer.Option(help="Override [strategy] type.")] = None,
-    config: ConfigOpt = Path("bluegreen.toml"), profile: ProfileOpt = None, region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None, output: OutputOpt = Output.text,
-    log_format: LogOpt = LogFormat.console, verbose: VerboseOpt = False,
-) -> None:  # fmt: skip
+    config: ConfigOpt = Path("bluegreen.toml"),
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None,
+    output: OutputOpt = Output.text,
+    log_format: LogOpt = LogFormat.console,
+    verbose: VerboseOpt = False,
+) -> None:
     """Show what `deploy` would do, step by step. Changes nothing in AWS."""
     common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
     overrides = {"strategy": {"type": strategy.value}} if strategy else None
-    run(output, lambda: common.deployer(overrides).plan(parse_image_args(image or []),
-                                                         task_definition), _show_plan(output))  # fmt: skip
+    run(
+        output,
+        lambda: common.deployer(overrides).plan(parse_image_args(image or []), task_definition),
+        _show_plan(output),
+    )
 
 
 @app.command()
 def status(
-    config: ConfigOpt = Path("bluegreen.toml"), profile: ProfileOpt = None, region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None, output: OutputOpt = Output.text,
-    log_format: LogOpt = LogFormat.console, verbose: VerboseOpt = False,
-) -> None:  # fmt: skip
+    config: ConfigOpt = Path("bluegreen.toml"),
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None,
+    output: OutputOpt = Output.text,
+    log_format: LogOpt = LogFormat.console,
+    verbose: VerboseOpt = False,
+) -> None:
     """Live colour, weights on every listener, health, task sets, the deployment in flight."""
     common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
     run(output, lambda: common.deployer().status(), _show_status(output))
@@ -240,10 +289,14 @@ def status(
 @app.command()
 def rollback(
     reason: Annotated[str | None, typer.Option(help="Why; kept in the record.")] = None,
-    config: ConfigOpt = Path("bluegreen.toml"), profile: ProfileOpt = None, region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None, output: OutputOpt = Output.text,
-    log_format: LogOpt = LogFormat.console, verbose: VerboseOpt = False,
-) -> None:  # fmt: skip
+    config: ConfigOpt = Path("bluegreen.toml"),
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None,
+    output: OutputOpt = Output.text,
+    log_format: LogOpt = LogFormat.console,
+    verbose: VerboseOpt = False,
+) -> None:
     """Abort the deployment in flight: production back on blue, green retired."""
     common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
     sink = _print_event if output is Output.text else None
@@ -254,32 +307,53 @@ def rollback(
 
 @app.command()
 def promote(
-    full: Annotated[bool, typer.Option("--full", help="Skip the remaining steps and bakes.")] = False,
-    detach_at_pause: Annotated[bool, typer.Option("--detach-at-pause", help="Exit 0 at the next pause.")] = False,
-    config: ConfigOpt = Path("bluegreen.toml"), profile: ProfileOpt = None, region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None, output: OutputOpt = Output.text,
-    log_format: LogOpt = LogFormat.console, verbose: VerboseOpt = False,
-) -> None:  # fmt: skip
+    full: Annotated[
+        bool, typer.Option("--full", help="Skip the remaining steps and bakes.")
+    ] = False,
+    detach_at_pause: Annotated[
+        bool, typer.Option("--detach-at-pause", help="Exit 0 at the next pause.")
+    ] = False,
+    config: ConfigOpt = Path("bluegreen.toml"),
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None,
+    output: OutputOpt = Output.text,
+    log_format: LogOpt = LogFormat.console,
+    verbose: VerboseOpt = False,
+) -> None:
     """Continue a paused deployment."""
     common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
     sink = _print_event if output is Output.text else None
-    run(output, lambda: common.deployer().promote(full=full, on_event=sink,
-                                                  detach_at_pause=detach_at_pause),
-        _show_deploy(output))  # fmt: skip
+    run(
+        output,
+        lambda: common.deployer().promote(
+            full=full, on_event=sink, detach_at_pause=detach_at_pause
+        ),
+        _show_deploy(output),
+    )
 
 
 @app.command()
 def resume(
-    detach_at_pause: Annotated[bool, typer.Option("--detach-at-pause", help="Exit 0 at the next pause.")] = False,
-    config: ConfigOpt = Path("bluegreen.toml"), profile: ProfileOpt = None, region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None, output: OutputOpt = Output.text,
-    log_format: LogOpt = LogFormat.console, verbose: VerboseOpt = False,
-) -> None:  # fmt: skip
+    detach_at_pause: Annotated[
+        bool, typer.Option("--detach-at-pause", help="Exit 0 at the next pause.")
+    ] = False,
+    config: ConfigOpt = Path("bluegreen.toml"),
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None,
+    output: OutputOpt = Output.text,
+    log_format: LogOpt = LogFormat.console,
+    verbose: VerboseOpt = False,
+) -> None:
     """Continue a deployment whose process died, from its record."""
     common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
     sink = _print_event if output is Output.text else None
-    run(output, lambda: common.deployer().resume(on_event=sink, detach_at_pause=detach_at_pause),
-        _show_deploy(output))  # fmt: skip
+    run(
+        output,
+        lambda: common.deployer().resume(on_event=sink, detach_at_pause=detach_at_pause),
+        _show_deploy(output),
+    )
 
 
 def main() -> None:

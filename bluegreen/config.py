@@ -8,6 +8,7 @@ merged over the file before validation, so they are validated exactly like the f
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from collections.abc import Mapping
@@ -31,9 +32,9 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(value: object) -> float:
-    """"90s", "5m", "1h30m", "250ms" or a number of seconds → seconds."""
+    """ "90s", "5m", "1h30m", "250ms" or a number of seconds → seconds."""
     if isinstance(value, bool):
-        raise ValueError("a duration is a string like \"90s\", \"5m\" or \"1h\"")
+        raise ValueError('a duration is a string like "90s", "5m" or "1h"')
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str) and value.strip():
@@ -143,7 +144,7 @@ class StrategyConfig(_Strict):
         weights = [s.weight for s in self.steps]
         if weights[-1] != 100:
             raise ValueError(f"steps must end at weight 100 (the last is {weights[-1]})")
-        if any(b < a for a, b in zip(weights, weights[1:], strict=False)):
+        if any(b < a for a, b in itertools.pairwise(weights)):
             raise ValueError(f"steps weights must not decrease (got {weights})")
         return self
 
@@ -183,7 +184,7 @@ class HookConfig(_Strict):
         if self.python and ":" not in self.python:
             raise ValueError(f'python = "{self.python}": use "module:function"')
         if self.shell and self.command and len(self.command) != 1:
-            raise ValueError("with shell = true, command is one string: [\"cmd | other\"]")
+            raise ValueError('with shell = true, command is one string: ["cmd | other"]')
         return self
 
     @property
@@ -250,12 +251,28 @@ def parse_config(
     source: Path = Path("bluegreen.toml"),
     overrides: Mapping[str, Any] | None = None,
 ) -> DeploymentConfig:
-    merged = _merge(dict(data), overrides or {})
+    merged = _merge(_without_other_strategy_keys(data, overrides or {}), overrides or {})
     merged.pop("source", None)
     try:
         return DeploymentConfig.model_validate({**merged, "source": source})
     except ValidationError as exc:
         raise ConfigError(_describe(source, exc, merged)) from None
+
+
+def _without_other_strategy_keys(
+    data: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """`--strategy linear` over a file with a canary: the canary's keys no longer apply."""
+    kind = (overrides.get("strategy") or {}).get("type")
+    strategy = data.get("strategy")
+    if not kind or not isinstance(strategy, Mapping) or strategy.get("type") == kind:
+        return dict(data)
+    keep = {
+        k: v
+        for k, v in strategy.items()
+        if k in _STRATEGY_KEYS.get(kind, set()) or k not in set().union(*_STRATEGY_KEYS.values())
+    }
+    return {**data, "strategy": keep}
 
 
 def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -113,7 +113,9 @@ class Deployer:
 
     # ------------------------------------------------------------------ verbs
 
-    def plan(self, images: Mapping[str, str] | None = None, task_definition: str | None = None) -> Plan:
+    def plan(
+        self, images: Mapping[str, str] | None = None, task_definition: str | None = None
+    ) -> Plan:
         release = Release(images=dict(images or {}), task_definition=task_definition)
         _check_release(release)
         return build_plan(self.config, resolve(self.config, self.cloud), release)
@@ -155,15 +157,24 @@ class Deployer:
     def history(self) -> list[DeploymentRecord]:
         return self.store.history(self.config.service_key)
 
-    def promote(self, *, full: bool = False, on_event: EventSink | None = None,
-                detach_at_pause: bool = False) -> DeploymentResult:  # fmt: skip
+    def promote(
+        self,
+        *,
+        full: bool = False,
+        on_event: EventSink | None = None,
+        detach_at_pause: bool = False,
+    ) -> DeploymentResult:
         rec = self._in_flight("promote")
         if rec.state is not State.PAUSED:
-            raise UsageError(f"deployment {rec.id} is {rec.state.value}, not paused: nothing to promote")
+            raise UsageError(
+                f"deployment {rec.id} is {rec.state.value}, not paused: nothing to promote"
+            )
         request = Request(kind="promote", full=full, at=self.clock.now(), by="promote")
         return self._continue(rec, request, on_event, detach_at_pause)
 
-    def rollback(self, reason: str | None = None, *, on_event: EventSink | None = None) -> DeploymentResult:
+    def rollback(
+        self, reason: str | None = None, *, on_event: EventSink | None = None
+    ) -> DeploymentResult:
         rec = self._in_flight("rollback")
         why = reason or "rollback requested"
         request = Request(kind="rollback", reason=why, at=self.clock.now(), by="rollback")
@@ -175,7 +186,9 @@ class Deployer:
                 return result
             raise
 
-    def resume(self, *, on_event: EventSink | None = None, detach_at_pause: bool = False) -> DeploymentResult:
+    def resume(
+        self, *, on_event: EventSink | None = None, detach_at_pause: bool = False
+    ) -> DeploymentResult:
         rec = self._in_flight("resume")
         return self._continue(rec, None, on_event, detach_at_pause)
 
@@ -183,8 +196,15 @@ class Deployer:
 
     def _engine(self, on_event: EventSink | None, detach_at_pause: bool) -> Engine:
         hooks = HookRunner(Redactor(), functions=self._functions_or_none())
-        engine = Engine(self.config, self.cloud, self.store, self.clock, hooks,
-                        hook_specs(self.config), on_event)  # fmt: skip
+        engine = Engine(
+            self.config,
+            self.cloud,
+            self.store,
+            self.clock,
+            hooks,
+            hook_specs(self.config),
+            on_event,
+        )
         engine.detach_at_pause = detach_at_pause
         return engine
 
@@ -207,8 +227,13 @@ class Deployer:
             raise UsageError(f"no deployment of this service is in flight to {verb}{last}")
         return latest
 
-    def _continue(self, rec: DeploymentRecord, request: Request | None,
-                  on_event: EventSink | None, detach_at_pause: bool) -> DeploymentResult:  # fmt: skip
+    def _continue(
+        self,
+        rec: DeploymentRecord,
+        request: Request | None,
+        on_event: EventSink | None,
+        detach_at_pause: bool,
+    ) -> DeploymentResult:
         if request:
             self.store.post_request(rec.service_key, rec.id, request)
         try:
@@ -286,8 +311,9 @@ def _check_release(release: Release) -> None:
         raise UsageError("give either --image or --task-definition, not both")
 
 
-def _as_failure(failure: BaseException | None, rec: DeploymentRecord,
-                result: DeploymentResult) -> BluegreenError:  # fmt: skip
+def _as_failure(
+    failure: BaseException | None, rec: DeploymentRecord, result: DeploymentResult
+) -> BluegreenError:
     message = f"deployment {rec.id} was rolled back: {rec.reason}"
     if isinstance(failure, DeploymentFailed):
         error: BluegreenError = type(failure)(message)

@@ -92,7 +92,7 @@ class Engine:
         while not rec.state.terminal:
             try:
                 following = self._handlers[rec.state](rec)
-            except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - every failure rolls back
+            except (Exception, KeyboardInterrupt) as exc:
                 following = self._on_failure(rec, exc)
             if following is None:  # detached at a pause
                 return rec
@@ -228,8 +228,9 @@ class Engine:
 
         if not self._watch(rec, self.config.health.timeout, until=ready, gates=False):
             group = self.cloud.elb.target_groups([green])[0]
-            why = explain_unhealthy(self.cloud.elb.target_health(green), group.health_check,
-                                    group.name)  # fmt: skip
+            why = explain_unhealthy(
+                self.cloud.elb.target_health(green), group.health_check, group.name
+            )
             raise HealthCheckFailed(
                 f"green did not become healthy within {self.config.health.timeout:g}s "
                 f"({last.reason}): {why}"
@@ -251,11 +252,16 @@ class Engine:
     def _shift(self, rec: DeploymentRecord) -> State:
         stage = rec.stages[rec.step].stage
         self._hooks(rec, HookEvent.PRE_SHIFT, to_weight=stage.weight)
-        weights = weights_for(stage.weight, rec.blue_target_group or "", rec.green_target_group or "")
+        weights = weights_for(
+            stage.weight, rec.blue_target_group or "", rec.green_target_group or ""
+        )
         self.shifter.apply([r.ref for r in rec.routes], weights)
         rec.green_percent = stage.weight
-        self.event(rec, f"step {rec.step + 1}/{len(rec.stages)}: {stage.weight}% on green",
-                   green_percent=stage.weight)  # fmt: skip
+        self.event(
+            rec,
+            f"step {rec.step + 1}/{len(rec.stages)}: {stage.weight}% on green",
+            green_percent=stage.weight,
+        )
         if stage.bake:
             self._watch(rec, stage.bake)
         self._hooks(rec, HookEvent.POST_SHIFT)
@@ -263,7 +269,7 @@ class Engine:
 
     def _next_stage(self, rec: DeploymentRecord, *, full: bool = False) -> State:
         if full and rec.green_percent < 100:
-            rec.stages = rec.stages[: rec.step + 1] + [StageEntry(weight=100)]
+            rec.stages = [*rec.stages[:rec.step + 1], StageEntry(weight=100)]
         rec.paused_at = None
         rec.detached = False
         rec.step += 1
@@ -421,8 +427,13 @@ class Engine:
             if specs:
                 for result in self.hooks.run_event(each, specs, self.hook_context(rec, each)):
                     if not result.succeeded:
-                        log.warning("hook_failed", hook=result.spec.name, hook_event=each.value,
-                                    error=result.error, deployment_id=rec.id)  # fmt: skip
+                        log.warning(
+                            "hook_failed",
+                            hook=result.spec.name,
+                            hook_event=each.value,
+                            error=result.error,
+                            deployment_id=rec.id,
+                        )
 
 
 def _reason(exc: BaseException) -> str:

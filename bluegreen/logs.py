@@ -12,6 +12,17 @@ import structlog
 from bluegreen.redact import Redactor, redacting_processor
 
 
+class _CurrentStderr:
+    """Writes to whatever sys.stderr is at the time: a logger configured once must not
+    keep a stream that was swapped and closed since (test runners, embedding apps)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(fmt: Literal["console", "json"] = "console", verbose: bool = False) -> None:
     level = logging.DEBUG if verbose else logging.INFO
     renderer: structlog.typing.Processor = (
@@ -28,6 +39,6 @@ def configure_logging(fmt: Literal["console", "json"] = "console", verbose: bool
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )

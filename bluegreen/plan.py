@@ -94,13 +94,19 @@ def resolve(config: DeploymentConfig, cloud: Cloud) -> Resolved:
             f"gates.alarms names alarm(s) that do not exist: {', '.join(missing)}",
             hint="create them in CloudWatch or remove them from gates.alarms",
         )
-    leftovers = tuple(
-        ts for ts in service.task_sets if green.arn in ts.target_group_arns
-    )
+    leftovers = tuple(ts for ts in service.task_sets if green.arn in ts.target_group_arns)
     return Resolved(
-        service, blue, green, routes, test_route, blue_task_set, leftovers, container, port,
+        service,
+        blue,
+        green,
+        routes,
+        test_route,
+        blue_task_set,
+        leftovers,
+        container,
+        port,
         alarms,
-    )  # fmt: skip
+    )
 
 
 def _check_controller(service: Service) -> None:
@@ -118,7 +124,9 @@ def _check_controller(service: Service) -> None:
     )
 
 
-def _colours(routes: tuple[Route, ...], groups: list[TargetGroup]) -> tuple[TargetGroup, TargetGroup]:
+def _colours(
+    routes: tuple[Route, ...], groups: list[TargetGroup]
+) -> tuple[TargetGroup, TargetGroup]:
     by_arn = {g.arn: g for g in groups}
     for route in routes:
         _check_forwards_only_to(route, groups)
@@ -160,8 +168,7 @@ def _blue_task_set(service: Service, blue: TargetGroup) -> TaskSet:
             return task_set
     raise PreflightError(
         f"no task set of service {service.name} is attached to the live target group {blue.name}",
-        hint="the live colour must be served by a task set of the service; see "
-        "`bluegreen status`",
+        hint="the live colour must be served by a task set of the service; see `bluegreen status`",
     )
 
 
@@ -204,17 +211,26 @@ def build_plan(config: DeploymentConfig, resolved: Resolved, release: Release) -
     stages = tuple(stages_for(config.strategy))
     blue, green = resolved.blue.name, resolved.green.name
     steps = [PlanStep("preflight", f"{blue} is live (blue); {green} is idle (green)")]
-    steps += [PlanStep("delete leftover task set", f"{ts.id} on {green} (no traffic)")
-              for ts in resolved.leftover_task_sets]  # fmt: skip
+    steps += [
+        PlanStep("delete leftover task set", f"{ts.id} on {green} (no traffic)")
+        for ts in resolved.leftover_task_sets
+    ]
     steps += _hook_steps(config, "pre_provision")
     steps.append(PlanStep("register task definition", _release_detail(resolved, release)))
-    steps.append(PlanStep(
-        "create green task set",
-        f"on {green}, {resolved.container}:{resolved.container_port}, scale 100% "
-        f"({resolved.service.desired_count} tasks)",
-    ))  # fmt: skip
-    steps.append(PlanStep("wait for green healthy", f"within {config.health.timeout:g}s, "
-                          f"health check {resolved.green.health_check.describe()}"))  # fmt: skip
+    steps.append(
+        PlanStep(
+            "create green task set",
+            f"on {green}, {resolved.container}:{resolved.container_port}, scale 100% "
+            f"({resolved.service.desired_count} tasks)",
+        )
+    )
+    steps.append(
+        PlanStep(
+            "wait for green healthy",
+            f"within {config.health.timeout:g}s, "
+            f"health check {resolved.green.health_check.describe()}",
+        )
+    )
     steps += _hook_steps(config, "post_provision")
     if resolved.test_route:
         steps.append(PlanStep("route test listener to green", str(resolved.test_route.ref)))
@@ -230,16 +246,27 @@ def build_plan(config: DeploymentConfig, resolved: Resolved, release: Release) -
     steps.append(PlanStep("bake", f"{config.gates.bake_after_shift:g}s at 100% green, blue kept"))
     steps += _hook_steps(config, "pre_cleanup")
     steps.append(PlanStep("make green primary", "green's task set becomes PRIMARY"))
-    steps.append(PlanStep("retire blue", f"after {config.gates.termination_wait:g}s, delete "
-                          f"task set {resolved.blue_task_set.id}"))  # fmt: skip
+    steps.append(
+        PlanStep(
+            "retire blue",
+            f"after {config.gates.termination_wait:g}s, delete "
+            f"task set {resolved.blue_task_set.id}",
+        )
+    )
     gates = ["green target health"] + [f"alarm {a}" for a in config.gates.alarms]
     steps.append(PlanStep("gates watched", ", ".join(gates)))
     minimum = sum(s.bake for s in stages) + config.gates.bake_after_shift
     return Plan(
-        resolved.service.name, config.service.cluster, blue, green,
-        resolved.blue_task_set.task_definition, release.describe(), stages, tuple(steps),
+        resolved.service.name,
+        config.service.cluster,
+        blue,
+        green,
+        resolved.blue_task_set.task_definition,
+        release.describe(),
+        stages,
+        tuple(steps),
         minimum + config.gates.termination_wait,
-    )  # fmt: skip
+    )
 
 
 def _release_detail(resolved: Resolved, release: Release) -> str:

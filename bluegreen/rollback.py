@@ -37,8 +37,10 @@ class RollBack:
             self._retire_green()
         except BluegreenError as exc:
             raise RollbackFailed(
-                f"rollback could not complete: {exc.message}\n{describe_aws_state(self.engine, self.rec)}",
-                hint="a person must act: fix what is named above, then run `bluegreen rollback` again",
+                f"rollback could not complete: {exc.message}\n"
+                + describe_aws_state(self.engine, self.rec),
+                hint="a person must act: fix what is named above, "
+                "then run `bluegreen rollback` again",
             ) from exc
 
     def _restore_traffic(self) -> None:
@@ -90,14 +92,18 @@ def describe_aws_state(engine: Engine, rec: DeploymentRecord) -> str:
             continue
         try:
             health = engine.cloud.elb.target_health(arn)
-            lines.append(f"  {colour} target group {arn}: {health.healthy_count} healthy of "
-                         f"{len(health.targets)}")  # fmt: skip
+            lines.append(
+                f"  {colour} target group {arn}: {health.healthy_count} healthy of "
+                f"{len(health.targets)}"
+            )
         except BluegreenError as exc:
             lines.append(f"  {colour} target group {arn}: could not read ({exc.message})")
     try:
         for ts in engine.cloud.ecs.task_sets(engine.config.service.cluster, rec.service):
-            lines.append(f"  task set {ts.id}: {ts.status.value}, {ts.task_definition}, "
-                         f"target groups {', '.join(names.get(a, a) or a for a in ts.target_group_arns)}")  # fmt: skip
+            lines.append(
+                f"  task set {ts.id}: {ts.status.value}, {ts.task_definition}, "
+                f"target groups {', '.join(names.get(a, a) or a for a in ts.target_group_arns)}"
+            )
     except BluegreenError as exc:
         lines.append(f"  task sets: could not read ({exc.message})")
     return "\n".join(lines)

@@ -37,9 +37,7 @@ class Status:
         }
 
 
-def read_status(
-    config: DeploymentConfig, cloud: Cloud, latest: DeploymentRecord | None
-) -> Status:
+def read_status(config: DeploymentConfig, cloud: Cloud, latest: DeploymentRecord | None) -> Status:
     groups = cloud.elb.target_groups([config.target_groups.blue, config.target_groups.green])
     names = {g.arn: g.name for g in groups}
     status = Status(service=config.service.name or "", live=None)
@@ -47,23 +45,31 @@ def read_status(
     for ref in route_refs(config):
         route = cloud.elb.route(ref)
         live.add(route.live_target_group())
-        status.routes.append({
-            "route": str(ref),
-            "weights": {names.get(a, a): w for a, w in route.weights.items()},
-        })  # fmt: skip
+        status.routes.append(
+            {
+                "route": str(ref),
+                "weights": {names.get(a, a): w for a, w in route.weights.items()},
+            }
+        )
     for group in groups:
         health = cloud.elb.target_health(group.arn)
         counts = {s.value: health.count(s) for s in HealthState if health.count(s)}
-        status.target_groups.append({"name": group.name, "arn": group.arn, **counts,
-                                     "reasons": health.reasons()})  # fmt: skip
+        status.target_groups.append(
+            {"name": group.name, "arn": group.arn, **counts, "reasons": health.reasons()}
+        )
     try:
         service = cloud.ecs.service(config.service.cluster, config.service.name or "")
         for ts in service.task_sets:
-            status.task_sets.append({
-                "id": ts.id, "status": ts.status.value, "task_definition": ts.task_definition,
-                "target_groups": [names.get(a, a) for a in ts.target_group_arns],
-                "running": ts.running_count, "desired": ts.desired_count,
-            })  # fmt: skip
+            status.task_sets.append(
+                {
+                    "id": ts.id,
+                    "status": ts.status.value,
+                    "task_definition": ts.task_definition,
+                    "target_groups": [names.get(a, a) for a in ts.target_group_arns],
+                    "running": ts.running_count,
+                    "desired": ts.desired_count,
+                }
+            )
     except BluegreenError as exc:
         status.warnings.append(f"could not read the service: {exc.message}")
     in_flight = latest is not None and not latest.state.terminal

@@ -34,7 +34,7 @@ def stages_for(strategy: StrategyConfig) -> list[Stage]:
 
 
 def _linear(step_percent: int, interval: float) -> list[Stage]:
-    weights = list(range(step_percent, 100, step_percent)) + [100]
+    weights = [*list(range(step_percent, 100, step_percent)), 100]
     return [Stage(w, bake=0.0 if w == 100 else interval) for w in weights]
 
 

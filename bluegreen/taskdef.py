@@ -15,12 +15,26 @@ from bluegreen.errors import ConfigError
 # What RegisterTaskDefinition accepts; everything else in a describe answer is read-only.
 REGISTRATION_KEYS = frozenset(
     {
-        "family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions",
-        "volumes", "placementConstraints", "requiresCompatibilities", "cpu", "memory", "tags",
-        "pidMode", "ipcMode", "proxyConfiguration", "inferenceAccelerators",
-        "ephemeralStorage", "runtimePlatform", "enableFaultInjection",
+        "family",
+        "taskRoleArn",
+        "executionRoleArn",
+        "networkMode",
+        "containerDefinitions",
+        "volumes",
+        "placementConstraints",
+        "requiresCompatibilities",
+        "cpu",
+        "memory",
+        "tags",
+        "pidMode",
+        "ipcMode",
+        "proxyConfiguration",
+        "inferenceAccelerators",
+        "ephemeralStorage",
+        "runtimePlatform",
+        "enableFaultInjection",
     }
-)  # fmt: skip
+)
 
 
 def registration_input(described: Mapping[str, Any]) -> dict[str, Any]:

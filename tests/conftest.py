@@ -1,1 +1,46 @@
-"""Puts tests/ on sys.path (rootdir conftest) so fakes.py and stack.py import as modules."""
+"""Shared fixtures. This rootdir conftest also puts tests/ on sys.path, so fakes.py and
+stack.py import as top-level modules.
+
+Every test gets fake AWS credentials and none of the developer's AWS settings, so nothing
+can ever reach a real account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from moto import mock_aws
+from moto.moto_api import state_manager
+from stack import Stack, build_stack
+
+
+@pytest.fixture(autouse=True)
+def aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ELBV2"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SECURITY_TOKEN", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    # Lambda without Docker: moto echoes the payload back.
+    with mock_aws(config={"lambda": {"use_docker": False}}):
+        # moto advances a task one lifecycle step per DescribeTasks: pin them instead.
+        state_manager.set_transition(
+            model_name="ecs::task", transition={"progression": "manual", "times": 10**9}
+        )
+        yield
+
+
+@pytest.fixture
+def stack(aws: None) -> Stack:
+    return build_stack()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bluegreen.clock import VirtualClock
-from bluegreen.errors import AwsError, MissingResourceError
+from bluegreen.errors import MissingResourceError
 from bluegreen.model import (
     AlarmState,
     ContainerImage,
@@ -37,8 +37,10 @@ from bluegreen.model import (
 
 HEALTH_CHECK = HealthCheck("HTTP", "traffic-port", "/health", "200", 10, 5, 3, 2)
 BLUE, GREEN = "arn:tg/web-blue", "arn:tg/web-green"
-HTTP, HTTPS = (RouteRef(RouteKind.LISTENER, "arn:listener/http"),
-               RouteRef(RouteKind.LISTENER, "arn:listener/https"))  # fmt: skip
+HTTP, HTTPS = (
+    RouteRef(RouteKind.LISTENER, "arn:listener/http"),
+    RouteRef(RouteKind.LISTENER, "arn:listener/https"),
+)
 
 
 @dataclass
@@ -52,9 +54,21 @@ class FakeTaskSet:
     running: int = 0
 
     def value(self, desired: int) -> TaskSet:
-        return TaskSet(self.id, f"arn:ts/{self.id}", self.status, self.task_definition,
-                       (self.target_group,), self.external_id, 100.0, self.running, 0, desired,
-                       True, {"awsvpcConfiguration": {"subnets": ["s-1"]}}, "FARGATE")  # fmt: skip
+        return TaskSet(
+            self.id,
+            f"arn:ts/{self.id}",
+            self.status,
+            self.task_definition,
+            (self.target_group,),
+            self.external_id,
+            100.0,
+            self.running,
+            0,
+            desired,
+            True,
+            {"awsvpcConfiguration": {"subnets": ["s-1"]}},
+            "FARGATE",
+        )
 
 
 @dataclass
@@ -92,22 +106,29 @@ class World:
                 ts.running = self.desired
                 for n in range(self.desired):
                     self.targets.setdefault(ts.target_group, {})[f"{ts.id}-{n}"] = TargetHealth(
-                        f"{ts.id}-{n}", 8080, HealthState.INITIAL, "Elb.InitialHealthChecking")
+                        f"{ts.id}-{n}", 8080, HealthState.INITIAL, "Elb.InitialHealthChecking"
+                    )
             image = self.task_definitions[ts.task_definition]["containerDefinitions"][0]["image"]
             self._judge(ts, image, now)
 
     def _judge(self, ts: FakeTaskSet, image: str, now: float) -> None:
         mode = self.behaviour.get(image, "healthy")
         age = now - ts.created_at - self.start_delay
-        for tid, health in list(self.targets.get(ts.target_group, {}).items()):
+        for tid, _health in list(self.targets.get(ts.target_group, {}).items()):
             if not tid.startswith(ts.id) or age < self.health_delay:
                 continue
             bad = mode == "unhealthy" or (isinstance(mode, tuple) and age >= mode[1])
             self.targets[ts.target_group][tid] = (
-                TargetHealth(tid, 8080, HealthState.UNHEALTHY, "Target.ResponseCodeMismatch",
-                             "Health checks failed with these codes: [404]")
-                if bad else TargetHealth(tid, 8080, HealthState.HEALTHY)
-            )  # fmt: skip
+                TargetHealth(
+                    tid,
+                    8080,
+                    HealthState.UNHEALTHY,
+                    "Target.ResponseCodeMismatch",
+                    "Health checks failed with these codes: [404]",
+                )
+                if bad
+                else TargetHealth(tid, 8080, HealthState.HEALTHY)
+            )
 
     def weights(self, ref: RouteRef) -> dict[str, int]:
         return dict(self.routes[ref])
@@ -124,14 +145,25 @@ class FakeElb:
             arn = key if key.startswith("arn:") else f"arn:tg/{key}"
             if arn not in (BLUE, GREEN):
                 raise MissingResourceError(f"target group {key} not found")
-            found.append(TargetGroup(arn, arn.rsplit("/", 1)[-1], "HTTP", 8080, "vpc-1", "ip",
-                                     HEALTH_CHECK, ("arn:lb",)))  # fmt: skip
+            found.append(
+                TargetGroup(
+                    arn,
+                    arn.rsplit("/", 1)[-1],
+                    "HTTP",
+                    8080,
+                    "vpc-1",
+                    "ip",
+                    HEALTH_CHECK,
+                    ("arn:lb",),
+                )
+            )
         return found
 
     def target_health(self, target_group_arn: str) -> TargetGroupHealth:
         self.w.call("DescribeTargetHealth")
-        return TargetGroupHealth(target_group_arn,
-                                 tuple(self.w.targets.get(target_group_arn, {}).values()))
+        return TargetGroupHealth(
+            target_group_arn, tuple(self.w.targets.get(target_group_arn, {}).values())
+        )
 
     def load_balancer(self, arn: str) -> LoadBalancer:
         return LoadBalancer(arn, "web", "application", "vpc-1")
@@ -141,15 +173,22 @@ class FakeElb:
         if ref not in self.w.routes:
             raise MissingResourceError(f"{ref} not found")
         weights = self.w.routes[ref]
-        actions = ({"Type": "forward", "ForwardConfig": {"TargetGroups": [
-            {"TargetGroupArn": a, "Weight": v} for a, v in weights.items()]}},)
+        actions = (
+            {
+                "Type": "forward",
+                "ForwardConfig": {
+                    "TargetGroups": [{"TargetGroupArn": a, "Weight": v} for a, v in weights.items()]
+                },
+            },
+        )
         return Route(ref, actions, dict(weights), "arn:lb", "HTTP", 80)
 
     def set_weights(self, ref: RouteRef, weights: Mapping[str, int]) -> Route:
         self.w.call("ModifyListener")
         for arn, weight in weights.items():
-            healthy = sum(1 for t in self.w.targets.get(arn, {}).values()
-                          if t.state is HealthState.HEALTHY)  # fmt: skip
+            healthy = sum(
+                1 for t in self.w.targets.get(arn, {}).values() if t.state is HealthState.HEALTHY
+            )
             if weight > 0 and healthy == 0:
                 self.w.violations.append(f"{ref}: weight {weight} to {arn} with no healthy target")
         self.w.routes[ref] = dict(weights)
@@ -166,9 +205,22 @@ class FakeEcs:
         if name != "web":
             raise MissingResourceError(f"service {name} not found in cluster {cluster}")
         task_sets = tuple(self.task_sets(cluster, name))
-        return Service("arn:svc/web", "web", "arn:cluster", "ACTIVE", self.w.controller,
-                       self.w.desired, self.w.desired, None, None, (), None, None,
-                       (LoadBalancerBinding(BLUE, "web", 8080),), task_sets)  # fmt: skip
+        return Service(
+            "arn:svc/web",
+            "web",
+            "arn:cluster",
+            "ACTIVE",
+            self.w.controller,
+            self.w.desired,
+            self.w.desired,
+            None,
+            None,
+            (),
+            None,
+            None,
+            (LoadBalancerBinding(BLUE, "web", 8080),),
+            task_sets,
+        )
 
     def task_definition(self, arn_or_family: str) -> TaskDefinition:
         registration = self.w.task_definitions.get(arn_or_family)
@@ -176,9 +228,15 @@ class FakeEcs:
             raise MissingResourceError(f"task definition {arn_or_family} not found")
         containers = registration["containerDefinitions"]
         secrets = frozenset(e["value"] for c in containers for e in c.get("environment", []))
-        return TaskDefinition(arn_or_family, "web", int(arn_or_family.rsplit(":", 1)[-1]),
-                              tuple(ContainerImage(c["name"], c["image"]) for c in containers),
-                              {c["name"]: (8080,) for c in containers}, secrets, registration)  # fmt: skip
+        return TaskDefinition(
+            arn_or_family,
+            "web",
+            int(arn_or_family.rsplit(":", 1)[-1]),
+            tuple(ContainerImage(c["name"], c["image"]) for c in containers),
+            {c["name"]: (8080,) for c in containers},
+            secrets,
+            registration,
+        )
 
     def register_task_definition(self, registration: Mapping[str, Any]) -> TaskDefinition:
         self.w.call("RegisterTaskDefinition")
@@ -189,9 +247,13 @@ class FakeEcs:
     def create_task_set(self, **kwargs: Any) -> TaskSet:
         self.w.call("CreateTaskSet")
         ts_id = f"ecs-svc/{next(self.w.ids)}"
-        self.w.task_sets[ts_id] = FakeTaskSet(ts_id, kwargs["task_definition"],
-                                              kwargs["target_group_arn"], kwargs["external_id"],
-                                              self.w.clock.now())  # fmt: skip
+        self.w.task_sets[ts_id] = FakeTaskSet(
+            ts_id,
+            kwargs["task_definition"],
+            kwargs["target_group_arn"],
+            kwargs["external_id"],
+            self.w.clock.now(),
+        )
         return self.w.task_sets[ts_id].value(self.w.desired)
 
     def task_sets(self, cluster: str, service: str) -> list[TaskSet]:
@@ -208,9 +270,10 @@ class FakeEcs:
         ts = self.w.task_sets.pop(task_set_id, None)
         if ts:
             self.w.targets[ts.target_group] = {
-                k: v for k, v in self.w.targets.get(ts.target_group, {}).items()
+                k: v
+                for k, v in self.w.targets.get(ts.target_group, {}).items()
                 if not k.startswith(ts.id)
-            }  # fmt: skip
+            }
 
 
 class FakeAlarms:
@@ -241,19 +304,35 @@ def build_world(clock: VirtualClock, **kwargs: Any) -> World:
     world = World(clock, **kwargs)
     world.task_definitions["arn:td/web:1"] = {
         "family": "web",
-        "containerDefinitions": [{"name": "web", "image": "repo/web:v1", "memory": 256,
-                                  "environment": [{"name": "DB_PASSWORD", "value": "hunter2-secret"}]}],
-    }  # fmt: skip
-    blue = FakeTaskSet("ecs-svc/blue", "arn:td/web:1", BLUE, None, clock.now() - 3600,
-                       TaskSetStatus.PRIMARY, world.desired)  # fmt: skip
+        "containerDefinitions": [
+            {
+                "name": "web",
+                "image": "repo/web:v1",
+                "memory": 256,
+                "environment": [{"name": "DB_PASSWORD", "value": "hunter2-secret"}],
+            }
+        ],
+    }
+    blue = FakeTaskSet(
+        "ecs-svc/blue",
+        "arn:td/web:1",
+        BLUE,
+        None,
+        clock.now() - 3600,
+        TaskSetStatus.PRIMARY,
+        world.desired,
+    )
     world.task_sets[blue.id] = blue
-    world.targets[BLUE] = {f"blue-{n}": TargetHealth(f"blue-{n}", 8080, HealthState.HEALTHY)
-                           for n in range(world.desired)}  # fmt: skip
+    world.targets[BLUE] = {
+        f"blue-{n}": TargetHealth(f"blue-{n}", 8080, HealthState.HEALTHY)
+        for n in range(world.desired)
+    }
     world.routes = {HTTP: {BLUE: 100, GREEN: 0}, HTTPS: {BLUE: 100, GREEN: 0}}
     clock.on_advance(world.tick)
     return world
 
 
 def replace_health(world: World, group: str, state: HealthState, reason: str | None) -> None:
-    world.targets[group] = {k: replace(v, state=state, reason=reason)
-                            for k, v in world.targets.get(group, {}).items()}  # fmt: skip
+    world.targets[group] = {
+        k: replace(v, state=state, reason=reason) for k, v in world.targets.get(group, {}).items()
+    }

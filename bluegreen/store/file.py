@@ -88,7 +88,8 @@ class FileStore:
         except (FileNotFoundError, ValueError):
             return None
         since = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(held.get("since", 0)))
-        return f"{held.get('deployment_id')} (pid {held.get('pid')} on {held.get('host')}, since {since})"
+        where = f"pid {held.get('pid')} on {held.get('host')}"
+        return f"{held.get('deployment_id')} ({where}, since {since})"
 
     @staticmethod
     def _break_if_stale(path: Path) -> bool:

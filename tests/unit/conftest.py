@@ -6,23 +6,25 @@ from typing import Any
 
 import pytest
 import recording_hooks
+from fakes import FakeCloud, World, build_world
 
 from bluegreen.clock import VirtualClock
 from bluegreen.config import parse_config
 from bluegreen.deployer import Deployer
 from bluegreen.hooks import HookEvent
-from fakes import FakeCloud, World, build_world
 
 BASE: dict[str, Any] = {
     "service": {"cluster": "prod", "name": "web"},
     "target_groups": {"blue": "web-blue", "green": "web-green"},
     "listeners": [{"arn": "arn:listener/http"}, {"arn": "arn:listener/https"}],
-    "strategy": {"type": "steps", "steps": [
-        {"weight": 10, "bake": "1m"}, {"weight": 50, "bake": "1m"}, {"weight": 100}]},
+    "strategy": {
+        "type": "steps",
+        "steps": [{"weight": 10, "bake": "1m"}, {"weight": 50, "bake": "1m"}, {"weight": 100}],
+    },
     "health": {"timeout": "5m", "poll_interval": "5s"},
     "gates": {"bake_after_shift": "2m", "termination_wait": "1m"},
     "hooks": [{"event": e.value, "python": "recording_hooks:record"} for e in HookEvent],
-}  # fmt: skip
+}
 
 
 @pytest.fixture(autouse=True)

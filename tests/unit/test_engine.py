@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 import recording_hooks
+from fakes import BLUE, GREEN, HTTP, HTTPS, World, replace_health
 
 from bluegreen.clock import VirtualClock
 from bluegreen.deployer import Deployer
@@ -25,7 +26,6 @@ from bluegreen.errors import (
 from bluegreen.machine import State
 from bluegreen.model import AlarmState, HealthState, TaskSetStatus
 from bluegreen.record import Request
-from fakes import BLUE, GREEN, HTTP, HTTPS, World, replace_health
 
 V2 = {"web": "repo/web:v2"}
 MakeDeployer = Callable[..., Deployer]
@@ -48,14 +48,19 @@ def assert_on_blue(world: World) -> None:
     assert world.violations == []
 
 
-def test_success_moves_every_listener_through_the_steps(make_deployer: MakeDeployer, world: World) -> None:
+def test_success_moves_every_listener_through_the_steps(
+    make_deployer: MakeDeployer, world: World
+) -> None:
     result = make_deployer().deploy(V2)
 
     assert result.outcome == "succeeded" and result.exit_code == 0
     assert world.weights(HTTP) == world.weights(HTTPS) == {BLUE: 0, GREEN: 100}
     (green,) = world.task_sets.values()
     assert green.target_group == GREEN and green.status is TaskSetStatus.PRIMARY
-    assert world.task_definitions[green.task_definition]["containerDefinitions"][0]["image"] == "repo/web:v2"
+    assert (
+        world.task_definitions[green.task_definition]["containerDefinitions"][0]["image"]
+        == "repo/web:v2"
+    )
     http_writes = [w[GREEN] for _, ref, w in world.writes if ref == HTTP]
     https_writes = [w[GREEN] for _, ref, w in world.writes if ref == HTTPS]
     assert http_writes == https_writes == [10, 50, 100]
@@ -65,16 +70,34 @@ def test_success_moves_every_listener_through_the_steps(make_deployer: MakeDeplo
 def test_every_state_is_visited_in_order(make_deployer: MakeDeployer) -> None:
     deployer = make_deployer()
     deployer.deploy(V2)
-    assert states(deployer) == ["PENDING", "PREFLIGHT", "PROVISIONING", "WAITING_HEALTHY",
-                                "SHIFTING", "BAKING", "CLEANING_UP", "SUCCEEDED"]  # fmt: skip
+    assert states(deployer) == [
+        "PENDING",
+        "PREFLIGHT",
+        "PROVISIONING",
+        "WAITING_HEALTHY",
+        "SHIFTING",
+        "BAKING",
+        "CLEANING_UP",
+        "SUCCEEDED",
+    ]
 
 
 def test_hooks_run_at_every_event_in_order(make_deployer: MakeDeployer) -> None:
     make_deployer().deploy(V2)
     events = [c["event"] for c in recording_hooks.CALLS]
-    assert events == ["pre_provision", "post_provision", "pre_shift", "post_shift", "pre_shift",
-                      "post_shift", "pre_shift", "post_shift", "pre_cleanup", "on_success",
-                      "finally"]  # fmt: skip
+    assert events == [
+        "pre_provision",
+        "post_provision",
+        "pre_shift",
+        "post_shift",
+        "pre_shift",
+        "post_shift",
+        "pre_shift",
+        "post_shift",
+        "pre_cleanup",
+        "on_success",
+        "finally",
+    ]
     shift = [c for c in recording_hooks.CALLS if c["event"] == "pre_shift"]
     assert [c["to_weight"] for c in shift] == [10, 50, 100]
     assert all(c["deployment_id"].startswith("bg-") for c in recording_hooks.CALLS)
@@ -87,7 +110,9 @@ def test_bakes_take_virtual_time_only(make_deployer: MakeDeployer, clock: Virtua
     assert 50 + 60 + 60 + 120 + 60 <= clock.now() - start <= 50 + 300 + 30
 
 
-def test_green_never_healthy_rolls_back_with_reason_and_path(make_deployer: MakeDeployer, world: World) -> None:
+def test_green_never_healthy_rolls_back_with_reason_and_path(
+    make_deployer: MakeDeployer, world: World
+) -> None:
     world.behaviour["repo/web:v2"] = "unhealthy"
     with pytest.raises(HealthCheckFailed) as caught:
         make_deployer().deploy(V2)
@@ -99,7 +124,9 @@ def test_green_never_healthy_rolls_back_with_reason_and_path(make_deployer: Make
     assert [c["event"] for c in recording_hooks.CALLS][-2:] == ["on_rollback", "finally"]
 
 
-def test_green_turning_unhealthy_mid_shift_rolls_back(make_deployer: MakeDeployer, world: World) -> None:
+def test_green_turning_unhealthy_mid_shift_rolls_back(
+    make_deployer: MakeDeployer, world: World
+) -> None:
     world.behaviour["repo/web:v2"] = ("unhealthy_after", 40)
     with pytest.raises(GateFailed, match="unhealthy"):
         make_deployer().deploy(V2)
@@ -107,7 +134,9 @@ def test_green_turning_unhealthy_mid_shift_rolls_back(make_deployer: MakeDeploye
     assert_on_blue(world)
 
 
-def test_alarm_firing_at_step_two_rolls_back(make_deployer: MakeDeployer, world: World, clock: VirtualClock) -> None:
+def test_alarm_firing_at_step_two_rolls_back(
+    make_deployer: MakeDeployer, world: World, clock: VirtualClock
+) -> None:
     world.alarms["web-5xx"] = AlarmState.OK
 
     def fire(_now: float) -> None:
@@ -135,7 +164,9 @@ def test_a_failing_hook_rolls_back(make_deployer: MakeDeployer, world: World, ev
     assert_on_blue(world)
 
 
-def test_a_failing_pre_provision_hook_stops_with_nothing_to_undo(make_deployer: MakeDeployer, world: World) -> None:
+def test_a_failing_pre_provision_hook_stops_with_nothing_to_undo(
+    make_deployer: MakeDeployer, world: World
+) -> None:
     recording_hooks.FAIL_AT.add("pre_provision")
     with pytest.raises(DeploymentStopped) as caught:
         make_deployer().deploy(V2)
@@ -145,7 +176,9 @@ def test_a_failing_pre_provision_hook_stops_with_nothing_to_undo(make_deployer: 
 
 
 @pytest.mark.parametrize("event", ["on_pause", "on_success", "finally"])
-def test_a_failing_informational_hook_is_only_logged(make_deployer: MakeDeployer, event: str) -> None:
+def test_a_failing_informational_hook_is_only_logged(
+    make_deployer: MakeDeployer, event: str
+) -> None:
     recording_hooks.FAIL_AT.add(event)
     steps = [{"weight": 50, "pause": True}, {"weight": 100}]
     deployer = make_deployer(strategy={"type": "steps", "steps": steps})
@@ -168,15 +201,21 @@ def test_pause_detaches_then_promote_finishes(make_deployer: MakeDeployer, world
 
 
 def test_promote_full_skips_remaining_steps(make_deployer: MakeDeployer, world: World) -> None:
-    steps = [{"weight": 10, "pause": True}, {"weight": 30, "bake": "1h"}, {"weight": 60, "bake": "1h"},
-             {"weight": 100}]  # fmt: skip
+    steps = [
+        {"weight": 10, "pause": True},
+        {"weight": 30, "bake": "1h"},
+        {"weight": 60, "bake": "1h"},
+        {"weight": 100},
+    ]
     deployer = make_deployer(strategy={"type": "steps", "steps": steps})
     deployer.deploy(V2, detach_at_pause=True)
     deployer.promote(full=True)
     assert [w[GREEN] for _, ref, w in world.writes if ref == HTTP] == [10, 100]
 
 
-def test_waiting_pause_takes_promote_request(make_deployer: MakeDeployer, world: World, clock: VirtualClock) -> None:
+def test_waiting_pause_takes_promote_request(
+    make_deployer: MakeDeployer, world: World, clock: VirtualClock
+) -> None:
     steps = [{"weight": 50, "pause": True}, {"weight": 100}]
     deployer = make_deployer(strategy={"type": "steps", "steps": steps})
 
@@ -199,20 +238,30 @@ def test_pause_timeout_rolls_back_by_default(make_deployer: MakeDeployer, world:
 
 def test_pause_timeout_can_continue(make_deployer: MakeDeployer) -> None:
     steps = [{"weight": 50, "pause": True}, {"weight": 100}]
-    strategy = {"type": "steps", "steps": steps, "pause_timeout": "10m", "on_pause_timeout": "continue"}
+    strategy = {
+        "type": "steps",
+        "steps": steps,
+        "pause_timeout": "10m",
+        "on_pause_timeout": "continue",
+    }
     assert make_deployer(strategy=strategy).deploy(V2).outcome == "succeeded"
 
 
-@pytest.mark.parametrize("state", ["PROVISIONING", "WAITING_HEALTHY", "SHIFTING", "PAUSED",
-                                   "BAKING", "CLEANING_UP"])  # fmt: skip
-def test_rollback_from_each_state(make_deployer: MakeDeployer, world: World, clock: VirtualClock, state: str) -> None:
+@pytest.mark.parametrize(
+    "state", ["PROVISIONING", "WAITING_HEALTHY", "SHIFTING", "PAUSED", "BAKING", "CLEANING_UP"]
+)
+def test_rollback_from_each_state(
+    make_deployer: MakeDeployer, world: World, clock: VirtualClock, state: str
+) -> None:
     steps = [{"weight": 10, "bake": "1m"}, {"weight": 50, "pause": True}, {"weight": 100}]
     deployer = make_deployer(strategy={"type": "steps", "steps": steps})
 
     def request_rollback(_now: float) -> None:
         rec = deployer.store.latest(deployer.config.service_key)
         if rec and rec.state.value == state:
-            deployer.store.post_request(rec.service_key, rec.id, Request(kind="rollback", reason="test"))
+            deployer.store.post_request(
+                rec.service_key, rec.id, Request(kind="rollback", reason="test")
+            )
 
     def promote(_now: float) -> None:
         rec = deployer.store.latest(deployer.config.service_key)
@@ -222,7 +271,9 @@ def test_rollback_from_each_state(make_deployer: MakeDeployer, world: World, clo
     clock.on_advance(request_rollback)
     clock.on_advance(promote)
     if state == "PROVISIONING":  # no time passes there: fail its AWS call instead
-        world.fail["CreateTaskSet"] = lambda: AwsError("CreateTaskSet", "ServerException", "rollback requested")
+        world.fail["CreateTaskSet"] = lambda: AwsError(
+            "CreateTaskSet", "ServerException", "rollback requested"
+        )
     with pytest.raises(Exception, match="rollback requested"):
         deployer.deploy(V2)
     rec = deployer.store.latest(deployer.config.service_key)
@@ -231,7 +282,9 @@ def test_rollback_from_each_state(make_deployer: MakeDeployer, world: World, clo
     assert_on_blue(world)
 
 
-def test_rollback_of_a_detached_pause_from_the_api(make_deployer: MakeDeployer, world: World) -> None:
+def test_rollback_of_a_detached_pause_from_the_api(
+    make_deployer: MakeDeployer, world: World
+) -> None:
     steps = [{"weight": 30, "pause": True}, {"weight": 100}]
     deployer = make_deployer(strategy={"type": "steps", "steps": steps})
     deployer.deploy(V2, detach_at_pause=True)
@@ -240,7 +293,9 @@ def test_rollback_of_a_detached_pause_from_the_api(make_deployer: MakeDeployer, 
     assert_on_blue(world)
 
 
-def test_rollback_refuses_a_blue_with_no_healthy_target(make_deployer: MakeDeployer, world: World) -> None:
+def test_rollback_refuses_a_blue_with_no_healthy_target(
+    make_deployer: MakeDeployer, world: World
+) -> None:
     steps = [{"weight": 30, "pause": True}, {"weight": 100}]
     deployer = make_deployer(strategy={"type": "steps", "steps": steps})
     deployer.deploy(V2, detach_at_pause=True)
@@ -254,7 +309,9 @@ def test_rollback_refuses_a_blue_with_no_healthy_target(make_deployer: MakeDeplo
     assert world.violations == []
 
 
-def test_a_failed_listener_write_restores_the_others_then_rolls_back(make_deployer: MakeDeployer, world: World) -> None:
+def test_a_failed_listener_write_restores_the_others_then_rolls_back(
+    make_deployer: MakeDeployer, world: World
+) -> None:
     writes = {"n": 0}
 
     def second_write_fails() -> Exception | None:
@@ -264,7 +321,10 @@ def test_a_failed_listener_write_restores_the_others_then_rolls_back(make_deploy
     world.fail["ModifyListener"] = second_write_fails
     with pytest.raises(Exception, match="boom"):
         make_deployer().deploy(V2)
-    assert [w for _, ref, w in world.writes if ref == HTTP] == [{BLUE: 90, GREEN: 10}, {BLUE: 100, GREEN: 0}]
+    assert [w for _, ref, w in world.writes if ref == HTTP] == [
+        {BLUE: 90, GREEN: 10},
+        {BLUE: 100, GREEN: 0},
+    ]
     assert_on_blue(world)
 
 
@@ -274,7 +334,9 @@ def test_deployment_timeout_rolls_back(make_deployer: MakeDeployer, world: World
     assert_on_blue(world)
 
 
-def test_resume_after_a_crash_mid_shift(make_deployer: MakeDeployer, world: World, clock: VirtualClock) -> None:
+def test_resume_after_a_crash_mid_shift(
+    make_deployer: MakeDeployer, world: World, clock: VirtualClock
+) -> None:
     class Killed(BaseException):
         pass
 
@@ -294,7 +356,9 @@ def test_resume_after_a_crash_mid_shift(make_deployer: MakeDeployer, world: Worl
     assert len(world.task_sets) == 1 and world.violations == []
 
 
-def test_listeners_that_disagree_stop_before_any_change(make_deployer: MakeDeployer, world: World) -> None:
+def test_listeners_that_disagree_stop_before_any_change(
+    make_deployer: MakeDeployer, world: World
+) -> None:
     world.routes[HTTPS] = {BLUE: 0, GREEN: 100}
     with pytest.raises(ConflictError, match="disagree") as caught:
         make_deployer().deploy(V2)
@@ -322,7 +386,9 @@ def test_a_non_external_service_is_refused(make_deployer: MakeDeployer, world: W
         make_deployer().deploy(V2)
 
 
-def test_unknown_container_in_image_is_a_usage_error(make_deployer: MakeDeployer, world: World) -> None:
+def test_unknown_container_in_image_is_a_usage_error(
+    make_deployer: MakeDeployer, world: World
+) -> None:
     with pytest.raises(Exception, match="does not have") as caught:
         make_deployer().deploy({"nginx": "x"})
     assert caught.value.exit_code == 2  # type: ignore[attr-defined]

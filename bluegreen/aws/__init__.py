@@ -1,0 +1,111 @@
+"""The AWS side of bluegreen: the only package that imports boto3 or botocore.
+
+`connect()` builds an `AwsCloud` — the `bluegreen.ports.Cloud` the engine talks to — from
+the usual AWS settings (profile, region, AWS_ENDPOINT_URL…). Every call goes through
+`retry.AwsCaller`: bounded retries slept on the injected clock, errors translated into
+`bluegreen.errors`, and the operation name appended to `AwsCloud.calls`, so a test can prove
+that a command changed nothing (`mutating_calls()` is empty).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.exceptions import ProfileNotFound
+
+from bluegreen.aws.cloudwatch import CloudWatchAlarms
+from bluegreen.aws.ecs import EcsContainers
+from bluegreen.aws.elbv2 import Elbv2LoadBalancing
+from bluegreen.aws.lambda_ import LambdaFunctions
+from bluegreen.aws.retry import AwsCaller, client_config
+from bluegreen.clock import Clock, RealClock
+from bluegreen.errors import ConfigError
+from bluegreen.ports import Alarms, Containers, Functions, LoadBalancing
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
+    from bluegreen.ports import Cloud
+
+__all__ = [
+    "AwsCaller",
+    "AwsCloud",
+    "CloudWatchAlarms",
+    "EcsContainers",
+    "Elbv2LoadBalancing",
+    "LambdaFunctions",
+    "connect",
+]
+
+DEFAULT_REGION = "us-east-1"
+READ_ONLY_PREFIXES = ("Describe", "List", "Get")
+
+
+class AwsCloud:
+    """The four adapters on one boto3 session, sharing one record of calls.
+
+    `endpoint_url=None` leaves endpoint resolution to boto3, which honours AWS_ENDPOINT_URL
+    and the per-service AWS_ENDPOINT_URL_<SERVICE> variables.
+    """
+
+    def __init__(
+        self,
+        session: boto3.Session,
+        *,
+        clock: Clock | None = None,
+        endpoint_url: str | None = None,
+    ) -> None:
+        self.session = session
+        self.region: str = session.region_name or DEFAULT_REGION
+        self.clock: Clock = clock or RealClock()
+        self.endpoint_url = endpoint_url
+        self.calls: list[str] = []
+        aws = AwsCaller(self.clock, calls=self.calls, region=self.region)
+        region, url, config = self.region, endpoint_url, client_config()
+        self.elb: LoadBalancing = Elbv2LoadBalancing(
+            session.client("elbv2", region_name=region, endpoint_url=url, config=config), aws
+        )
+        self.ecs: Containers = EcsContainers(
+            session.client("ecs", region_name=region, endpoint_url=url, config=config), aws
+        )
+        self.alarms: Alarms = CloudWatchAlarms(
+            session.client("cloudwatch", region_name=region, endpoint_url=url, config=config), aws
+        )
+        invoke = AwsCaller(self.clock, calls=self.calls, region=self.region, idempotent=False)
+        self.functions: Functions = LambdaFunctions(self._lambda_client, invoke)
+
+    def _lambda_client(self, read_timeout: float) -> LambdaClient:
+        return self.session.client(
+            "lambda",
+            region_name=self.region,
+            endpoint_url=self.endpoint_url,
+            config=client_config(read_timeout=read_timeout),
+        )
+
+    def mutating_calls(self) -> list[str]:
+        """The calls so far that may have changed something (not Describe/List/Get)."""
+        return [name for name in self.calls if not name.startswith(READ_ONLY_PREFIXES)]
+
+
+def connect(
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    clock: Clock | None = None,
+) -> AwsCloud:
+    """An AwsCloud from the standard AWS settings; arguments override the environment."""
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound as exc:
+        raise ConfigError(
+            str(exc),
+            hint="list the profiles with `aws configure list-profiles`, or drop --profile",
+        ) from exc
+    return AwsCloud(session, clock=clock, endpoint_url=endpoint_url)
+
+
+if TYPE_CHECKING:
+
+    def _is_a_cloud(cloud: AwsCloud) -> Cloud:  # mypy proves AwsCloud satisfies the port
+        return cloud

@@ -1,0 +1,167 @@
+"""`bluegreen` end to end through the CLI, on moto, on virtual time. Assertions are on AWS:
+listener weights, task sets, task definitions."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from conftest import Cli, EcsPlayer, task_sets, weights
+from stack import Stack
+
+from bluegreen import aws as bluegreen_aws
+
+V2 = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:2.0.0"
+
+
+def test_deploy_moves_http_and_https_to_green_and_retires_blue(run_cli: Cli, stack: Stack) -> None:
+    result = run_cli("deploy", "--image", f"web={V2}")
+
+    assert result.exit_code == 0, result.output
+    assert weights(stack, stack.http_listener_arn) == {"blue": 0, "green": 100}
+    assert weights(stack, stack.https_listener_arn) == {"blue": 0, "green": 100}
+    (green,) = task_sets(stack)
+    assert green["status"] == "PRIMARY"
+    assert green["loadBalancers"][0]["targetGroupArn"] == stack.green_tg_arn
+    ecs = boto3.client("ecs", region_name=stack.region)
+    definition = ecs.describe_task_definition(taskDefinition=green["taskDefinition"])[
+        "taskDefinition"
+    ]
+    assert definition["containerDefinitions"][0]["image"] == V2
+    assert definition["revision"] == 2 and definition["networkMode"] == "awsvpc"
+    assert "SUCCEEDED" in result.output
+
+
+def test_the_next_deployment_goes_back_to_blue(run_cli: Cli, stack: Stack) -> None:
+    assert run_cli("deploy", "--image", f"web={V2}").exit_code == 0
+    result = run_cli("deploy", "--image", "web=repo/web:3")
+    assert result.exit_code == 0, result.output
+    assert weights(stack, stack.http_listener_arn) == {"blue": 100, "green": 0}
+    (live,) = task_sets(stack)
+    assert live["loadBalancers"][0]["targetGroupArn"] == stack.blue_tg_arn
+
+
+def test_green_failing_health_checks_rolls_back(
+    run_cli: Cli, stack: Stack, ecs_player: EcsPlayer
+) -> None:
+    ecs_player.unhealthy[stack.green_tg_arn] = (
+        "Target.ResponseCodeMismatch",
+        "Health checks failed with these codes: [404]",
+    )
+    result = run_cli("deploy", "--image", f"web={V2}")
+
+    assert result.exit_code == 1, result.output
+    assert weights(stack, stack.http_listener_arn) == {"blue": 100, "green": 0}
+    assert weights(stack, stack.https_listener_arn) == {"blue": 100, "green": 0}
+    (blue,) = task_sets(stack)
+    assert blue["id"] == stack.blue_task_set_id and blue["status"] == "PRIMARY"
+    text = " ".join(result.output.split())
+    assert (
+        "Target.ResponseCodeMismatch" in text and "path /health" in text and "expecting 200" in text
+    )
+
+
+def test_plan_makes_no_mutating_call(
+    run_cli: Cli, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = task_sets(stack)
+    result = run_cli("plan", "--image", f"web={V2}")
+
+    assert result.exit_code == 0, result.output
+    (deployer,) = run_cli.deployers
+    calls = deployer.cloud.calls  # type: ignore[attr-defined]
+    assert calls and deployer.cloud.mutating_calls() == []  # type: ignore[attr-defined]
+    assert task_sets(stack) == before
+    assert weights(stack, stack.http_listener_arn) == {"blue": 100, "green": 0}
+    assert "create green task set" in result.output
+
+
+def test_dry_run_prints_the_same_plan(run_cli: Cli) -> None:
+    planned = run_cli("plan", "--image", f"web={V2}", "--output", "json")
+    dry = run_cli("deploy", "--image", f"web={V2}", "--dry-run", "--output", "json")
+    assert json.loads(planned.stdout) == json.loads(dry.stdout)
+    assert all(not d.cloud.mutating_calls() for d in run_cli.deployers)  # type: ignore[attr-defined]
+
+
+def test_a_bad_configuration_exits_2_with_no_aws_call(
+    run_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_aws(**_: object) -> None:
+        raise AssertionError("AWS was called")
+
+    monkeypatch.setattr(bluegreen_aws, "connect", no_aws)
+    run_cli.config.write_text(
+        run_cli.config.read_text().replace('timeout = "5m"', 'timeout = "5 minutes"')
+    )
+    result = run_cli("deploy", "--image", f"web={V2}")
+
+    assert result.exit_code == 2
+    assert "health.timeout" in result.output and "Traceback" not in result.output
+
+
+def test_json_output_is_one_document(run_cli: Cli, stack: Stack) -> None:
+    result = run_cli("deploy", "--image", f"web={V2}", "--output", "json")
+    doc = json.loads(result.stdout)
+    assert doc["outcome"] == "succeeded" and doc["state"] == "SUCCEEDED"
+    assert doc["final_weights"][stack.http_listener_arn] == {
+        stack.blue_tg_arn: 0,
+        stack.green_tg_arn: 100,
+    }
+    assert doc["to_task_definition"].endswith(":2")
+
+
+def test_pause_detach_then_rollback_from_the_cli(run_cli: Cli, stack: Stack) -> None:
+    text = run_cli.config.read_text().replace(
+        '{weight = 50, bake = "1m"}', "{weight = 50, pause = true}"
+    )
+    run_cli.config.write_text(text)
+    paused = run_cli("deploy", "--image", f"web={V2}", "--detach-at-pause")
+    assert paused.exit_code == 0 and "PAUSED" in paused.output
+    assert weights(stack, stack.https_listener_arn) == {"blue": 50, "green": 50}
+
+    status = run_cli("status", "--output", "json")
+    assert json.loads(status.stdout)["deployment"]["state"] == "PAUSED"
+
+    rolled = run_cli("rollback", "--reason", "canary looked bad")
+    assert rolled.exit_code == 0, rolled.output
+    assert (
+        weights(stack, stack.http_listener_arn)
+        == weights(stack, stack.https_listener_arn)
+        == {"blue": 100, "green": 0}
+    )
+    assert [ts["id"] for ts in task_sets(stack)] == [stack.blue_task_set_id]
+
+
+def test_pause_then_promote_from_the_cli(run_cli: Cli, stack: Stack) -> None:
+    text = run_cli.config.read_text().replace(
+        '{weight = 50, bake = "1m"}', "{weight = 50, pause = true}"
+    )
+    run_cli.config.write_text(text)
+    assert run_cli("deploy", "--image", f"web={V2}", "--detach-at-pause").exit_code == 0
+    promoted = run_cli("promote")
+    assert promoted.exit_code == 0, promoted.output
+    assert weights(stack, stack.http_listener_arn) == {"blue": 0, "green": 100}
+
+
+def test_status_shows_weights_and_health(run_cli: Cli) -> None:
+    result = run_cli("status", "--output", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["live_target_group"] == "web-blue"
+    assert doc["routes"][0]["weights"] == {"web-blue": 100, "web-green": 0}
+    assert {g["name"]: g.get("healthy", 0) for g in doc["target_groups"]} == {
+        "web-blue": 2,
+        "web-green": 0,
+    }
+
+
+def test_a_missing_listener_is_a_clear_error(run_cli: Cli, stack: Stack) -> None:
+    run_cli.config.write_text(
+        run_cli.config.read_text().replace(
+            stack.https_listener_arn, stack.https_listener_arn[:-4] + "dead"
+        )
+    )
+    result = run_cli("deploy", "--image", f"web={V2}")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "listener" in result.output.lower()

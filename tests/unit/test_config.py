@@ -1,0 +1,151 @@
+"""bluegreen.toml → one validated model; every error names the file, the key, what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bluegreen.config import load_config, parse_duration
+from bluegreen.errors import ConfigError
+
+GOOD = """
+[service]
+cluster = "prod"
+name = "web"
+[target_groups]
+blue = "web-blue"
+green = "web-green"
+[[listeners]]
+arn = "arn:aws:elasticloadbalancing:us-east-1:1:listener/app/web/1/2"
+[[listeners]]
+rule = "arn:aws:elasticloadbalancing:us-east-1:1:listener-rule/app/web/1/2/3"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bluegreen.toml"
+    path.write_text(GOOD + text)
+    return path
+
+
+def error_of(tmp_path: Path, text: str, overrides: dict[str, object] | None = None) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text), overrides)
+    assert caught.value.exit_code == 2
+    return str(caught.value)
+
+
+def test_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, ""))
+    assert config.strategy.type == "canary" and config.strategy.percent == 10
+    assert config.health.timeout == 900 and config.service.mode == "task-sets"
+    assert config.listeners[1].rule and config.base_dir == tmp_path
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("5m", 300), ("1h30m", 5400), ("250ms", 0.25), (45, 45), ("2d", 172800)],
+)
+def test_durations(text: object, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["5 minutes", "15x", "", "m5", "-5s", True])
+def test_bad_durations(text: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_unknown_key_names_the_file_key_and_allowed_keys(tmp_path: Path) -> None:
+    message = error_of(tmp_path, '[health]\ntimeout = "5m"\npoll = "5s"\n')
+    assert "bluegreen.toml: health.poll: unknown key" in message
+    assert "poll_interval" in message
+
+
+def test_unknown_top_level_table(tmp_path: Path) -> None:
+    assert "colours: unknown key" in error_of(tmp_path, "[colours]\nx = 1\n")
+
+
+def test_bad_duration_names_the_key(tmp_path: Path) -> None:
+    message = error_of(tmp_path, '[health]\ntimeout = "15 minutes"\n')
+    assert "health.timeout" in message and '"90s"' in message
+
+
+def test_weight_out_of_range(tmp_path: Path) -> None:
+    message = error_of(tmp_path, '[strategy]\ntype = "steps"\nsteps = [{weight = 150}]\n')
+    assert "strategy.steps.0.weight" in message and "100" in message
+
+
+def test_canary_percent_out_of_range(tmp_path: Path) -> None:
+    assert "strategy.percent" in error_of(tmp_path, "[strategy]\npercent = 0\n")
+
+
+def test_steps_must_end_at_100(tmp_path: Path) -> None:
+    message = error_of(
+        tmp_path, '[strategy]\ntype = "steps"\nsteps = [{weight = 10}, {weight = 50}]\n'
+    )
+    assert "must end at weight 100" in message
+
+
+def test_steps_must_not_decrease(tmp_path: Path) -> None:
+    text = '[strategy]\ntype = "steps"\nsteps = [{weight = 50}, {weight = 10}, {weight = 100}]\n'
+    assert "must not decrease" in error_of(tmp_path, text)
+
+
+def test_keys_of_another_strategy_type(tmp_path: Path) -> None:
+    assert 'step_percent not used by type = "canary"' in error_of(
+        tmp_path, '[strategy]\ntype = "canary"\nstep_percent = 20\n'
+    )
+
+
+def test_listener_needs_arn_or_rule(tmp_path: Path) -> None:
+    path = tmp_path / "bluegreen.toml"
+    path.write_text(
+        GOOD.replace('arn = "arn:aws:elasticloadbalancing:us-east-1:1:listener/app/web/1/2"', "")
+    )
+    with pytest.raises(ConfigError, match="exactly one of"):
+        load_config(path)
+
+
+def test_hook_with_unknown_event(tmp_path: Path) -> None:
+    message = error_of(tmp_path, '[[hooks]]\nevent = "pre_deploy"\ncommand = ["x"]\n')
+    assert "hooks.0.event" in message and "pre_provision" in message
+
+
+def test_hook_with_two_kinds(tmp_path: Path) -> None:
+    text = '[[hooks]]\nevent = "pre_shift"\ncommand = ["x"]\npython = "m:f"\n'
+    assert "exactly one of" in error_of(tmp_path, text)
+
+
+def test_lambda_hook_key(tmp_path: Path) -> None:
+    config = load_config(
+        write(tmp_path, '[[hooks]]\nevent = "pre_shift"\nlambda = "arn:aws:lambda:x"\n')
+    )
+    assert config.hooks[0].lambda_function == "arn:aws:lambda:x"
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_not_toml(tmp_path: Path) -> None:
+    path = tmp_path / "bluegreen.toml"
+    path.write_text("[service\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(path)
+
+
+def test_flags_override_the_file_and_are_validated(tmp_path: Path) -> None:
+    path = write(tmp_path, '[strategy]\ntype = "canary"\npercent = 20\n')
+    config = load_config(path, {"strategy": {"type": "all-at-once"}, "timeout": "1h"})
+    assert config.strategy.type == "all-at-once" and config.timeout == 3600
+    assert "timeout" in error_of(tmp_path, "", {"timeout": "soon"})
+
+
+def test_same_blue_and_green(tmp_path: Path) -> None:
+    path = tmp_path / "bluegreen.toml"
+    path.write_text(GOOD.replace('green = "web-green"', 'green = "web-blue"'))
+    with pytest.raises(ConfigError, match="must differ"):
+        load_config(path)
