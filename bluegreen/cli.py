@@ -21,7 +21,7 @@ from bluegreen.deployer import Deployer, DeploymentResult
 from bluegreen.errors import BluegreenError, UsageError
 from bluegreen.logs import configure_logging
 from bluegreen.plan import Plan
-from bluegreen.record import Event
+from bluegreen.record import DeploymentRecord, Event
 from bluegreen.status import Status
 from bluegreen.taskdef import parse_image_args
 
@@ -354,6 +354,38 @@ def resume(
         lambda: common.deployer().resume(on_event=sink, detach_at_pause=detach_at_pause),
         _show_deploy(output),
     )
+
+
+@app.command()
+def history(
+    config: ConfigOpt = Path("bluegreen.toml"),
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None,
+    output: OutputOpt = Output.text,
+    log_format: LogOpt = LogFormat.console,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Past deployments of the service: id, versions, outcome, duration, reason."""
+    common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
+
+    def show(records: list[DeploymentRecord]) -> None:
+        if output is Output.json:
+            print(json.dumps([r.summary() for r in records], indent=2, default=str))
+            return
+        table = Table("deployment", "outcome", "to", "duration", "reason")
+        for r in records:
+            s = r.summary()
+            table.add_row(
+                r.id,
+                r.outcome,
+                _short(r.to_task_definition or "-"),
+                f"{s['duration_seconds']:.0f}s",
+                r.reason or "",
+            )
+        out.print(table)
+
+    run(output, lambda: common.deployer().history(), show)
 
 
 def main() -> None:

@@ -269,7 +269,7 @@ class Engine:
 
     def _next_stage(self, rec: DeploymentRecord, *, full: bool = False) -> State:
         if full and rec.green_percent < 100:
-            rec.stages = [*rec.stages[:rec.step + 1], StageEntry(weight=100)]
+            rec.stages = [*rec.stages[: rec.step + 1], StageEntry(weight=100)]
         rec.paused_at = None
         rec.detached = False
         rec.step += 1

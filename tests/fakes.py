@@ -37,6 +37,7 @@ from bluegreen.model import (
 
 HEALTH_CHECK = HealthCheck("HTTP", "traffic-port", "/health", "200", 10, 5, 3, 2)
 BLUE, GREEN = "arn:tg/web-blue", "arn:tg/web-green"
+TEST = RouteRef(RouteKind.LISTENER, "arn:listener/test")
 HTTP, HTTPS = (
     RouteRef(RouteKind.LISTENER, "arn:listener/http"),
     RouteRef(RouteKind.LISTENER, "arn:listener/https"),
@@ -327,7 +328,11 @@ def build_world(clock: VirtualClock, **kwargs: Any) -> World:
         f"blue-{n}": TargetHealth(f"blue-{n}", 8080, HealthState.HEALTHY)
         for n in range(world.desired)
     }
-    world.routes = {HTTP: {BLUE: 100, GREEN: 0}, HTTPS: {BLUE: 100, GREEN: 0}}
+    world.routes = {
+        HTTP: {BLUE: 100, GREEN: 0},
+        HTTPS: {BLUE: 100, GREEN: 0},
+        TEST: {BLUE: 100, GREEN: 0},
+    }
     clock.on_advance(world.tick)
     return world
 

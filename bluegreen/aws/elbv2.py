@@ -66,7 +66,16 @@ class Elbv2LoadBalancing:
             found.update((tg.arn, tg) for tg in self._describe_target_groups(chunk, by_arn=True))
         for chunk in _chunks(names, DESCRIBE_BATCH):
             found.update((tg.name, tg) for tg in self._describe_target_groups(chunk, by_arn=False))
-        return [found[x] for x in names_or_arns]
+        return [self._pick(found, x) for x in names_or_arns]
+
+    def _pick(self, found: dict[str, TargetGroup], key: str) -> TargetGroup:
+        if key in found:
+            return found[key]
+        # AWS matched a name we spelt differently (case): accept its match, but only one.
+        close = [tg for k, tg in found.items() if k.lower() == key.lower()]
+        if len(close) != 1:
+            raise MissingResourceError(f"target group {key} not found in {self._aws.region}")
+        return close[0]
 
     def _describe_target_groups(self, keys: list[str], *, by_arn: bool) -> list[TargetGroup]:
         about = "target group " + ", ".join(keys)

@@ -63,6 +63,16 @@ RETRYABLE_CODES = THROTTLING_CODES | {
     "InternalFailure",
 }
 
+CREDENTIAL_CODES = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "AuthFailure",
+    }
+)
+
 _CHECK_REGION = "check the name or ARN, and that the region ({region}) is the right one"
 NOT_FOUND_HINTS: dict[str, str] = {
     "TargetGroupNotFound": "check [target_groups] in the configuration; "
@@ -202,6 +212,14 @@ class AwsCaller:
             return MissingResourceError(
                 f"{about} not found in {self.region} ({operation}: {code}: {message})",
                 hint=fix,
+            )
+        if code in CREDENTIAL_CODES:
+            return AwsError(
+                operation,
+                code,
+                message,
+                hint="the AWS credentials are expired or invalid: refresh them "
+                "(e.g. `aws sso login`) or check AWS_PROFILE / --profile",
             )
         if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
             return AwsError(

@@ -182,7 +182,9 @@ def test_task_set_lifecycle(cloud: AwsCloud, stack: Stack) -> None:
 
     cloud.ecs.delete_task_set(stack.cluster, stack.service, stack.blue_task_set_id)
     remaining = cloud.ecs.task_sets(stack.cluster, stack.service)
-    assert stack.blue_task_set_id not in {ts.id for ts in remaining if ts.status.value != "DRAINING"}
+    assert stack.blue_task_set_id not in {
+        ts.id for ts in remaining if ts.status.value != "DRAINING"
+    }
     assert cloud.mutating_calls() == [
         "CreateTaskSet",
         "UpdateServicePrimaryTaskSet",
@@ -193,7 +195,9 @@ def test_task_set_lifecycle(cloud: AwsCloud, stack: Stack) -> None:
 def test_create_task_set_sends_only_what_is_set(cloud: AwsCloud, stack: Stack) -> None:
     sent: list[dict[str, Any]] = []
     events = cloud.ecs._client.meta.events  # type: ignore[attr-defined]
-    events.register("provide-client-params.ecs.CreateTaskSet", lambda params, **_: sent.append(params))
+    events.register(
+        "provide-client-params.ecs.CreateTaskSet", lambda params, **_: sent.append(params)
+    )
 
     create_green(cloud, stack)
 

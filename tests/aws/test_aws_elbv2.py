@@ -14,7 +14,6 @@ from bluegreen.aws.elbv2 import forward_weights, listener_arn_of_rule, rewrite_a
 from bluegreen.errors import MissingResourceError, PreflightError
 from bluegreen.model import HealthState, RouteKind, RouteRef
 
-
 ELB = "arn:aws:elasticloadbalancing:us-east-1:123456789012"
 
 
@@ -104,7 +103,7 @@ def test_target_health_reads_state_reason_and_description(
 
 
 def test_target_health_of_a_missing_group(cloud: AwsCloud) -> None:
-    with pytest.raises(MissingResourceError, match="target group .*web-gone"):
+    with pytest.raises(MissingResourceError, match=r"target group .*web-gone"):
         cloud.elb.target_health(
             "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-gone/1"
         )
@@ -218,7 +217,9 @@ def test_listener_arn_of_rule() -> None:
 
 
 def test_set_weights_on_a_listener(cloud: AwsCloud, stack: Stack) -> None:
-    written = cloud.elb.set_weights(listener(stack), {stack.blue_tg_arn: 90, stack.green_tg_arn: 10})
+    written = cloud.elb.set_weights(
+        listener(stack), {stack.blue_tg_arn: 90, stack.green_tg_arn: 10}
+    )
 
     assert written.weights == {stack.blue_tg_arn: 90, stack.green_tg_arn: 10}
     assert written.percent(stack.green_tg_arn) == 10.0
@@ -357,7 +358,10 @@ def test_carried_oidc_without_its_secret_uses_the_existing_one() -> None:
 
     actions = rewrite_actions([oidc, forward], {"blue": 9, "green": 1})
 
-    assert actions[0]["AuthenticateOidcConfig"] == {"ClientId": "x", "UseExistingClientSecret": True}
+    assert actions[0]["AuthenticateOidcConfig"] == {
+        "ClientId": "x",
+        "UseExistingClientSecret": True,
+    }
     assert oidc["AuthenticateOidcConfig"] == {"ClientId": "x"}  # the input is not changed
     assert actions[1] == {
         "Type": "forward",

@@ -82,9 +82,7 @@ def test_throttled_twice_then_answered(aws: None, clock: VirtualClock) -> None:
     assert len(sleeps) == 2 and all(0 <= s <= 8 for s in sleeps)
 
 
-def test_always_throttled_gives_up_after_bounded_attempts(
-    aws: None, clock: VirtualClock
-) -> None:
+def test_always_throttled_gives_up_after_bounded_attempts(aws: None, clock: VirtualClock) -> None:
     cloud = cloud_with(DESCRIBE_ALARMS, failing(100), clock)
     sleeps = sleeps_of(clock)
 
@@ -204,6 +202,4 @@ def test_not_found_names_the_resource_the_region_and_a_fix(clock: VirtualClock) 
 def test_operation_name() -> None:
     client = boto3.client("ecs", region_name="us-east-1")
     assert operation_name(client.describe_task_definition) == "DescribeTaskDefinition"
-    assert operation_name(client.update_service_primary_task_set) == (
-        "UpdateServicePrimaryTaskSet"
-    )
+    assert operation_name(client.update_service_primary_task_set) == ("UpdateServicePrimaryTaskSet")

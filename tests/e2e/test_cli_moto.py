@@ -165,3 +165,39 @@ def test_a_missing_listener_is_a_clear_error(run_cli: Cli, stack: Stack) -> None
     result = run_cli("deploy", "--image", f"web={V2}")
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and "listener" in result.output.lower()
+
+
+def test_a_listener_rule_moves_with_the_listeners_and_keeps_its_condition(
+    run_cli: Cli, stack: Stack
+) -> None:
+    run_cli.config.write_text(
+        run_cli.config.read_text().replace(
+            "[strategy]", f'[[listeners]]\nrule = "{stack.api_rule_arn}"\n\n[strategy]'
+        )
+    )
+    result = run_cli("deploy", "--image", f"web={V2}")
+
+    assert result.exit_code == 0, result.output
+    elb = boto3.client("elbv2", region_name=stack.region)
+    (rule,) = elb.describe_rules(RuleArns=[stack.api_rule_arn])["Rules"]
+    groups = {
+        g["TargetGroupArn"]: g["Weight"]
+        for g in rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
+    }
+    assert groups == {stack.blue_tg_arn: 0, stack.green_tg_arn: 100}
+    assert rule["Conditions"][0]["PathPatternConfig"]["Values"] == ["/api*"]
+    assert weights(stack, stack.http_listener_arn) == {"blue": 0, "green": 100}
+
+
+def test_history_shows_the_outcome(run_cli: Cli) -> None:
+    assert run_cli("deploy", "--image", f"web={V2}").exit_code == 0
+    result = run_cli("history", "--output", "json")
+    assert result.exit_code == 0, result.output
+    assert [d["outcome"] for d in json.loads(result.stdout)] == ["succeeded"]
+
+
+def test_json_logs_on_stderr(run_cli: Cli) -> None:
+    result = run_cli("deploy", "--image", f"web={V2}", "--log-format", "json", "--output", "json")
+    log_lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert any(entry.get("event") == "entered SUCCEEDED" for entry in log_lines)
+    assert json.loads(result.stdout)["outcome"] == "succeeded"

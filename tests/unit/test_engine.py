@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 import recording_hooks
-from fakes import BLUE, GREEN, HTTP, HTTPS, World, replace_health
+from fakes import BLUE, GREEN, HTTP, HTTPS, TEST, World, replace_health
 
 from bluegreen.clock import VirtualClock
 from bluegreen.deployer import Deployer
@@ -421,3 +421,52 @@ def test_secrets_never_reach_the_record(make_deployer: MakeDeployer) -> None:
     deployer.deploy(V2)
     folder = deployer.config.base_dir / ".bluegreen"
     assert all("hunter2-secret" not in p.read_text() for p in folder.rglob("*.json"))
+
+
+def test_test_listener_goes_to_green_before_production(
+    make_deployer: MakeDeployer, world: World
+) -> None:
+    deployer = make_deployer(test_listener={"arn": "arn:listener/test"})
+    deployer.deploy(V2)
+    first_test = next(i for i, (_, ref, _) in enumerate(world.writes) if ref == TEST)
+    first_prod = next(i for i, (_, ref, _) in enumerate(world.writes) if ref == HTTP)
+    assert first_test < first_prod
+    assert world.weights(TEST) == {BLUE: 0, GREEN: 100}
+    events = [c["event"] for c in recording_hooks.CALLS]
+    assert events.index("post_test_traffic") < events.index("pre_shift")
+    assert "TEST_TRAFFIC" in states(deployer)
+
+
+def test_a_failing_smoke_test_puts_the_test_listener_back(
+    make_deployer: MakeDeployer, world: World
+) -> None:
+    recording_hooks.FAIL_AT.add("post_test_traffic")
+    with pytest.raises(HookFailed, match="post_test_traffic"):
+        make_deployer(test_listener={"arn": "arn:listener/test"}).deploy(V2)
+    assert world.weights(TEST) == {BLUE: 100, GREEN: 0}
+    assert not [w for _, ref, w in world.writes if ref == HTTP]  # production never moved
+    assert_on_blue(world)
+
+
+def test_command_hook_output_never_shows_task_definition_secrets(
+    make_deployer: MakeDeployer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployer = make_deployer(hooks=[{"event": "post_provision", "command": ["cat", "out.txt"]}])
+    (deployer.config.base_dir / "out.txt").write_text("db=hunter2-secret\n")
+    deployer.deploy(V2)
+    captured = capsys.readouterr()
+    assert "db=" in captured.out + captured.err
+    assert "hunter2-secret" not in captured.out + captured.err
+
+
+def test_history_lists_past_deployments_newest_first(
+    make_deployer: MakeDeployer, world: World
+) -> None:
+    deployer = make_deployer()
+    first = deployer.deploy(V2)
+    world.behaviour["repo/web:v3"] = "unhealthy"
+    with pytest.raises(HealthCheckFailed):
+        deployer.deploy({"web": "repo/web:v3"})
+    outcomes = [(r.id, r.outcome) for r in deployer.history()]
+    assert outcomes[1] == (first.deployment_id, "succeeded")
+    assert outcomes[0][1] == "rolled_back"
