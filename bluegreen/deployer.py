@@ -8,6 +8,8 @@ DeploymentFailed (rolled back, exit 1) or RollbackFailed (exit 3) otherwise, eac
 
 from __future__ import annotations
 
+import getpass
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,7 +171,7 @@ class Deployer:
             raise UsageError(
                 f"deployment {rec.id} is {rec.state.value}, not paused: nothing to promote"
             )
-        request = Request(kind="promote", full=full, at=self.clock.now(), by="promote")
+        request = Request(kind="promote", full=full, at=self.clock.now(), by=_who())
         return self._continue(rec, request, on_event, detach_at_pause)
 
     def rollback(
@@ -177,7 +179,7 @@ class Deployer:
     ) -> DeploymentResult:
         rec = self._in_flight("rollback")
         why = reason or "rollback requested"
-        request = Request(kind="rollback", reason=why, at=self.clock.now(), by="rollback")
+        request = Request(kind="rollback", reason=why, at=self.clock.now(), by=_who())
         try:
             return self._continue(rec, request, on_event, False)
         except DeploymentFailed as exc:  # rolled back, as asked: blue serves production
@@ -300,6 +302,15 @@ class Deployer:
             except BluegreenError:
                 continue
         return weights
+
+
+def _who() -> str:
+    """Who asked, for the record and the message the running process prints."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
 
 
 def _check_release(release: Release) -> None:

@@ -22,14 +22,12 @@ from bluegreen.errors import (
     BluegreenError,
     DeploymentFailed,
     DeploymentStopped,
-    GateFailed,
     HealthCheckFailed,
     HookFailed,
     PreflightError,
     RollbackRequested,
-    TimeoutExceeded,
 )
-from bluegreen.gates import Verdict, alarms_ok, explain_unhealthy, green_ready, green_still_healthy
+from bluegreen.gates import Verdict, explain_unhealthy, green_ready
 from bluegreen.hooks import FATAL_EVENTS, HookEvent, HookRunner, HookSpec
 from bluegreen.machine import State
 from bluegreen.model import TaskSet
@@ -41,6 +39,7 @@ from bluegreen.store import Store
 from bluegreen.strategies import stages_for, weights_for
 from bluegreen.taskdef import is_task_definition_arn, load_task_definition_file, with_images
 from bluegreen.traffic import TrafficShifter
+from bluegreen.watch import Watcher
 
 log = structlog.get_logger("bluegreen")
 
@@ -66,6 +65,7 @@ class Engine:
         self.hook_specs = hook_specs
         self.on_event = on_event
         self.shifter = TrafficShifter(cloud.elb)
+        self.watcher = Watcher(config, cloud, store, clock, self.event)
         self.detach_at_pause = False
         self._failure: BaseException | None = None
         self._handlers: dict[State, Callable[[DeploymentRecord], State | None]] = {
@@ -226,7 +226,7 @@ class Engine:
             last = green_ready(self.cloud.elb.target_health(green), task_set, rec.desired_count)
             return last.ok
 
-        if not self._watch(rec, self.config.health.timeout, until=ready, gates=False):
+        if not self.watcher.watch(rec, self.config.health.timeout, until=ready, gates=False):
             group = self.cloud.elb.target_groups([green])[0]
             why = explain_unhealthy(
                 self.cloud.elb.target_health(green), group.health_check, group.name
@@ -263,7 +263,7 @@ class Engine:
             green_percent=stage.weight,
         )
         if stage.bake:
-            self._watch(rec, stage.bake)
+            self.watcher.watch(rec, stage.bake)
         self._hooks(rec, HookEvent.POST_SHIFT)
         return State.PAUSED if stage.pause else self._next_stage(rec)
 
@@ -286,7 +286,7 @@ class Engine:
             return None
         promoted: list[bool] = []
         left = rec.paused_at + self.config.strategy.pause_timeout - self.clock.now()
-        self._watch(rec, left, until=lambda: bool(promoted), on_promote=promoted.append)
+        self.watcher.watch(rec, left, until=lambda: bool(promoted), on_promote=promoted.append)
         if promoted:
             return self._next_stage(rec, full=promoted[0])
         if self.config.strategy.on_pause_timeout == "continue":
@@ -299,7 +299,7 @@ class Engine:
     def _bake_after_shift(self, rec: DeploymentRecord) -> State:
         if self.config.gates.bake_after_shift:
             self.event(rec, f"baking {self.config.gates.bake_after_shift:g}s at 100% green")
-            self._watch(rec, self.config.gates.bake_after_shift)
+            self.watcher.watch(rec, self.config.gates.bake_after_shift)
         self._hooks(rec, HookEvent.PRE_CLEANUP)
         return State.CLEANING_UP
 
@@ -310,7 +310,7 @@ class Engine:
             rec.green_is_primary = True
             self.event(rec, f"green task set {rec.green_task_set} is primary")
         if self.config.gates.termination_wait:
-            self._watch(rec, self.config.gates.termination_wait)
+            self.watcher.watch(rec, self.config.gates.termination_wait)
         rec.blue_retiring = True
         self.store.save(rec)
         self.cloud.ecs.delete_task_set(cluster, rec.service, rec.blue_task_set or "")
@@ -320,59 +320,6 @@ class Engine:
     def _roll_back(self, rec: DeploymentRecord) -> State:
         RollBack(self, rec).run()
         return State.ROLLED_BACK
-
-    # ------------------------------------------------------------------ waiting
-
-    def _watch(
-        self,
-        rec: DeploymentRecord,
-        seconds: float,
-        *,
-        until: Callable[[], bool] | None = None,
-        gates: bool = True,
-        on_promote: Callable[[bool], None] | None = None,
-    ) -> bool:
-        """Poll every health.poll_interval for `seconds`: requests, the deadline, the gates
-        and `until`. True when `until` was met (or, with no `until`, the time passed)."""
-        end = self.clock.now() + max(seconds, 0.0)
-        poll = self.config.health.poll_interval
-        while True:
-            self._check_requests(rec, on_promote)
-            self._check_deadline(rec)
-            if gates:
-                self._check_gates(rec)
-            if until and until():
-                return True
-            remaining = end - self.clock.now()
-            if remaining <= 0:
-                return until is None
-            self.clock.sleep(min(poll, remaining))
-
-    def _check_requests(
-        self, rec: DeploymentRecord, on_promote: Callable[[bool], None] | None
-    ) -> None:
-        for request in self.store.take_requests(rec.service_key, rec.id):
-            if request.kind == "rollback":
-                raise RollbackRequested(
-                    f"rollback requested{f' by {request.by}' if request.by else ''}"
-                    f"{f': {request.reason}' if request.reason else ''}"
-                )
-            if on_promote:
-                on_promote(request.full)
-            else:
-                self.event(rec, "promote ignored: the deployment is not paused")
-
-    def _check_deadline(self, rec: DeploymentRecord) -> None:
-        if rec.deadline is not None and self.clock.now() > rec.deadline:
-            raise TimeoutExceeded(f"the deployment ran past its timeout ({self.config.timeout:g}s)")
-
-    def _check_gates(self, rec: DeploymentRecord) -> None:
-        verdicts = [green_still_healthy(self.cloud.elb.target_health(rec.green_target_group or ""))]
-        if self.config.gates.alarms:
-            verdicts.append(alarms_ok(self.cloud.alarms.alarm_states(self.config.gates.alarms)))
-        for verdict in verdicts:
-            if not verdict.ok:
-                raise GateFailed(f"gate failed at {rec.green_percent}% green: {verdict.reason}")
 
     def _task_set(self, rec: DeploymentRecord, task_set_id: str | None) -> TaskSet | None:
         task_sets = self.cloud.ecs.task_sets(self.config.service.cluster, rec.service)

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bluegreen.aws.retry import AwsCaller, error_code
-from bluegreen.errors import ConfigError, MissingResourceError
+from bluegreen.errors import AwsError, ConfigError, MissingResourceError
 from bluegreen.model import (
     ContainerImage,
     LoadBalancerBinding,
@@ -100,11 +100,20 @@ class EcsContainers:
                 "register-task-definition --generate-cli-skeleton shows one)",
             )
         params: dict[str, Any] = copy.deepcopy(dict(registration))
-        resp = self._aws.call(
-            f"task definition family {registration['family']}",
-            self._client.register_task_definition,
-            **params,
-        )
+        try:
+            resp = self._aws.call(
+                f"task definition family {registration['family']}",
+                self._client.register_task_definition,
+                **params,
+            )
+        except AwsError as exc:
+            if exc.code != "ParamValidationError":
+                raise
+            # botocore refused it before sending: the user's task definition is malformed
+            raise ConfigError(
+                f"the task definition is not a valid RegisterTaskDefinition input: {exc.message}",
+                hint="compare it with `aws ecs register-task-definition --generate-cli-skeleton`",
+            ) from exc
         # moto leaves the tags out of its answer; AWS echoes the ones sent
         tags = resp.get("tags") or params.get("tags", [])
         return self._parse_task_definition(resp["taskDefinition"], tags)

@@ -140,9 +140,9 @@ class Elbv2LoadBalancing:
     def route(self, ref: RouteRef) -> Route:
         if ref.kind is RouteKind.LISTENER:
             return _listener_route(ref, self._listener(ref.arn))
+        listener_arn = listener_arn_of_rule(ref.arn)  # first: a malformed ARN is our error
         resp = self._aws.call(f"rule {ref.arn}", self._client.describe_rules, RuleArns=[ref.arn])
-        listener = self._listener(listener_arn_of_rule(ref.arn))
-        return _route(ref, resp["Rules"][0]["Actions"], listener)
+        return _route(ref, resp["Rules"][0]["Actions"], self._listener(listener_arn))
 
     def _listener(self, arn: str) -> ListenerTypeDef:
         resp = self._aws.call(

@@ -1,26 +1,17 @@
-"""Fixtures for the adapter tests: fake credentials, an in-process moto, the shared stack,
-and an AwsCloud on a virtual clock (so retries never really sleep)."""
+"""Fixtures for the adapter tests, on top of tests/conftest.py (fake credentials, `aws`,
+`stack`): an AwsCloud on a virtual clock, so retries never really sleep, and two speed-ups
+that keep this folder well under 20 s."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import botocore.loaders
 import botocore.session
 import pytest
-from moto import mock_aws
 
 from bluegreen.aws import AwsCloud, connect
 from bluegreen.clock import VirtualClock
-
-# The shared helpers (tests/stack.py) are imported as top-level modules, as tests/fakes.py is.
-_TESTS = str(Path(__file__).resolve().parents[1])
-if _TESTS not in sys.path:
-    sys.path.insert(0, _TESTS)
-
-from stack import Stack, build_stack  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -35,32 +26,9 @@ def _shared_botocore_loader() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Fake credentials, and nothing from the developer's own AWS settings."""
-    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ELBV2"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SECURITY_TOKEN", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def _no_default_amis(monkeypatch: pytest.MonkeyPatch) -> None:
     # moto's EC2 loads hundreds of default AMIs per region (~0.15 s); no test needs one.
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-
-
-@pytest.fixture
-def aws() -> Iterator[None]:
-    # Lambda without Docker: moto echoes the payload back.
-    with mock_aws(config={"lambda": {"use_docker": False}}):
-        yield
-
-
-@pytest.fixture
-def stack(aws: None) -> Stack:
-    return build_stack()
 
 
 @pytest.fixture

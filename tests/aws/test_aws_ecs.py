@@ -155,6 +155,15 @@ def test_register_without_containers_is_a_config_error(cloud: AwsCloud) -> None:
     assert cloud.calls == []
 
 
+def test_register_a_malformed_task_definition_is_a_config_error(
+    cloud: AwsCloud, stack: Stack
+) -> None:
+    registration = {**cloud.ecs.task_definition("web").registration, "cpuUnits": 256}
+
+    with pytest.raises(ConfigError, match="cpuUnits"):
+        cloud.ecs.register_task_definition(registration)
+
+
 def test_a_missing_task_definition(cloud: AwsCloud) -> None:
     with pytest.raises(MissingResourceError, match="task definition web:7 not found") as caught:
         cloud.ecs.task_definition("web:7")

@@ -1,0 +1,86 @@
+"""Waiting while watching: the one polling loop every wait and bake of a deployment uses.
+
+Each poll (every `health.poll_interval`) takes promote/rollback requests from the store,
+checks the deployment's deadline and, unless told not to, the gates (green target health,
+alarms); a failure raises, which the engine turns into a rollback. Time comes from the
+injected clock, so on a VirtualClock a 30-minute bake takes no real time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bluegreen.clock import Clock
+from bluegreen.config import DeploymentConfig
+from bluegreen.errors import GateFailed, RollbackRequested, TimeoutExceeded
+from bluegreen.gates import alarms_ok, green_still_healthy
+from bluegreen.ports import Cloud
+from bluegreen.record import DeploymentRecord
+from bluegreen.store import Store
+
+
+class Watcher:
+    def __init__(
+        self,
+        config: DeploymentConfig,
+        cloud: Cloud,
+        store: Store,
+        clock: Clock,
+        note: Callable[[DeploymentRecord, str], None],
+    ) -> None:
+        self.config = config
+        self.cloud = cloud
+        self.store = store
+        self.clock = clock
+        self._note = note
+
+    def watch(
+        self,
+        rec: DeploymentRecord,
+        seconds: float,
+        *,
+        until: Callable[[], bool] | None = None,
+        gates: bool = True,
+        on_promote: Callable[[bool], None] | None = None,
+    ) -> bool:
+        """Poll every health.poll_interval for `seconds`: requests, the deadline, the gates
+        and `until`. True when `until` was met (or, with no `until`, the time passed)."""
+        end = self.clock.now() + max(seconds, 0.0)
+        poll = self.config.health.poll_interval
+        while True:
+            self._check_requests(rec, on_promote)
+            self._check_deadline(rec)
+            if gates:
+                self._check_gates(rec)
+            if until and until():
+                return True
+            remaining = end - self.clock.now()
+            if remaining <= 0:
+                return until is None
+            self.clock.sleep(min(poll, remaining))
+
+    def _check_requests(
+        self, rec: DeploymentRecord, on_promote: Callable[[bool], None] | None
+    ) -> None:
+        for request in self.store.take_requests(rec.service_key, rec.id):
+            if request.kind == "rollback":
+                raise RollbackRequested(
+                    f"rollback requested{f' by {request.by}' if request.by else ''}"
+                    f"{f': {request.reason}' if request.reason else ''}"
+                )
+            if on_promote:
+                on_promote(request.full)
+            else:
+                self._note(rec, "promote ignored: the deployment is not paused")
+
+    def _check_deadline(self, rec: DeploymentRecord) -> None:
+        if rec.deadline is not None and self.clock.now() > rec.deadline:
+            raise TimeoutExceeded(f"the deployment ran past its timeout ({self.config.timeout:g}s)")
+
+    def _check_gates(self, rec: DeploymentRecord) -> None:
+        verdicts = [green_still_healthy(self.cloud.elb.target_health(rec.green_target_group or ""))]
+        if self.config.gates.alarms:
+            verdicts.append(alarms_ok(self.cloud.alarms.alarm_states(self.config.gates.alarms)))
+        for verdict in verdicts:
+            if not verdict.ok:
+                raise GateFailed(f"gate failed at {rec.green_percent}% green: {verdict.reason}")
