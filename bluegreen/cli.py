@@ -6,6 +6,8 @@ traceback) and exits with its code (SPEC §2).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -86,6 +88,38 @@ class Common:
 
     def deployer(self, overrides: dict[str, Any] | None = None) -> Deployer:
         return deployer_factory(self.config, overrides=overrides, **self.aws)
+
+
+COMMON_OPTIONS = {
+    "config": (ConfigOpt, Path("bluegreen.toml")),
+    "profile": (ProfileOpt, None),
+    "region": (RegionOpt, None),
+    "endpoint_url": (EndpointOpt, None),
+    "output": (OutputOpt, Output.text),
+    "log_format": (LogOpt, LogFormat.console),
+    "verbose": (VerboseOpt, False),
+}
+NO_COMMON: Any = None  # replaced by `command` with the parsed common options
+
+
+def command(func: Callable[..., None]) -> Callable[..., None]:
+    """Register `func` as a command that also takes every common option (SPEC §2): they
+    are added to its signature for typer, and handed to it as one `common` object."""
+    signature = inspect.signature(func, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "common"]
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+        for name, (kind, default) in COMMON_OPTIONS.items()
+    ]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        common = Common(**{name: kwargs.pop(name) for name in COMMON_OPTIONS})
+        func(*args, common=common, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=own + extra)  # type: ignore[attr-defined]
+    app.command()(wrapper)
+    return func
 
 
 def run(output: Output, action: Callable[[], T], show: Callable[[T], None]) -> None:
@@ -189,15 +223,25 @@ def _show_status(output: Output) -> Callable[[Status], None]:
     return show
 
 
-@app.command()
+@command
 def deploy(
     image: Annotated[
-        list[str] | None, typer.Option("--image", help="CONTAINER=URI (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--image", metavar="CONTAINER=URI", help="New image for a container (repeatable)."
+        ),
     ] = None,
     task_definition: Annotated[
-        str | None, typer.Option("--task-definition", help="FILE.json or ARN.")
+        str | None,
+        typer.Option(
+            "--task-definition",
+            metavar="FILE|ARN",
+            help="A whole task definition: JSON file or ARN.",
+        ),
     ] = None,
-    strategy: Annotated[StrategyName | None, typer.Option(help="Override [strategy] type.")] = None,
+    strategy: Annotated[
+        StrategyName | None, typer.Option(help="Override the strategy type of bluegreen.toml.")
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan; change nothing.")
     ] = False,
@@ -208,16 +252,10 @@ def deploy(
         bool, typer.Option("--detach-at-pause", help="Exit 0 at a pause.")
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    config: ConfigOpt = Path("bluegreen.toml"),
-    profile: ProfileOpt = None,
-    region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None,
-    output: OutputOpt = Output.text,
-    log_format: LogOpt = LogFormat.console,
-    verbose: VerboseOpt = False,
+    common: Common = NO_COMMON,
 ) -> None:
     """Run a deployment: green up, traffic shifted in stages, blue retired; rollback on failure."""
-    common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
+    output = common.output
 
     def action() -> DeploymentResult | Plan:
         overrides: dict[str, Any] = {}
@@ -244,25 +282,29 @@ def _confirm(plan: Plan) -> bool:
     return typer.confirm("Deploy?", default=False)
 
 
-@app.command()
+@command
 def plan(
     image: Annotated[
-        list[str] | None, typer.Option("--image", help="CONTAINER=URI (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--image", metavar="CONTAINER=URI", help="New image for a container (repeatable)."
+        ),
     ] = None,
     task_definition: Annotated[
-        str | None, typer.Option("--task-definition", help="FILE.json or ARN.")
+        str | None,
+        typer.Option(
+            "--task-definition",
+            metavar="FILE|ARN",
+            help="A whole task definition: JSON file or ARN.",
+        ),
     ] = None,
-    strategy: Annotated[StrategyName | None, typer.Option(help="Override [strategy] type.")] = None,
-    config: ConfigOpt = Path("bluegreen.toml"),
-    profile: ProfileOpt = None,
-    region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None,
-    output: OutputOpt = Output.text,
-    log_format: LogOpt = LogFormat.console,
-    verbose: VerboseOpt = False,
+    strategy: Annotated[
+        StrategyName | None, typer.Option(help="Override the strategy type of bluegreen.toml.")
+    ] = None,
+    common: Common = NO_COMMON,
 ) -> None:
     """Show what `deploy` would do, step by step. Changes nothing in AWS."""
-    common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
+    output = common.output
     overrides = {"strategy": {"type": strategy.value}} if strategy else None
     run(
         output,
@@ -271,41 +313,29 @@ def plan(
     )
 
 
-@app.command()
+@command
 def status(
-    config: ConfigOpt = Path("bluegreen.toml"),
-    profile: ProfileOpt = None,
-    region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None,
-    output: OutputOpt = Output.text,
-    log_format: LogOpt = LogFormat.console,
-    verbose: VerboseOpt = False,
+    common: Common = NO_COMMON,
 ) -> None:
     """Live colour, weights on every listener, health, task sets, the deployment in flight."""
-    common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
+    output = common.output
     run(output, lambda: common.deployer().status(), _show_status(output))
 
 
-@app.command()
+@command
 def rollback(
     reason: Annotated[str | None, typer.Option(help="Why; kept in the record.")] = None,
-    config: ConfigOpt = Path("bluegreen.toml"),
-    profile: ProfileOpt = None,
-    region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None,
-    output: OutputOpt = Output.text,
-    log_format: LogOpt = LogFormat.console,
-    verbose: VerboseOpt = False,
+    common: Common = NO_COMMON,
 ) -> None:
     """Abort the deployment in flight: production back on blue, green retired."""
-    common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
+    output = common.output
     sink = _print_event if output is Output.text else None
 
     # A rollback that put blue back is what was asked: exit 0 (SPEC §2).
     run(output, lambda: common.deployer().rollback(reason, on_event=sink), _show_deploy(output))
 
 
-@app.command()
+@command
 def promote(
     full: Annotated[
         bool, typer.Option("--full", help="Skip the remaining steps and bakes.")
@@ -313,16 +343,10 @@ def promote(
     detach_at_pause: Annotated[
         bool, typer.Option("--detach-at-pause", help="Exit 0 at the next pause.")
     ] = False,
-    config: ConfigOpt = Path("bluegreen.toml"),
-    profile: ProfileOpt = None,
-    region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None,
-    output: OutputOpt = Output.text,
-    log_format: LogOpt = LogFormat.console,
-    verbose: VerboseOpt = False,
+    common: Common = NO_COMMON,
 ) -> None:
     """Continue a paused deployment."""
-    common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
+    output = common.output
     sink = _print_event if output is Output.text else None
     run(
         output,
@@ -333,21 +357,15 @@ def promote(
     )
 
 
-@app.command()
+@command
 def resume(
     detach_at_pause: Annotated[
         bool, typer.Option("--detach-at-pause", help="Exit 0 at the next pause.")
     ] = False,
-    config: ConfigOpt = Path("bluegreen.toml"),
-    profile: ProfileOpt = None,
-    region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None,
-    output: OutputOpt = Output.text,
-    log_format: LogOpt = LogFormat.console,
-    verbose: VerboseOpt = False,
+    common: Common = NO_COMMON,
 ) -> None:
     """Continue a deployment whose process died, from its record."""
-    common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
+    output = common.output
     sink = _print_event if output is Output.text else None
     run(
         output,
@@ -356,18 +374,12 @@ def resume(
     )
 
 
-@app.command()
+@command
 def history(
-    config: ConfigOpt = Path("bluegreen.toml"),
-    profile: ProfileOpt = None,
-    region: RegionOpt = None,
-    endpoint_url: EndpointOpt = None,
-    output: OutputOpt = Output.text,
-    log_format: LogOpt = LogFormat.console,
-    verbose: VerboseOpt = False,
+    common: Common = NO_COMMON,
 ) -> None:
     """Past deployments of the service: id, versions, outcome, duration, reason."""
-    common = Common(config, profile, region, endpoint_url, output, log_format, verbose)
+    output = common.output
 
     def show(records: list[DeploymentRecord]) -> None:
         if output is Output.json:
