@@ -120,6 +120,7 @@ class Deployer:
     ) -> Plan:
         release = Release(images=dict(images or {}), task_definition=task_definition)
         _check_release(release)
+        self._refuse_if_in_flight()
         return build_plan(self.config, resolve(self.config, self.cloud), release)
 
     def deploy(

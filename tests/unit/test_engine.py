@@ -470,3 +470,20 @@ def test_history_lists_past_deployments_newest_first(
     outcomes = [(r.id, r.outcome) for r in deployer.history()]
     assert outcomes[1] == (first.deployment_id, "succeeded")
     assert outcomes[0][1] == "rolled_back"
+
+
+def test_plan_during_a_paused_deployment_names_it(make_deployer: MakeDeployer) -> None:
+    steps = [{"weight": 30, "pause": True}, {"weight": 100}]
+    deployer = make_deployer(strategy={"type": "steps", "steps": steps})
+    paused = deployer.deploy(V2, detach_at_pause=True)
+    with pytest.raises(ConflictError, match=paused.deployment_id):
+        deployer.plan(V2)
+
+
+def test_plan_is_read_only_and_lists_every_step(make_deployer: MakeDeployer, world: World) -> None:
+    plan = make_deployer(test_listener={"arn": "arn:listener/test"}).plan(V2)
+    assert world.writes == [] and "CreateTaskSet" not in world.calls
+    actions = [s.action for s in plan.steps]
+    assert actions.index("route test listener to green") < actions.index("shift step 1/3")
+    assert plan.blue == "web-blue" and plan.green == "web-green"
+    assert plan.minimum_seconds == 60 + 60 + 120 + 60
