@@ -12,41 +12,16 @@ from typing import Any
 
 from bluegreen.errors import ConfigError
 
-# What RegisterTaskDefinition accepts; everything else in a describe answer is read-only.
-REGISTRATION_KEYS = frozenset(
-    {
-        "family",
-        "taskRoleArn",
-        "executionRoleArn",
-        "networkMode",
-        "containerDefinitions",
-        "volumes",
-        "placementConstraints",
-        "requiresCompatibilities",
-        "cpu",
-        "memory",
-        "tags",
-        "pidMode",
-        "ipcMode",
-        "proxyConfiguration",
-        "inferenceAccelerators",
-        "ephemeralStorage",
-        "runtimePlatform",
-        "enableFaultInjection",
-    }
-)
-
 
 def registration_input(described: Mapping[str, Any]) -> dict[str, Any]:
-    """A describe answer (or a registration input) → a valid RegisterTaskDefinition input."""
-    body = described.get("taskDefinition", described)
-    registration = {k: copy.deepcopy(v) for k, v in body.items() if k in REGISTRATION_KEYS}
+    """A DescribeTaskDefinition answer or a RegisterTaskDefinition input → the body to
+    register. Read-only fields (ARN, revision, status…) are dropped by the ECS adapter,
+    which knows from botocore's model what RegisterTaskDefinition accepts."""
+    body = copy.deepcopy(dict(described.get("taskDefinition", described)))
     tags = described.get("tags")
-    if tags and "tags" not in registration:
-        registration["tags"] = copy.deepcopy(tags)
-    if not registration.get("tags"):
-        registration.pop("tags", None)
-    return registration
+    if tags and "tags" not in body:
+        body["tags"] = copy.deepcopy(tags)
+    return body
 
 
 def with_images(registration: Mapping[str, Any], images: Mapping[str, str]) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import botocore.loaders
+import botocore.session
 import pytest
 from moto import mock_aws
 from moto.moto_api import state_manager
@@ -28,6 +30,23 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_botocore_loader() -> Iterator[None]:
+    """One botocore data loader for every session: moto resets boto3's default session and
+    each test connects anew, and re-reading the service JSON files costs ~0.1 s a session."""
+    loader = botocore.loaders.create_loader()
+    original = botocore.session.create_loader
+    botocore.session.create_loader = lambda search_paths_string=None: loader
+    yield
+    botocore.session.create_loader = original
+
+
+@pytest.fixture(autouse=True)
+def _no_default_amis(monkeypatch: pytest.MonkeyPatch) -> None:
+    # moto's EC2 loads hundreds of default AMIs per region (~0.15 s); no test needs one.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 
 @pytest.fixture

@@ -54,6 +54,12 @@ class EcsContainers:
             "RegisterTaskDefinition"
         ).input_shape
         self._registration_keys = frozenset(input_shape.members if input_shape else ())
+        # What a describe answer has and registration refuses (ARN, revision, status…): a
+        # file holding a describe answer is registered without them. Any other unknown key
+        # still reaches botocore's validation, so a typo is an error, never dropped.
+        described = client.meta.service_model.shape_for("TaskDefinition")
+        members = getattr(described, "members", {})  # a StructureShape
+        self._read_only_keys = frozenset(members) - self._registration_keys
 
     # -- services ------------------------------------------------------------------------
 
@@ -99,7 +105,9 @@ class EcsContainers:
                 hint="give a full RegisterTaskDefinition input (aws ecs "
                 "register-task-definition --generate-cli-skeleton shows one)",
             )
-        params: dict[str, Any] = copy.deepcopy(dict(registration))
+        params: dict[str, Any] = {
+            k: copy.deepcopy(v) for k, v in registration.items() if k not in self._read_only_keys
+        }
         try:
             resp = self._aws.call(
                 f"task definition family {registration['family']}",

@@ -201,3 +201,23 @@ def test_json_logs_on_stderr(run_cli: Cli) -> None:
     log_lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert any(entry.get("event") == "entered SUCCEEDED" for entry in log_lines)
     assert json.loads(result.stdout)["outcome"] == "succeeded"
+
+
+def test_deploy_a_whole_task_definition_from_a_describe_answer(run_cli: Cli, stack: Stack) -> None:
+    ecs = boto3.client("ecs", region_name=stack.region)
+    described = ecs.describe_task_definition(
+        taskDefinition=stack.task_definition_arn, include=["TAGS"]
+    )
+    described.pop("ResponseMetadata")
+    described["taskDefinition"]["containerDefinitions"][0]["image"] = V2
+    path = run_cli.config.parent / "taskdef.json"
+    path.write_text(json.dumps(described, default=str))
+
+    result = run_cli("deploy", "--task-definition", "taskdef.json")
+
+    assert result.exit_code == 0, result.output
+    (green,) = task_sets(stack)
+    definition = ecs.describe_task_definition(taskDefinition=green["taskDefinition"])[
+        "taskDefinition"
+    ]
+    assert definition["containerDefinitions"][0]["image"] == V2 and definition["revision"] == 2
