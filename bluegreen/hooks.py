@@ -28,38 +28,26 @@ Rules:
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import importlib
 import json
-import os
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import IO, Any
+from typing import Any
 
 import structlog
 
 from bluegreen.errors import ConfigError, DeploymentFailed, DeploymentStopped, HookFailed
+from bluegreen.hook_process import Outcome, run_command, start_thread
 from bluegreen.ports import Functions
 from bluegreen.redact import Redactor, is_sensitive_key
 
 OUTPUT_LIMIT = 8 * 1024
-KILL_GRACE_SECONDS = 2.0
-# After a command exits, how long to wait for the end of its output: a background child
-# it left running may hold the pipe open, and we do not wait for that child.
-OUTPUT_DRAIN_SECONDS = 2.0
-# Linux refuses to exec with any one environment string over 128 KiB (E2BIG); a long
-# context value is left out of the environment rather than making the hook unstartable.
-ENV_VALUE_LIMIT = 32 * 1024
 
 
 class HookEvent(StrEnum):
@@ -161,16 +149,6 @@ class HookResult:
         )
 
 
-@dataclass
-class _Outcome:
-    """What one kind of hook reports back to `HookRunner.run`."""
-
-    succeeded: bool
-    error: str | None = None
-    exit_code: int | None = None
-    timed_out: bool = False
-
-
 class _OutputTail:
     """Redacts and logs each line as it arrives; keeps the last OUTPUT_LIMIT characters."""
 
@@ -268,10 +246,10 @@ class HookRunner:
         _log_result(log, result)
         return result
 
-    def _run_lambda(self, spec: HookSpec, payload: str, tail: _OutputTail) -> _Outcome:
+    def _run_lambda(self, spec: HookSpec, payload: str, tail: _OutputTail) -> Outcome:
         assert spec.lambda_function is not None
         if self._functions is None:
-            return _Outcome(
+            return Outcome(
                 False,
                 f"cannot invoke {spec.lambda_function}: no AWS Lambda access was given "
                 "to the hook runner",
@@ -281,12 +259,12 @@ class HookRunner:
                 spec.lambda_function, payload.encode(), spec.timeout_seconds
             )
         except Exception as exc:  # an AWS error is this hook's failure, not ours
-            return _Outcome(False, _describe(exc))
+            return Outcome(False, _describe(exc))
         tail.add_text(output)
         if ok:
-            return _Outcome(True)
+            return Outcome(True)
         first_line = next(iter(output.strip().splitlines()), "no output")
-        return _Outcome(False, f"lambda function {spec.lambda_function} failed: {first_line}")
+        return Outcome(False, f"lambda function {spec.lambda_function} failed: {first_line}")
 
 
 def _log_result(log: Any, result: HookResult) -> None:
@@ -313,219 +291,40 @@ def _format_seconds(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-# --- command hooks -----------------------------------------------------------------------
-
-
-def context_environment(context: Mapping[str, Any]) -> dict[str, str]:
-    """BLUEGREEN_<KEY> for every top-level scalar of the context. Nested values, and
-    strings longer than ENV_VALUE_LIMIT, are in the JSON only. Booleans are `true`/`false`,
-    None is empty."""
-    env: dict[str, str] = {}
-    for key, value in context.items():
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif value is None:
-            text = ""
-        elif isinstance(value, str | int | float):
-            text = str(value)
-        else:
-            continue
-        if len(text) > ENV_VALUE_LIMIT:
-            continue
-        name = "".join(c if c.isalnum() else "_" for c in str(key)).upper()
-        env[f"BLUEGREEN_{name}"] = text
-    return env
-
-
-@contextlib.contextmanager
-def _context_file(payload: str) -> Iterator[str]:
-    # mkstemp creates the file readable by this user only: the context may be sensitive.
-    fd, path = tempfile.mkstemp(prefix="bluegreen-hook-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(payload)
-        yield path
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
+# --- python hooks ------------------------------------------------------------------------
 
 
 def _run_command(
     spec: HookSpec, command: tuple[str, ...], payload: str, tail: _OutputTail
-) -> _Outcome:
+) -> Outcome:
     argv = ["/bin/sh", "-c", command[0]] if spec.shell else list(command)
-    if spec.cwd is not None and not os.path.isdir(spec.cwd):
-        return _Outcome(False, f"working directory {spec.cwd} does not exist")
-    with _context_file(payload) as context_path:
-        env = {
-            **os.environ,
-            **context_environment(json.loads(payload)),
-            "BLUEGREEN_CONTEXT_FILE": context_path,
-            **spec.env,
-        }
-        try:
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                # Its own session and process group: a timeout can then kill everything it
-                # started, and the terminal's Ctrl-C reaches us alone (we stop the hook).
-                start_new_session=True,
-                cwd=spec.cwd,
-                env=env,
-            )
-        except OSError as exc:
-            return _Outcome(False, _start_failure(argv[0], spec.cwd, exc))
-        return _supervise(proc, payload, spec.timeout_seconds, tail)
+    return run_command(argv, spec.cwd, spec.env, payload, spec.timeout_seconds, tail.add)
 
 
-def _start_failure(program: str, cwd: str | None, exc: OSError) -> str:
-    path = program
-    if os.sep in program and not os.path.isabs(program):
-        path = os.path.normpath(os.path.join(cwd or os.getcwd(), program))
-    if isinstance(exc, FileNotFoundError):
-        where = "" if os.sep in program else " on PATH"
-        return f"command not found: {path}{where}; check that it exists and is executable"
-    if isinstance(exc, PermissionError):
-        return f"command not executable: {path}; check its permissions (chmod +x {program})"
-    if exc.errno == errno.ENOEXEC:
-        return f"not a valid executable: {path}; a script needs a #! line (e.g. #!/bin/sh)"
-    return f"cannot run {path}: {exc.strerror or exc}"
-
-
-def _supervise(
-    proc: subprocess.Popen[bytes], payload: str, timeout: float, tail: _OutputTail
-) -> _Outcome:
-    assert proc.stdin is not None and proc.stdout is not None
-    # Threads for both pipes: a hook that ignores stdin, or prints more than a pipe buffer
-    # before reading it, must not deadlock us.
-    writer = _start_thread(_write_stdin, proc.stdin, payload.encode())
-    reader = _start_thread(_read_lines, proc.stdout, tail.add)
-    try:
-        exit_code = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_process_group(proc)
-        reader.join(OUTPUT_DRAIN_SECONDS)
-        return _Outcome(False, f"timed out after {_format_seconds(timeout)}", timed_out=True)
-    except BaseException:
-        # Ctrl-C (or any error) while we wait: the hook is in its own session, so nothing
-        # else would stop it; it must not outlive the deployment that started it.
-        _kill_process_group(proc)
-        raise
-    finally:
-        writer.join(OUTPUT_DRAIN_SECONDS)
-    reader.join(OUTPUT_DRAIN_SECONDS)
-    if exit_code == 0:
-        return _Outcome(True, exit_code=0)
-    if exit_code < 0:
-        return _Outcome(False, f"killed by {_signal_name(-exit_code)}", exit_code=exit_code)
-    return _Outcome(False, f"exited {exit_code}", exit_code=exit_code)
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
-def _start_thread(target: Callable[..., None], *args: Any) -> threading.Thread:
-    # Daemon: a pipe held open by an escaped grandchild must not keep us from exiting.
-    thread = threading.Thread(target=target, args=args, daemon=True)
-    thread.start()
-    return thread
-
-
-def _write_stdin(stdin: IO[bytes], data: bytes) -> None:
-    # A hook may exit without reading its stdin; that is its right, not an error.
-    with contextlib.suppress(BrokenPipeError, OSError):
-        stdin.write(data)
-    with contextlib.suppress(BrokenPipeError, OSError):
-        stdin.close()
-
-
-def _read_lines(stdout: IO[bytes], on_line: Callable[[str], None]) -> None:
-    with stdout:
-        # Bounded reads: a hook printing megabytes without a newline must not exhaust memory.
-        for raw in iter(lambda: stdout.readline(64 * 1024), b""):
-            on_line(raw.decode("utf-8", errors="replace"))
-
-
-def _kill_process_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the hook's process group, SIGKILL what is left after KILL_GRACE_SECONDS."""
-    pgid = proc.pid  # start_new_session: the hook leads its own group
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + KILL_GRACE_SECONDS
-    while time.monotonic() < deadline:
-        proc.poll()  # reap the leader: a zombie still counts as a member of the group
-        if not _group_alive(pgid):
-            break
-        time.sleep(0.05)
-    else:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)
-    proc.wait()
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # a member changed user (setuid); it exists
-    return _has_live_member(pgid)
-
-
-def _has_live_member(pgid: int) -> bool:
-    """False when every member left is a zombie. Orphaned children are reparented to PID 1,
-    which in a container may reap them late or never; a zombie is already dead, so waiting
-    the full grace period for it would only slow every timeout down."""
-    if not os.path.isdir("/proc/self"):
-        return True  # not Linux: cannot tell a zombie from the living; assume alive
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as handle:
-                # pid (comm) state ppid pgrp …: comm may hold spaces, so split after ")".
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # exited while we looked
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
-
-
-# --- python hooks ------------------------------------------------------------------------
-
-
-def _run_python(spec: HookSpec, target: str, payload: str, tail: _OutputTail) -> _Outcome:
-    outcome: list[_Outcome] = []
+def _run_python(spec: HookSpec, target: str, payload: str, tail: _OutputTail) -> Outcome:
+    outcome: list[Outcome] = []
 
     def call() -> None:
         try:
             function = _import_callable(target, spec.cwd)
             returned = function(json.loads(payload))
         except BaseException as exc:  # SystemExit too: the hook failed, we did not
-            outcome.append(_Outcome(False, _describe(exc)))
+            outcome.append(Outcome(False, _describe(exc)))
             return
         if isinstance(returned, str):
             tail.add_text(returned)
         if returned is False:
-            outcome.append(_Outcome(False, f"{target} returned False"))
+            outcome.append(Outcome(False, f"{target} returned False"))
         else:
-            outcome.append(_Outcome(True))
+            outcome.append(Outcome(True))
 
     # A thread, so the timeout can be enforced on our side. Python cannot kill a thread:
     # on timeout the hook keeps running in the background (daemon, so it does not keep the
     # process alive) and we carry on without it.
-    worker = _start_thread(call)
+    worker = start_thread(call)
     worker.join(spec.timeout_seconds)
     if worker.is_alive() or not outcome:
-        return _Outcome(
+        return Outcome(
             False,
             f"timed out after {_format_seconds(spec.timeout_seconds)} "
             "(the Python hook is still running in the background; it cannot be stopped)",

@@ -22,6 +22,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from bluegreen.errors import AwsError, ConfigError, DeploymentStopped, HookFailed
+from bluegreen.hook_process import context_environment
 from bluegreen.hooks import (
     FATAL_EVENTS,
     OUTPUT_LIMIT,
@@ -29,7 +30,6 @@ from bluegreen.hooks import (
     HookResult,
     HookRunner,
     HookSpec,
-    context_environment,
 )
 from bluegreen.redact import Redactor
 
