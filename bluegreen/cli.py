@@ -400,6 +400,43 @@ def history(
     run(output, lambda: common.deployer().history(), show)
 
 
+@app.command()
+def demo(
+    speed: Annotated[
+        float,
+        typer.Option(help="Virtual seconds per real second for the live view; 0 = no pacing."),
+    ] = 40.0,
+    output: OutputOpt = Output.text,
+    log_format: LogOpt = LogFormat.console,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Rehearse two deployments on the embedded simulated AWS: no account, no credentials."""
+    from bluegreen.sandbox.demo import run_demo
+
+    # Logs would tear through the live view: only warnings, unless asked for.
+    configure_logging(log_format.value, verbose, quiet=not verbose)
+    live = output is Output.text and out.is_terminal
+    # Nobody watching (a pipe, CI, --output json): as fast as it goes.
+    reports = _demo_live(run_demo, speed) if live else run_demo(speed=0.0)
+    if output is Output.json:
+        print(json.dumps([r.to_dict() for r in reports], indent=2, default=str))
+    else:
+        from bluegreen.cli_view import render_summary
+
+        out.print(render_summary(reports))
+    if any(r.outcome != r.expected for r in reports):
+        raise typer.Exit(1)
+
+
+def _demo_live(run_demo: Callable[..., Any], speed: float) -> Any:
+    from rich.live import Live
+
+    from bluegreen.cli_view import render_frame
+
+    with Live(console=out, refresh_per_second=12, transient=False) as live:
+        return run_demo(on_frame=lambda frame: live.update(render_frame(frame)), speed=speed)
+
+
 def main() -> None:
     app()
 

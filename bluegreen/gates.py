@@ -60,10 +60,10 @@ def alarms_ok(states: Mapping[str, AlarmState]) -> Verdict:
 def explain_unhealthy(health: TargetGroupHealth, check: HealthCheck, group_name: str) -> str:
     """Why green is not healthy, with the health-check settings next to the reason codes:
     the classic cause is a path that answers 404 (Target.ResponseCodeMismatch)."""
-    counts = ", ".join(
-        f"{health.count(s)} {s.value}"
-        for s in (HealthState.HEALTHY, HealthState.INITIAL, HealthState.UNHEALTHY)
-    )
+    shown = (HealthState.HEALTHY, HealthState.INITIAL, HealthState.UNHEALTHY)
+    counts = ", ".join(f"{health.count(s)} {s.value}" for s in shown)
+    if health.count(HealthState.DRAINING):  # replaced tasks, on their way out
+        counts += f", {health.count(HealthState.DRAINING)} draining"
     text = f"target group {group_name}: {counts} ({len(health.targets)} registered)"
     text += _reasons_suffix(health)
     text += f"; health check: {check.describe()}"

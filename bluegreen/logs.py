@@ -23,8 +23,10 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-def configure_logging(fmt: Literal["console", "json"] = "console", verbose: bool = False) -> None:
-    level = logging.DEBUG if verbose else logging.INFO
+def configure_logging(
+    fmt: Literal["console", "json"] = "console", verbose: bool = False, quiet: bool = False
+) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if fmt == "json"

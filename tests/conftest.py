@@ -13,9 +13,17 @@ from pathlib import Path
 import botocore.loaders
 import botocore.session
 import pytest
+import structlog
 from moto import mock_aws
 from moto.moto_api import state_manager
 from stack import Stack, build_stack
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    # A CLI test configures structlog for the whole process: undo it for the next test.
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(autouse=True)

@@ -20,12 +20,16 @@ import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.moto_api import state_manager
 
 from bluegreen.clock import VirtualClock
+
+if TYPE_CHECKING:
+    from bluegreen.sandbox.faults import Faults
 
 
 @dataclass(frozen=True)
@@ -59,14 +63,52 @@ Tick = Callable[[float], None]
 
 
 @dataclass
+class Target:
+    """A target registered in a target group, as the simulators know it. moto keeps only
+    {Id, Port}; health needs when it was registered and what runs behind it."""
+
+    group_arn: str
+    id: str
+    port: int
+    registered_at: float
+    image: str | None = None  # None: registered by hand (RegisterTargets), a healthy app
+    task_id: str | None = None
+    deregistered_at: float | None = None  # draining from then…
+    drained_at: float | None = None  # …and gone from DescribeTargetHealth from then
+
+
+@dataclass
+class Task:
+    """A simulated ECS task. `owner` is the task set ARN, or "<service ARN>#<deployment id>"
+    for a service using the ECS (rolling update) controller."""
+
+    id: str
+    owner: str
+    image: str
+    subnet_id: str
+    ip: str
+    bindings: tuple[tuple[str, int], ...]  # (target group ARN, container port)
+    started_at: float  # PENDING from here
+    running_at: float  # RUNNING (and registered) from here
+    status: str = "PENDING"  # PENDING | RUNNING | STOPPED
+    stopped_at: float | None = None
+    stopped_reason: str | None = None
+
+
+@dataclass
 class Sandbox:
     clock: VirtualClock = field(default_factory=VirtualClock)
     region: str = "us-east-1"
     account_id: str = DEFAULT_ACCOUNT_ID
     apps: dict[str, AppModel] = field(default_factory=dict)  # image → model; default HEALTHY
-    task_start_delay: float = 15.0  # CreateTaskSet → tasks RUNNING and registered
+    task_start_delay: float = 15.0  # a task asked for → RUNNING and registered as a target
     request_rate: float = 50.0  # requests per second arriving at each production listener
     seed: int = 0
+    # The simulators' state: targets by (target group ARN, target id), tasks by id, and
+    # each installed simulator by name.
+    targets: dict[tuple[str, str], Target] = field(default_factory=dict)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    simulators: dict[str, Any] = field(default_factory=dict)
     _ticks: list[Tick] = field(default_factory=list)
     rng: random.Random = field(init=False)
 
@@ -77,8 +119,18 @@ class Sandbox:
     def app(self, image: str) -> AppModel:
         return self.apps.get(image, HEALTHY)
 
-    def on_tick(self, simulator: Tick) -> None:
+    @property
+    def faults(self) -> Faults:
+        """Fault injection for this sandbox's calls (installed by `in_process`)."""
+        found: Faults = self.simulators["faults"]
+        return found
+
+    def on_tick(self, simulator: Tick) -> Tick:
         self._ticks.append(simulator)
+        return simulator
+
+    def remove_tick(self, simulator: Tick) -> None:
+        self._ticks.remove(simulator)
 
     def _tick(self, now: float) -> None:
         for simulator in self._ticks:
@@ -109,6 +161,26 @@ class Sandbox:
 
 @contextmanager
 def in_process(sandbox: Sandbox) -> Iterator[Sandbox]:
-    """moto in this process, with the sandbox's simulators installed."""
+    """moto in this process, with the sandbox's simulators installed; on exit moto's own
+    behaviour is restored (target health, ECS task transitions)."""
+    # Imported here: the simulators import this module for Sandbox and AppModel.
+    from bluegreen.sandbox import ecs, faults, health, metrics
+
     with mock_aws(config={"lambda": {"use_docker": False}}):
-        yield sandbox
+        # moto advances a task one lifecycle step per DescribeTasks call; the simulators
+        # own the task lifecycle, so moto's tasks stay where they are.
+        state_manager.set_transition(
+            model_name="ecs::task", transition={"progression": "manual", "times": 10**9}
+        )
+        health.install(sandbox)
+        ecs.install(sandbox)
+        # After health and ECS: each minute's metrics see the targets they just moved.
+        metrics.install(sandbox)
+        sandbox.simulators["faults"] = faults.install(sandbox)
+        try:
+            yield sandbox
+        finally:
+            faults.uninstall()
+            ecs.uninstall()
+            health.uninstall()
+            state_manager.unset_transition("ecs::task")

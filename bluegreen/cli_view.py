@@ -1,0 +1,56 @@
+"""The live terminal view of `bluegreen demo` (and later `status --watch`): draws a
+sandbox Frame with rich. Presentation only; the CLI owns it, the core never imports it."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from bluegreen.sandbox.demo import Frame, RunReport
+
+BAR_WIDTH = 40
+HEALTH_STYLES = {"healthy": "green", "initial": "yellow", "unhealthy": "red", "draining": "magenta"}
+
+
+def weight_bar(weights: dict[str, int]) -> Text:
+    total = sum(weights.values()) or 1
+    green = round(BAR_WIDTH * weights.get("green", 0) / total)
+    bar = Text()
+    bar.append("█" * (BAR_WIDTH - green), style="blue")
+    bar.append("█" * green, style="green")
+    percent = round(100 * weights.get("green", 0) / total)
+    bar.append(f"  blue {100 - percent:>3}%  green {percent:>3}%")
+    return bar
+
+
+def render_frame(frame: Frame) -> RenderableType:
+    minutes, seconds = divmod(int(frame.virtual_seconds), 60)
+    head = Text.assemble((frame.scenario, "bold"), f"   {frame.state}   ",
+                         (f"t+{minutes:02d}:{seconds:02d} (virtual)", "dim"))  # fmt: skip
+    listeners = Table.grid(padding=(0, 2))
+    for name, weights in frame.weights.items():
+        listeners.add_row(Text(name, style="bold"), weight_bar(weights))
+    health = Table.grid(padding=(0, 2))
+    for colour, counts in frame.health.items():
+        cells = Text()
+        for state, count in sorted(counts.items()):
+            cells.append(f"{count} {state}  ", style=HEALTH_STYLES.get(state, ""))
+        health.add_row(Text(colour, style=colour), cells or Text("no targets", style="dim"))
+    events = Text("\n".join(frame.events), style="dim")
+    return Panel(Group(head, Text(), listeners, Text(), health, Text(), events),
+                 title="bluegreen demo", border_style="cyan")  # fmt: skip
+
+
+def render_summary(reports: list[RunReport]) -> RenderableType:
+    table = Table("#", "deployment", "outcome", "expected", "virtual", "real", title="Summary")
+    reasons = []
+    for number, report in enumerate(reports, 1):
+        style = "green" if report.outcome == report.expected else "red"
+        table.add_row(str(number), report.scenario, Text(report.outcome, style=style),
+                      report.expected, f"{report.virtual_seconds:.0f}s",
+                      f"{report.real_seconds:.1f}s")  # fmt: skip
+        if report.reason:
+            reasons.append(Text(f"{number}. why: {report.reason}"))
+    return Group(table, *reasons)

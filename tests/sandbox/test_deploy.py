@@ -1,0 +1,93 @@
+"""End to end on the simulated AWS: bluegreen's Deployer, unchanged, deploys onto a stack
+built by `build_stack`; ECS starts green's tasks, ELB health-checks them, and the outcome
+follows from the app each image runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sim_helpers import ecs, elb, health
+
+from bluegreen import Deployer
+from bluegreen.config import parse_config
+from bluegreen.errors import HealthCheckFailed
+from bluegreen.sandbox import AppModel, Sandbox, in_process
+from bluegreen.sandbox.stack import SandboxStack, build_stack
+
+IMAGE = "public.ecr.aws/bluegreen/demo-web"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with in_process(Sandbox()) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def stack(sandbox: Sandbox) -> SandboxStack:
+    return build_stack(sandbox)
+
+
+def deployer(sandbox: Sandbox, stack: SandboxStack, folder: Path, **overrides: Any) -> Deployer:
+    config = parse_config(stack.config(**overrides), source=folder / "bluegreen.toml")
+    return Deployer(config, clock=sandbox.clock)
+
+
+def weights(stack: SandboxStack) -> list[tuple[int, int]]:
+    """(blue, green) weights of both listeners."""
+    found = []
+    for arn in (stack.http_listener_arn, stack.https_listener_arn):
+        listener = elb().describe_listeners(ListenerArns=[arn])["Listeners"][0]
+        split = {
+            g["TargetGroupArn"]: g["Weight"]
+            for g in listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]
+        }
+        found.append((split[stack.blue_tg_arn], split[stack.green_tg_arn]))
+    return found
+
+
+def task_sets(stack: SandboxStack) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = ecs().describe_task_sets(
+        cluster=stack.cluster, service=stack.service
+    )["taskSets"]
+    return found
+
+
+def test_a_healthy_release_goes_through_the_canary_to_green(
+    sandbox: Sandbox, stack: SandboxStack, tmp_path: Path
+) -> None:
+    result = deployer(sandbox, stack, tmp_path).deploy(images={"web": f"{IMAGE}:2.0.0"})
+
+    assert result.outcome == "succeeded"
+    assert weights(stack) == [(0, 100), (0, 100)]
+    (green,) = task_sets(stack)
+    assert green["loadBalancers"][0]["targetGroupArn"] == stack.green_tg_arn
+    assert (green["status"], green["runningCount"], green["stabilityStatus"]) == (
+        "PRIMARY",
+        2,
+        "STEADY_STATE",
+    )
+    assert {h["State"] for h in health(stack.green_tg_arn).values()} == {"healthy"}
+    assert {h["State"] for h in health(stack.blue_tg_arn).values()} <= {"draining"}
+    service = ecs().describe_services(cluster=stack.cluster, services=[stack.service])
+    assert service["services"][0]["runningCount"] == 2
+    assert list(tmp_path.iterdir()), "the deployment record is kept next to the configuration"
+
+
+def test_a_release_failing_its_health_check_rolls_back_and_says_why(
+    sandbox: Sandbox, stack: SandboxStack, tmp_path: Path
+) -> None:
+    sandbox.apps[f"{IMAGE}:3.0.0"] = AppModel(serves=("/api",))
+
+    with pytest.raises(HealthCheckFailed) as failure:
+        deployer(sandbox, stack, tmp_path).deploy(images={"web": f"{IMAGE}:3.0.0"})
+
+    message = str(failure.value)
+    assert "Target.ResponseCodeMismatch" in message and "/health" in message
+    assert weights(stack) == [(100, 0), (100, 0)]
+    assert [ts["id"] for ts in task_sets(stack)] == [stack.blue_task_set_id]
+    assert {h["State"] for h in health(stack.blue_tg_arn).values()} == {"healthy"}
+    assert {h["State"] for h in health(stack.green_tg_arn).values()} <= {"draining"}
