@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bluegreen.config import parse_config
 from bluegreen.deployer import Deployer
+from bluegreen.logs import configure_logging
 from bluegreen.sandbox import Sandbox, in_process
 from bluegreen.sandbox.stack import build_stack
 
@@ -52,14 +53,19 @@ def one_run() -> tuple[float, float, float, Counter[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    configure_logging(quiet=True)  # the figures, not the deployment's story
     runs = [one_run() for _ in range(parser.parse_args().runs)]
     for number, (real, virtual, floor, calls) in enumerate(runs, 1):
-        print(f"run {number}: real {real:.2f}s  virtual {virtual:.0f}s  "
-              f"(floor {floor:.0f}s, +{virtual - floor:.0f}s)  calls {sum(calls.values())}")  # fmt: skip
+        print(
+            f"run {number}: real {real:.2f}s  virtual {virtual:.0f}s  "
+            f"(floor {floor:.0f}s, +{virtual - floor:.0f}s)  calls {sum(calls.values())}"
+        )
     real, virtual, floor, calls = runs[len(runs) // 2]
     print(f"\nmedian real seconds: {statistics.median(r[0] for r in runs):.2f}")
-    print(f"virtual seconds: {virtual:.0f} against a floor of {floor:.0f} "
-          f"(overhead {virtual - floor:.0f}s: task start and health checks)")  # fmt: skip
+    print(
+        f"virtual seconds: {virtual:.0f} against a floor of {floor:.0f} "
+        f"(overhead {virtual - floor:.0f}s: task start and health checks)"
+    )
     print(f"AWS calls: {sum(calls.values())}")
     for operation, count in calls.most_common():
         print(f"  {operation:<32} {count}")

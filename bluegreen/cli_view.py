@@ -27,8 +27,11 @@ def weight_bar(weights: dict[str, int]) -> Text:
 
 def render_frame(frame: Frame) -> RenderableType:
     minutes, seconds = divmod(int(frame.virtual_seconds), 60)
-    head = Text.assemble((frame.scenario, "bold"), f"   {frame.state}   ",
-                         (f"t+{minutes:02d}:{seconds:02d} (virtual)", "dim"))  # fmt: skip
+    head = Text.assemble(
+        (frame.scenario, "bold"),
+        f"   {frame.state}   ",
+        (f"t+{minutes:02d}:{seconds:02d} (virtual)", "dim"),
+    )
     listeners = Table.grid(padding=(0, 2))
     for name, weights in frame.weights.items():
         listeners.add_row(Text(name, style="bold"), weight_bar(weights))
@@ -39,8 +42,11 @@ def render_frame(frame: Frame) -> RenderableType:
             cells.append(f"{count} {state}  ", style=HEALTH_STYLES.get(state, ""))
         health.add_row(Text(colour, style=colour), cells or Text("no targets", style="dim"))
     events = Text("\n".join(frame.events), style="dim")
-    return Panel(Group(head, Text(), listeners, Text(), health, Text(), events),
-                 title="bluegreen demo", border_style="cyan")  # fmt: skip
+    return Panel(
+        Group(head, Text(), listeners, Text(), health, Text(), events),
+        title="bluegreen demo",
+        border_style="cyan",
+    )
 
 
 def render_summary(reports: list[RunReport]) -> RenderableType:
@@ -48,9 +54,14 @@ def render_summary(reports: list[RunReport]) -> RenderableType:
     reasons = []
     for number, report in enumerate(reports, 1):
         style = "green" if report.outcome == report.expected else "red"
-        table.add_row(str(number), report.scenario, Text(report.outcome, style=style),
-                      report.expected, f"{report.virtual_seconds:.0f}s",
-                      f"{report.real_seconds:.1f}s")  # fmt: skip
+        table.add_row(
+            str(number),
+            report.scenario,
+            Text(report.outcome, style=style),
+            report.expected,
+            f"{report.virtual_seconds:.0f}s",
+            f"{report.real_seconds:.1f}s",
+        )
         if report.reason:
             reasons.append(Text(f"{number}. why: {report.reason}"))
     return Group(table, *reasons)

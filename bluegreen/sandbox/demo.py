@@ -39,9 +39,13 @@ class Scenario:
 
 SCENARIOS = (
     Scenario("v2 through a 10% canary", f"{IMAGE}:2.0.0", AppModel(), "succeeded"),
-    Scenario("v3 serving only /api: the health check on /health gets 404",
-             f"{IMAGE}:3.0.0", AppModel(serves=("/api",)), "rolled_back"),
-)  # fmt: skip
+    Scenario(
+        "v3 serving only /api: the health check on /health gets 404",
+        f"{IMAGE}:3.0.0",
+        AppModel(serves=("/api",)),
+        "rolled_back",
+    ),
+)
 
 
 @dataclass
@@ -86,8 +90,13 @@ def run_demo(
     return reports
 
 
-def _run(sandbox: Sandbox, stack: SandboxStack, scenario: Scenario, folder: Path,
-         on_frame: Callable[[Frame], None] | None) -> RunReport:  # fmt: skip
+def _run(
+    sandbox: Sandbox,
+    stack: SandboxStack,
+    scenario: Scenario,
+    folder: Path,
+    on_frame: Callable[[Frame], None] | None,
+) -> RunReport:
     config = parse_config(stack.config(), source=folder / "bluegreen.toml")
     deployer = Deployer(config, clock=sandbox.clock)
     frame = Frame(scenario.title)
@@ -111,13 +120,22 @@ def _run(sandbox: Sandbox, stack: SandboxStack, scenario: Scenario, folder: Path
         result = failure.result  # type: ignore[attr-defined]  # set by the Deployer
     finally:
         sandbox.remove_tick(ticker)
-    return _report(scenario, result, sandbox.clock.now() - started_virtual,
-                   time.monotonic() - started_real)  # fmt: skip
+    return _report(
+        scenario, result, sandbox.clock.now() - started_virtual, time.monotonic() - started_real
+    )
 
 
 def _report(scenario: Scenario, result: DeploymentResult, virtual: float, real: float) -> RunReport:
-    return RunReport(scenario.title, result.outcome, scenario.expect, result.deployment_id,
-                     result.reason, virtual, real, result.final_weights)  # fmt: skip
+    return RunReport(
+        scenario.title,
+        result.outcome,
+        scenario.expect,
+        result.deployment_id,
+        result.reason,
+        virtual,
+        real,
+        result.final_weights,
+    )
 
 
 def _colours(sandbox: Sandbox, stack: SandboxStack) -> dict[str, str]:

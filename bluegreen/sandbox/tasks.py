@@ -101,9 +101,14 @@ class Scheduler:
             task.status = "RUNNING"
             for group_arn, port in task.bindings:
                 health.register(
-                    self.sandbox, group_arn, task.ip, port, task.running_at,
-                    image=task.image, task_id=task.id,
-                )  # fmt: skip
+                    self.sandbox,
+                    group_arn,
+                    task.ip,
+                    port,
+                    task.running_at,
+                    image=task.image,
+                    task_id=task.id,
+                )
         return bool(due)
 
     def _scale_in(self, owner: Owner, verdicts: dict[str, health.Health | None]) -> bool:

@@ -82,8 +82,12 @@ def test_no_alarms_no_call(cloud: AwsCloud) -> None:
 
 @pytest.mark.parametrize(
     ("value", "state"),
-    [("OK", AlarmState.OK), ("ALARM", AlarmState.ALARM), ("MISSING", AlarmState.ALARM),
-     ("SOMETHING_NEW", AlarmState.ALARM)],
-)  # fmt: skip
+    [
+        ("OK", AlarmState.OK),
+        ("ALARM", AlarmState.ALARM),
+        ("MISSING", AlarmState.ALARM),
+        ("SOMETHING_NEW", AlarmState.ALARM),
+    ],
+)
 def test_an_unknown_state_fails_closed(value: str, state: AlarmState) -> None:
     assert parse_alarm_state(value) is state

@@ -83,9 +83,13 @@ def test_target_health_reads_state_reason_and_description(
     def health_for(self: FakeTargetGroup, target: dict[str, Any], ec2: Any) -> FakeHealthStatus:
         if target["Id"] == "10.0.1.11":
             return FakeHealthStatus(
-                "10.0.1.11", "8080", "traffic-port", "unhealthy",
-                "Target.ResponseCodeMismatch", "Health checks failed with these codes: [404]",
-            )  # fmt: skip
+                "10.0.1.11",
+                "8080",
+                "traffic-port",
+                "unhealthy",
+                "Target.ResponseCodeMismatch",
+                "Health checks failed with these codes: [404]",
+            )
         return healthy(self, target, ec2)
 
     monkeypatch.setattr(FakeTargetGroup, "health_for", health_for)

@@ -98,9 +98,14 @@ def test_always_throttled_gives_up_after_bounded_attempts(aws: None, clock: Virt
 
 @pytest.mark.parametrize(
     ("code", "status"),
-    [("ThrottlingException", 400), ("InternalFailure", 500), ("SomethingNew", 503),
-     ("ServiceUnavailable", 503), ("RequestLimitExceeded", 400)],
-)  # fmt: skip
+    [
+        ("ThrottlingException", 400),
+        ("InternalFailure", 500),
+        ("SomethingNew", 503),
+        ("ServiceUnavailable", 503),
+        ("RequestLimitExceeded", 400),
+    ],
+)
 def test_retryable_answers(aws: None, clock: VirtualClock, code: str, status: int) -> None:
     cloud = cloud_with(DESCRIBE_ALARMS, failing(1, code, status), clock)
 

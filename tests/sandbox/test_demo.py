@@ -26,8 +26,15 @@ def test_demo_frames_show_the_shift_and_the_health_of_each_colour() -> None:
     frames: list[Frame] = []
 
     def keep(frame: Frame) -> None:
-        frames.append(Frame(frame.scenario, frame.state, frame.step, dict(frame.weights),
-                            {k: dict(v) for k, v in frame.health.items()}))  # fmt: skip
+        frames.append(
+            Frame(
+                frame.scenario,
+                frame.state,
+                frame.step,
+                dict(frame.weights),
+                {k: dict(v) for k, v in frame.health.items()},
+            )
+        )
 
     run_demo(on_frame=keep)
     canary = [f for f in frames if f.weights.get("HTTP :80", {}).get("green") == 10]

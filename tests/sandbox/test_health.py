@@ -90,9 +90,16 @@ def test_the_matcher_decides_which_codes_pass(sandbox: Sandbox, stack: SandboxSt
 
 @pytest.mark.parametrize(
     ("matcher", "code", "passes"),
-    [("200", 200, True), ("200", 404, False), ("200-299", 204, True), ("200-299", 302, False),
-     ("200,302", 302, True), ("200,302", 301, False), ("200-204,404", 404, True)],
-)  # fmt: skip
+    [
+        ("200", 200, True),
+        ("200", 404, False),
+        ("200-299", 204, True),
+        ("200-299", 302, False),
+        ("200,302", 302, True),
+        ("200,302", 301, False),
+        ("200-204,404", 404, True),
+    ],
+)
 def test_matcher_syntax(matcher: str, code: int, passes: bool) -> None:
     assert matches(code, matcher) is passes
 

@@ -54,9 +54,15 @@ def test_blue_is_serving_when_the_stack_is_handed_over(stack: SandboxStack) -> N
 
 def test_the_target_groups_carry_the_health_check_asked_for(sandbox: Sandbox) -> None:
     stack = build_stack(
-        sandbox, health_check_path="/ready", interval_seconds=15, healthy_threshold=2,
-        deregistration_delay=45, service_name="shop", cluster="prod", desired_count=3,
-    )  # fmt: skip
+        sandbox,
+        health_check_path="/ready",
+        interval_seconds=15,
+        healthy_threshold=2,
+        deregistration_delay=45,
+        service_name="shop",
+        cluster="prod",
+        desired_count=3,
+    )
     group = elb().describe_target_groups(TargetGroupArns=[stack.green_tg_arn])["TargetGroups"][0]
     assert (group["TargetGroupName"], group["TargetType"], group["Port"]) == (
         "shop-green",
