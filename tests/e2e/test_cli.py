@@ -7,12 +7,14 @@ import json
 
 import boto3
 import pytest
-from conftest import Cli, EcsPlayer, task_sets, weights
-from stack import Stack
+from conftest import Cli, task_sets, weights
 
 from bluegreen import aws as bluegreen_aws
+from bluegreen.sandbox import AppModel, Sandbox
+from bluegreen.sandbox.stack import SandboxStack as Stack
 
-V2 = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:2.0.0"
+V2 = "public.ecr.aws/bluegreen/demo-web:2.0.0"
+PAUSE_AT_50 = [{"weight": 10, "bake": "1m"}, {"weight": 50, "pause": True}, {"weight": 100}]
 
 
 def test_deploy_moves_http_and_https_to_green_and_retires_blue(run_cli: Cli, stack: Stack) -> None:
@@ -43,12 +45,9 @@ def test_the_next_deployment_goes_back_to_blue(run_cli: Cli, stack: Stack) -> No
 
 
 def test_green_failing_health_checks_rolls_back(
-    run_cli: Cli, stack: Stack, ecs_player: EcsPlayer
+    run_cli: Cli, stack: Stack, sandbox: Sandbox
 ) -> None:
-    ecs_player.unhealthy[stack.green_tg_arn] = (
-        "Target.ResponseCodeMismatch",
-        "Health checks failed with these codes: [404]",
-    )
+    sandbox.apps[V2] = AppModel(serves=("/api",))  # so /health answers 404
     result = run_cli("deploy", "--image", f"web={V2}")
 
     assert result.exit_code == 1, result.output
@@ -91,9 +90,7 @@ def test_a_bad_configuration_exits_2_with_no_aws_call(
         raise AssertionError("AWS was called")
 
     monkeypatch.setattr(bluegreen_aws, "connect", no_aws)
-    run_cli.config.write_text(
-        run_cli.config.read_text().replace('timeout = "5m"', 'timeout = "5 minutes"')
-    )
+    run_cli.configure(health={"timeout": "5 minutes"})
     result = run_cli("deploy", "--image", f"web={V2}")
 
     assert result.exit_code == 2
@@ -112,10 +109,7 @@ def test_json_output_is_one_document(run_cli: Cli, stack: Stack) -> None:
 
 
 def test_pause_detach_then_rollback_from_the_cli(run_cli: Cli, stack: Stack) -> None:
-    text = run_cli.config.read_text().replace(
-        '{weight = 50, bake = "1m"}', "{weight = 50, pause = true}"
-    )
-    run_cli.config.write_text(text)
+    run_cli.configure(strategy={"type": "steps", "steps": PAUSE_AT_50})
     paused = run_cli("deploy", "--image", f"web={V2}", "--detach-at-pause")
     assert paused.exit_code == 0 and "PAUSED" in paused.output
     assert weights(stack, stack.https_listener_arn) == {"blue": 50, "green": 50}
@@ -134,10 +128,7 @@ def test_pause_detach_then_rollback_from_the_cli(run_cli: Cli, stack: Stack) -> 
 
 
 def test_pause_then_promote_from_the_cli(run_cli: Cli, stack: Stack) -> None:
-    text = run_cli.config.read_text().replace(
-        '{weight = 50, bake = "1m"}', "{weight = 50, pause = true}"
-    )
-    run_cli.config.write_text(text)
+    run_cli.configure(strategy={"type": "steps", "steps": PAUSE_AT_50})
     assert run_cli("deploy", "--image", f"web={V2}", "--detach-at-pause").exit_code == 0
     promoted = run_cli("promote")
     assert promoted.exit_code == 0, promoted.output
@@ -157,11 +148,8 @@ def test_status_shows_weights_and_health(run_cli: Cli) -> None:
 
 
 def test_a_missing_listener_is_a_clear_error(run_cli: Cli, stack: Stack) -> None:
-    run_cli.config.write_text(
-        run_cli.config.read_text().replace(
-            stack.https_listener_arn, stack.https_listener_arn[:-4] + "dead"
-        )
-    )
+    dead = stack.https_listener_arn[:-4] + "dead"
+    run_cli.configure(listeners=[{"arn": stack.http_listener_arn}, {"arn": dead}])
     result = run_cli("deploy", "--image", f"web={V2}")
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and "listener" in result.output.lower()
@@ -170,16 +158,25 @@ def test_a_missing_listener_is_a_clear_error(run_cli: Cli, stack: Stack) -> None
 def test_a_listener_rule_moves_with_the_listeners_and_keeps_its_condition(
     run_cli: Cli, stack: Stack
 ) -> None:
-    run_cli.config.write_text(
-        run_cli.config.read_text().replace(
-            "[strategy]", f'[[listeners]]\nrule = "{stack.api_rule_arn}"\n\n[strategy]'
-        )
+    elb = boto3.client("elbv2", region_name=stack.region)
+    forward = elb.describe_listeners(ListenerArns=[stack.http_listener_arn])["Listeners"][0]
+    api_rule = elb.create_rule(
+        ListenerArn=stack.http_listener_arn,
+        Priority=10,
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api*"]}}],
+        Actions=forward["DefaultActions"],
+    )["Rules"][0]["RuleArn"]
+    run_cli.configure(
+        listeners=[
+            {"arn": stack.http_listener_arn},
+            {"arn": stack.https_listener_arn},
+            {"rule": api_rule},
+        ]
     )
     result = run_cli("deploy", "--image", f"web={V2}")
 
     assert result.exit_code == 0, result.output
-    elb = boto3.client("elbv2", region_name=stack.region)
-    (rule,) = elb.describe_rules(RuleArns=[stack.api_rule_arn])["Rules"]
+    (rule,) = elb.describe_rules(RuleArns=[api_rule])["Rules"]
     groups = {
         g["TargetGroupArn"]: g["Weight"]
         for g in rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
