@@ -18,6 +18,10 @@ from moto import mock_aws
 from moto.moto_api import state_manager
 from stack import Stack, build_stack
 
+from bluegreen.sandbox import Sandbox, in_process
+from bluegreen.sandbox.stack import SandboxStack
+from bluegreen.sandbox.stack import build_stack as build_sandbox_stack
+
 
 @pytest.fixture(autouse=True)
 def _fresh_logging() -> Iterator[None]:
@@ -71,3 +75,16 @@ def aws() -> Iterator[None]:
 @pytest.fixture
 def stack(aws: None) -> Stack:
     return build_stack()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """The simulated AWS, in this process, on its own virtual clock."""
+    with in_process(Sandbox()) as running:
+        yield running
+
+
+@pytest.fixture
+def sandbox_stack(sandbox: Sandbox) -> SandboxStack:
+    """A serving blue/green stack on the sandbox (see bluegreen.sandbox.stack)."""
+    return build_sandbox_stack(sandbox)

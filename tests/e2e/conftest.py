@@ -4,7 +4,6 @@ virtual clock, which the CLI's Deployer sleeps on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,21 +14,16 @@ from typer.testing import CliRunner
 
 from bluegreen import cli
 from bluegreen.deployer import Deployer
-from bluegreen.sandbox import Sandbox, in_process
-from bluegreen.sandbox.stack import SandboxStack, build_stack
+from bluegreen.sandbox import Sandbox
+from bluegreen.sandbox.stack import SandboxStack
+
+
+@pytest.fixture
+def stack(sandbox_stack: SandboxStack) -> SandboxStack:
+    return sandbox_stack
+
 
 STEPS = [{"weight": 10, "bake": "1m"}, {"weight": 50, "bake": "1m"}, {"weight": 100}]
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with in_process(Sandbox()) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def stack(sandbox: Sandbox) -> SandboxStack:
-    return build_stack(sandbox)
 
 
 BASE: dict[str, Any] = {

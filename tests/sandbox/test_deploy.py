@@ -4,7 +4,6 @@ follows from the app each image runs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +13,10 @@ from sim_helpers import ecs, elb, health
 from bluegreen import Deployer
 from bluegreen.config import parse_config
 from bluegreen.errors import HealthCheckFailed
-from bluegreen.sandbox import AppModel, Sandbox, in_process
-from bluegreen.sandbox.stack import SandboxStack, build_stack
+from bluegreen.sandbox import AppModel, Sandbox
+from bluegreen.sandbox.stack import SandboxStack
 
 IMAGE = "public.ecr.aws/bluegreen/demo-web"
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with in_process(Sandbox()) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def stack(sandbox: Sandbox) -> SandboxStack:
-    return build_stack(sandbox)
 
 
 def deployer(sandbox: Sandbox, stack: SandboxStack, folder: Path, **overrides: Any) -> Deployer:

@@ -4,7 +4,6 @@ weights, the service's task sets, the record."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,22 +14,11 @@ from sim_helpers import ecs, elb
 from bluegreen import Deployer
 from bluegreen.config import parse_config
 from bluegreen.errors import DeploymentStopped, GateFailed, HealthCheckFailed, HookFailed
-from bluegreen.sandbox import AppModel, Sandbox, in_process
-from bluegreen.sandbox.stack import SandboxStack, build_stack
+from bluegreen.sandbox import AppModel, Sandbox
+from bluegreen.sandbox.stack import SandboxStack
 
 V2 = "public.ecr.aws/bluegreen/demo-web:2.0.0"
 STEPS = [{"weight": 10, "bake": "3m"}, {"weight": 50, "bake": "3m"}, {"weight": 100}]
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with in_process(Sandbox()) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def stack(sandbox: Sandbox) -> SandboxStack:
-    return build_stack(sandbox)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ tasks start 15 s after they are asked for.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,20 +28,9 @@ from sim_helpers import (
 )
 
 from bluegreen.sandbox import AppModel, Sandbox, in_process
-from bluegreen.sandbox.stack import CONTAINER, CONTAINER_PORT, SandboxStack, build_stack
+from bluegreen.sandbox.stack import CONTAINER, CONTAINER_PORT, SandboxStack
 
 BROKEN = "public.ecr.aws/bluegreen/demo-web:3.0.0"
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with in_process(Sandbox()) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def stack(sandbox: Sandbox) -> SandboxStack:
-    return build_stack(sandbox)
 
 
 def counts(task_set: dict[str, Any]) -> tuple[int, int, int, str]:

@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.parsers import create_parser
 from moto.core.botocore_stubber import BotocoreStubber
-from stack import Stack
+from stack import Stack, build_stack
 
 from bluegreen.aws import connect
 from bluegreen.aws.retry import client_config
@@ -32,6 +32,12 @@ ORIGINAL_STUBBER_CALL = BotocoreStubber.__call__
 @pytest.fixture
 def sandbox() -> Sandbox:
     return Sandbox()
+
+
+@pytest.fixture
+def stack(aws: None) -> Stack:
+    """The plain moto stack of tests/stack.py: faults are tested apart from the simulators."""
+    return build_stack()
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ threshold 2 (ELB's default), deregistration delay 30 s; tasks start 15 s after C
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from moto.elbv2.models import FakeTargetGroup
 from sim_helpers import (
@@ -24,20 +22,9 @@ from sim_helpers import (
 
 from bluegreen.sandbox import AppModel, Sandbox, in_process
 from bluegreen.sandbox.health import matches
-from bluegreen.sandbox.stack import SandboxStack, build_stack
+from bluegreen.sandbox.stack import SandboxStack
 
 BROKEN = "public.ecr.aws/bluegreen/demo-web:3.0.0"
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with in_process(Sandbox()) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def stack(sandbox: Sandbox) -> SandboxStack:
-    return build_stack(sandbox)
 
 
 def registered_at(sandbox: Sandbox, stack: SandboxStack) -> float:

@@ -4,27 +4,14 @@ that bluegreen accepts — as a dict and as TOML."""
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sim_helpers import describe_task_set, ecs, elb, health, states
 
 from bluegreen.config import load_config, parse_config
-from bluegreen.sandbox import Sandbox, in_process
+from bluegreen.sandbox import Sandbox
 from bluegreen.sandbox.stack import SandboxStack, build_stack
 from bluegreen.sandbox.toml_writer import to_toml
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with in_process(Sandbox()) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def stack(sandbox: Sandbox) -> SandboxStack:
-    return build_stack(sandbox)
 
 
 def weights(listener_arn: str, stack: SandboxStack) -> dict[str, int]:
