@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -87,7 +88,16 @@ class Common:
         configure_logging(log_format.value, verbose)
 
     def deployer(self, overrides: dict[str, Any] | None = None) -> Deployer:
-        return deployer_factory(self.config, overrides=overrides, **self.aws)
+        return deployer_factory(self.config, overrides=overrides, **self.aws, **_sandbox_clock())
+
+
+def _sandbox_clock() -> dict[str, Any]:
+    """`clock=RemoteClock(url)` when BLUEGREEN_SANDBOX_CLOCK names a sandbox server's clock
+    (`bluegreen sandbox serve`): then this process waits on the server's virtual time."""
+    from bluegreen.sandbox.remote_clock import ENV_VAR, RemoteClock
+
+    url = os.environ.get(ENV_VAR)
+    return {"clock": RemoteClock(url)} if url else {}
 
 
 COMMON_OPTIONS = {
@@ -411,7 +421,14 @@ def demo(
     verbose: VerboseOpt = False,
 ) -> None:
     """Rehearse two deployments on the embedded simulated AWS: no account, no credentials."""
-    from bluegreen.sandbox.demo import run_demo
+    try:
+        from bluegreen.sandbox.demo import run_demo
+    except ModuleNotFoundError as missing:  # moto comes with the sandbox extra only
+        err.print(
+            f"[bold red]error:[/] the demo needs the simulated AWS ({missing.name} is "
+            "not installed)\n  → pip install 'bluegreen[sandbox]'"
+        )
+        raise typer.Exit(2) from None
 
     # Logs would tear through the live view: only warnings, unless asked for.
     configure_logging(log_format.value, verbose, quiet=not verbose)
@@ -435,6 +452,46 @@ def _demo_live(run_demo: Callable[..., Any], speed: float) -> Any:
 
     with Live(console=out, refresh_per_second=12, transient=False) as live:
         return run_demo(on_frame=lambda frame: live.update(render_frame(frame)), speed=speed)
+
+
+sandbox_app = typer.Typer(
+    help="Rehearsal tools: the simulated AWS, with no account. Never for production.",
+    no_args_is_help=True,
+)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1; 0 picks a free one.")] = 0,
+    speed: Annotated[float, typer.Option(min=0.01, help="Virtual seconds per real second.")] = 60.0,
+    config_out: Annotated[
+        Path, typer.Option("--config-out", help="Where to write bluegreen.toml for the stack.")
+    ] = Path("bluegreen.toml"),
+) -> None:
+    """Rehearsal tool: serve the simulated AWS on 127.0.0.1 with the demo stack, for
+    `bluegreen` commands in other shells (run the printed exports there). Ctrl-C stops it."""
+    import threading
+
+    from bluegreen.sandbox import Sandbox
+    from bluegreen.sandbox.server import SandboxServer, build_demo_world, shell_lines
+
+    configure_logging("console", False, quiet=True)
+    try:
+        server = SandboxServer(Sandbox(), port=port, speed=speed).start()
+    except OSError as exc:
+        err.print(f"[bold red]error:[/] cannot serve on 127.0.0.1:{port}: {exc}", highlight=False)
+        raise typer.Exit(UsageError.exit_code) from None
+    try:
+        config_out.write_text(build_demo_world(server).config_toml())
+        err.print(f"simulated AWS on {server.endpoint_url} at {speed:g}x; wrote {config_out}")
+        err.print("rehearsal only; in another shell, run:", highlight=False)
+        print("\n".join(shell_lines(server)), flush=True)
+        threading.Event().wait()  # until Ctrl-C
+    except KeyboardInterrupt:
+        err.print("stopped")
+    finally:
+        server.stop()
 
 
 def main() -> None:
