@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from bluegreen.deployer import Deployer, DeploymentResult
 from bluegreen.errors import BluegreenError, UsageError
@@ -149,12 +150,12 @@ def run(output: Output, action: Callable[[], T], show: Callable[[T], None]) -> N
             )
         elif isinstance(result, DeploymentResult):
             _print_result(result)
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        err.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
 
 
 def _print_event(event: Event) -> None:
-    err.print(f"[dim]{event.state.value:<16}[/] {event.message}", highlight=False)
+    err.print(Text.assemble((f"{event.state.value:<16} ", "dim"), event.message), highlight=False)
 
 
 def _print_result(result: DeploymentResult) -> None:
@@ -162,7 +163,7 @@ def _print_result(result: DeploymentResult) -> None:
     colour = {"succeeded": "green", "paused": "yellow"}.get(result.outcome, "red")
     out.print(f"[bold {colour}]{result.outcome.upper()}[/] {rec.id}  state {rec.state.value}")
     if rec.reason:
-        out.print(f"reason: {rec.reason}", highlight=False)
+        out.print(Text(f"reason: {rec.reason}"), highlight=False)
     for route, weights in result.final_weights.items():
         split = ", ".join(f"{_short(a)}={w}" for a, w in weights.items())
         out.print(f"  {_short(route)}: {split}", highlight=False)
@@ -192,10 +193,10 @@ def _show_plan(output: Output) -> Callable[[Plan], None]:
             print(json.dumps(plan.to_dict(), indent=2, default=str))
             return
         out.print(f"[bold]Plan[/] for service {plan.service} (cluster {plan.cluster})")
-        out.print(f"  release: {plan.release}", highlight=False)
+        out.print(Text(f"  release: {plan.release}"), highlight=False)
         table = Table("#", "action", "detail", show_header=True)
         for number, step in enumerate(plan.steps, 1):
-            table.add_row(str(number), step.action, step.detail)
+            table.add_row(str(number), Text(step.action), Text(step.detail))
         out.print(table)
         out.print(f"at least {plan.minimum_seconds:g}s of bakes and waits; nothing was changed")
 
@@ -210,10 +211,12 @@ def _show_status(output: Output) -> Callable[[Status], None]:
         out.print(f"[bold]{status.service}[/]: live target group {status.live or '(split)'}")
         for route in status.routes:
             split = ", ".join(f"{n}={w}" for n, w in route["weights"].items())
-            out.print(f"  {route['route']}: {split}", highlight=False)
+            out.print(Text(f"  {route['route']}: {split}"), highlight=False)
         for group in status.target_groups:
             counts = {k: v for k, v in group.items() if k not in ("name", "arn", "reasons")}
-            out.print(f"  {group['name']}: {counts} {group['reasons'] or ''}", highlight=False)
+            out.print(
+                Text(f"  {group['name']}: {counts} {group['reasons'] or ''}"), highlight=False
+            )
         for ts in status.task_sets:
             out.print(
                 f"  task set {ts['id']} {ts['status']} {ts['task_definition']} "
@@ -228,7 +231,7 @@ def _show_status(output: Output) -> Callable[[Status], None]:
                 highlight=False,
             )
         for warning in status.warnings:
-            out.print(f"[yellow]warning:[/] {warning}", highlight=False)
+            out.print(Text.assemble(("warning: ", "yellow"), warning), highlight=False)
 
     return show
 
@@ -424,10 +427,9 @@ def demo(
     try:
         from bluegreen.sandbox.demo import run_demo
     except ModuleNotFoundError as missing:  # moto comes with the sandbox extra only
-        err.print(
-            f"[bold red]error:[/] the demo needs the simulated AWS ({missing.name} is "
-            "not installed)\n  → pip install 'bluegreen[sandbox]'"
-        )
+        message = f"the demo needs the simulated AWS ({missing.name} is not installed)"
+        hint = "pip install 'bluegreen[sandbox]'"
+        err.print(Text.assemble(("error: ", "bold red"), message, "\n  → ", hint))
         raise typer.Exit(2) from None
 
     # Logs would tear through the live view: only warnings, unless asked for.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from bluegreen import cli
@@ -41,3 +43,13 @@ def test_demo_frames_show_the_shift_and_the_health_of_each_colour() -> None:
     assert canary and all(f.weights["HTTPS :443"]["green"] == 10 for f in canary)
     assert any(f.health.get("green", {}).get("unhealthy") for f in frames)
     assert any(f.health.get("green", {}).get("initial") for f in frames)
+
+
+def test_demo_without_the_sandbox_extra_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "bluegreen.sandbox.demo", None)  # as if moto were absent
+    result = CliRunner().invoke(cli.app, ["demo"])
+    assert result.exit_code == 2
+    assert "pip install 'bluegreen[sandbox]'" in result.output
+    assert "Traceback" not in result.output
