@@ -473,10 +473,13 @@ def serve(
 ) -> None:
     """Rehearsal tool: serve the simulated AWS on 127.0.0.1 with the demo stack, for
     `bluegreen` commands in other shells (run the printed exports there). Ctrl-C stops it."""
-    import threading
-
     from bluegreen.sandbox import Sandbox
-    from bluegreen.sandbox.server import SandboxServer, build_demo_world, shell_lines
+    from bluegreen.sandbox.server import (
+        SandboxServer,
+        build_demo_world,
+        shell_lines,
+        wait_for_signal,
+    )
 
     configure_logging("console", False, quiet=True)
     try:
@@ -489,8 +492,7 @@ def serve(
         err.print(f"simulated AWS on {server.endpoint_url} at {speed:g}x; wrote {config_out}")
         err.print("rehearsal only; in another shell, run:", highlight=False)
         print("\n".join(shell_lines(server)), flush=True)
-        threading.Event().wait()  # until Ctrl-C
-    except KeyboardInterrupt:
+        wait_for_signal()
         err.print("stopped")
     finally:
         server.stop()

@@ -163,24 +163,38 @@ class Sandbox:
 def in_process(sandbox: Sandbox) -> Iterator[Sandbox]:
     """moto in this process, with the sandbox's simulators installed; on exit moto's own
     behaviour is restored (target health, ECS task transitions)."""
-    # Imported here: the simulators import this module for Sandbox and AppModel.
-    from bluegreen.sandbox import ecs, faults, health, metrics
-
     with mock_aws(config={"lambda": {"use_docker": False}}):
-        # moto advances a task one lifecycle step per DescribeTasks call; the simulators
-        # own the task lifecycle, so moto's tasks stay where they are.
-        state_manager.set_transition(
-            model_name="ecs::task", transition={"progression": "manual", "times": 10**9}
-        )
-        health.install(sandbox)
-        ecs.install(sandbox)
-        # After health and ECS: each minute's metrics see the targets they just moved.
-        metrics.install(sandbox)
-        sandbox.simulators["faults"] = faults.install(sandbox)
+        install_simulators(sandbox)
         try:
             yield sandbox
         finally:
-            faults.uninstall()
-            ecs.uninstall()
-            health.uninstall()
-            state_manager.unset_transition("ecs::task")
+            uninstall_simulators()
+
+
+def install_simulators(sandbox: Sandbox) -> None:
+    """Make moto's process-global backends behave as AWS on `sandbox`'s clock — whether moto
+    answers in process (`in_process`) or as a server (`bluegreen.sandbox.server`). Undo it
+    with `uninstall_simulators()`."""
+    # Imported here: the simulators import this module for Sandbox and AppModel.
+    from bluegreen.sandbox import ecs, faults, health, metrics
+
+    # moto advances a task one lifecycle step per DescribeTasks call; the simulators
+    # own the task lifecycle, so moto's tasks stay where they are.
+    state_manager.set_transition(
+        model_name="ecs::task", transition={"progression": "manual", "times": 10**9}
+    )
+    health.install(sandbox)
+    ecs.install(sandbox)
+    # After health and ECS: each minute's metrics see the targets they just moved.
+    metrics.install(sandbox)
+    sandbox.simulators["faults"] = faults.install(sandbox)
+
+
+def uninstall_simulators() -> None:
+    """Put moto's own behaviour back (target health, ECS task transitions, no faults)."""
+    from bluegreen.sandbox import ecs, faults, health
+
+    faults.uninstall()
+    ecs.uninstall()
+    health.uninstall()
+    state_manager.unset_transition("ecs::task")

@@ -1,0 +1,404 @@
+"""The simulated AWS as a server on loopback, for a `bluegreen` command in another process.
+
+    bluegreen (another process) ── AWS_ENDPOINT_URL ──────────┐
+                                ── BLUEGREEN_SANDBOX_CLOCK ──┐│
+    SandboxServer (127.0.0.1:port, one werkzeug server)      ││
+      /_bluegreen/clock  virtual time: GET now, POST sleep ◄─┘│
+      anything else      faults.wrap_wsgi → (world lock) → moto ◄┘
+    clock thread: every `step` real seconds, under the world lock, the sandbox's
+      VirtualClock advances by the real time elapsed × `speed`: the simulators tick.
+
+Rules:
+- One world per process. moto's backends are process-global: `start()` resets them and
+  installs the sandbox's simulators on them (core.install_simulators) — the very ones
+  `in_process` uses, so the server's world behaves as the in-process one. It refuses to
+  start while moto's in-process mock (`mock_aws`, `in_process`) is active: both would
+  claim the same backends, and the mock would answer this process's own boto3 calls.
+- Time moves by itself, at `speed` × real time, moved only by `server.time` (its thread,
+  or `server.time.advance(s)` to jump ahead). A process following it (RemoteClock, or
+  `server.time` here) sleeps by waiting for it; code in the server's process that touches
+  the world (moto's backends, the sandbox's state) holds `server.lock`.
+- One world lock (an RLock) is held while the clock ticks and while moto answers a
+  request, body included: a simulator never sees a half-applied call, nor a call a
+  half-moved world. Faults are decided before the lock, so a `slow` rule waits on the
+  shared time (`server.time`) without stopping the world.
+- The clock endpoint holds a sleep request at most MAX_HOLD real seconds, then answers
+  with the deadline still ahead; the client asks again (remote_clock.py).
+- The server speaks HTTP/1.0, one connection per request: no keep-alive connection keeps
+  a handler thread alive once `stop()` returned.
+- A simulator raising on a tick does not stop time (every client would hang): the error
+  is kept in `server.time.errors` and logged.
+
+`build_demo_world(server)` builds the demo stack (stack.py) through the server's endpoint,
+with time paused while it does, exactly as `build_stack` builds it in process.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from unittest import mock
+from urllib.parse import parse_qs
+
+import boto3
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from bluegreen.clock import VirtualClock
+from bluegreen.sandbox.core import Sandbox, install_simulators, uninstall_simulators
+from bluegreen.sandbox.faults import wrap_wsgi
+from bluegreen.sandbox.remote_clock import ENV_VAR as CLOCK_ENV_VAR
+from bluegreen.sandbox.stack import SandboxStack, build_stack
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+log = logging.getLogger(__name__)
+
+CLOCK_PATH = "/_bluegreen/clock"
+STEP = 0.02  # real seconds between clock ticks
+MAX_HOLD = 5.0  # real seconds a sleep request is held at most
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+class SharedTime:
+    """The sandbox's VirtualClock, moved at `speed` × real time by a thread of its own.
+
+    A bluegreen Clock for code in the server's process: `sleep` waits for the clock
+    thread instead of advancing the clock itself.
+    """
+
+    def __init__(
+        self, clock: VirtualClock, speed: float, lock: threading.RLock, step: float = STEP
+    ) -> None:
+        if speed <= 0 or step <= 0:
+            raise ValueError(f"speed and step must be positive, not {speed} and {step}")
+        self.clock, self.speed, self.step = clock, speed, step
+        self.errors: list[Exception] = []
+        self._lock = lock
+        self._moved = threading.Condition()
+        self._stopped = threading.Event()
+        self._paused = 0
+        self._thread: threading.Thread | None = None
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def sleep(self, seconds: float) -> None:
+        self.wait_until(self.now() + max(seconds, 0.0))
+
+    def wait_until(self, until: float, timeout: float | None = None) -> float:
+        """Block until virtual time reaches `until`, the clock stops, or `timeout` real
+        seconds passed; the virtual time then."""
+        with self._moved:
+            self._moved.wait_for(
+                lambda: self.clock.now() >= until or self._stopped.is_set(), timeout
+            )
+        return self.clock.now()
+
+    def advance(self, seconds: float) -> None:
+        """Jump virtual time ahead now (a test skipping a long bake), as a tick would."""
+        self._tick(max(seconds, 0.0), even_if_paused=True)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No ticks inside: the world stands still while it is being built."""
+        with self._lock:
+            self._paused += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._paused -= 1
+
+    def start(self) -> None:
+        self._stopped.clear()
+        # daemon: a server never stopped must not keep the interpreter from exiting
+        self._thread = threading.Thread(
+            target=self._run, name="bluegreen-sandbox-clock", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the clock thread and release every waiter."""
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        with self._moved:
+            self._moved.notify_all()
+
+    def _run(self) -> None:
+        last = time.monotonic()
+        while not self._stopped.wait(self.step):
+            real = time.monotonic()
+            self._tick((real - last) * self.speed)
+            last = real
+
+    def _tick(self, seconds: float, even_if_paused: bool = False) -> None:
+        with self._lock:
+            if self._paused and not even_if_paused:
+                return
+            try:
+                self.clock.advance(seconds)
+            except Exception as exc:  # time must go on: see the module docstring
+                log.exception("a sandbox simulator failed on a tick")
+                self.errors.append(exc)
+        with self._moved:
+            self._moved.notify_all()
+
+
+class SandboxServer:
+    """The sandbox's world served on `host`:`port` (0: a free port) at `speed` × real time.
+
+    Start with `start()` or `with`; `endpoint_url` is AWS_ENDPOINT_URL for clients and
+    `clock_url` their BLUEGREEN_SANDBOX_CLOCK (`client_env()` gives both, with fake
+    credentials).
+    """
+
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        speed: float = 60.0,
+        step: float = STEP,
+    ) -> None:
+        self.sandbox, self.host, self.port = sandbox, host, port
+        self.lock = threading.RLock()
+        self.time = SharedTime(sandbox.clock, speed, self.lock, step)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        # As `in_process` has it: Lambda echoes the payload instead of needing Docker.
+        self._lambda_config = _no_docker_lambda()
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def clock_url(self) -> str:
+        return self.endpoint_url + CLOCK_PATH
+
+    def client_env(self) -> dict[str, str]:
+        """The environment a `bluegreen` process needs to work on this server."""
+        region = self.sandbox.region
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            CLOCK_ENV_VAR: self.clock_url,
+            **FAKE_CREDENTIALS,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_REGION": region,
+        }
+
+    def start(self) -> SandboxServer:
+        if self._server is not None:
+            raise RuntimeError("this SandboxServer is already serving")
+        _refuse_in_process_mock()
+        _reset_moto()
+        self._lambda_config.start()
+        install_simulators(self.sandbox)
+        try:
+            # Bound here, not in the serving thread (as ThreadedMotoServer does): a port in
+            # use raises now instead of leaving start() waiting forever.
+            self._server = make_server(
+                self.host, self.port, self._app(), threaded=True, request_handler=_Handler
+            )
+        except BaseException:
+            self._undo_install()
+            raise
+        self.port = self._server.server_port
+        # A `slow` fault waits on the shared time, outside the world lock.
+        self.sandbox.faults.clock = self.time
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # how long shutdown() may wait
+            name="bluegreen-sandbox-server",
+            daemon=True,
+        )
+        self._thread.start()
+        self.time.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop time, then the server; put moto's own behaviour back. The world's state
+        stays in moto's backends for inspection until the next start or mock."""
+        if self._server is None:
+            return
+        self.time.stop()  # first: it releases the held sleep requests
+        self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+        self._server = None
+        self.sandbox.faults.clock = self.sandbox.clock
+        with self.lock:  # no request is inside moto while its behaviour is swapped back
+            self._undo_install()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _app(self) -> WSGIApplication:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        return _with_clock(
+            wrap_wsgi(_serialized(moto_app, self.lock), self.sandbox.faults), self.time
+        )
+
+    def _undo_install(self) -> None:
+        uninstall_simulators()
+        self._lambda_config.stop()
+
+
+def build_demo_world(server: SandboxServer, **stack_options: Any) -> SandboxStack:
+    """`build_stack(server.sandbox, **stack_options)`, its calls made to the server's
+    endpoint with fake credentials (never the environment's), time paused meanwhile."""
+    session = boto3.Session(
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=server.sandbox.region,
+    )
+    client = functools.partial(session.client, endpoint_url=server.endpoint_url)
+    # build_stack creates its clients with boto3.client, as a user's infrastructure code
+    # would: pointing that at the server keeps one stack builder for both modes.
+    with server.time.paused(), mock.patch.object(boto3, "client", client):
+        return build_stack(server.sandbox, **stack_options)
+
+
+def shell_lines(server: SandboxServer) -> list[str]:
+    """`export` lines that point a POSIX shell's `bluegreen` at the server."""
+    return [
+        "unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN",
+        *(f"export {name}={value}" for name, value in server.client_env().items()),
+    ]
+
+
+def wait_for_signal(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> int:
+    """Block (in the main thread) until one of `signals` arrives — Ctrl-C, `kill` — and
+    return its number. Our own handlers, so a background `serve` (SIGINT ignored by the
+    shell) stops cleanly too."""
+    arrived: list[int] = []
+    stop = threading.Event()
+
+    def handler(signum: int, frame: Any) -> None:
+        arrived.append(signum)
+        stop.set()
+
+    previous = {number: signal.signal(number, handler) for number in signals}
+    try:
+        while not stop.wait(0.5):  # a timeout: the handler runs between waits
+            pass
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+    return arrived[0]
+
+
+# -- WSGI layers ---------------------------------------------------------------------------
+
+
+def _serialized(app: WSGIApplication, lock: threading.RLock) -> WSGIApplication:
+    """`app` answering one request at a time under `lock`, its whole body made inside."""
+
+    def serve(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        with lock:
+            result = app(environ, start_response)
+            try:
+                return list(result)
+            finally:
+                close: Callable[[], None] | None = getattr(result, "close", None)
+                if close is not None:
+                    close()
+
+    return serve
+
+
+def _with_clock(app: WSGIApplication, shared: SharedTime) -> WSGIApplication:
+    """`app`, with the virtual-time endpoint answered under CLOCK_PATH."""
+
+    def serve(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path: str = environ.get("PATH_INFO", "")
+        if not path.startswith(CLOCK_PATH):
+            return app(environ, start_response)
+        query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        status, doc = clock_answer(
+            shared, environ["REQUEST_METHOD"], path[len(CLOCK_PATH) :], query
+        )
+        body = json.dumps(doc).encode()
+        start_response(
+            status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+
+    return serve
+
+
+def clock_answer(
+    shared: SharedTime, method: str, path: str, query: dict[str, str]
+) -> tuple[str, dict[str, Any]]:
+    """The clock endpoint: GET → now; POST /sleep?seconds=N|until=T → held until then
+    (at most MAX_HOLD real seconds)."""
+    if method == "GET" and path in ("", "/"):
+        return "200 OK", {"now": shared.now(), "speed": shared.speed}
+    if method != "POST" or path != "/sleep":
+        return "404 Not Found", {"error": f"no {method} {CLOCK_PATH}{path}"}
+    try:
+        until = (
+            float(query["until"]) if "until" in query else shared.now() + float(query["seconds"])
+        )
+    except (KeyError, ValueError):
+        return "400 Bad Request", {"error": "POST /sleep takes seconds=N or until=T"}
+    now = shared.wait_until(until, MAX_HOLD)
+    return "200 OK", {"now": now, "until": until, "speed": shared.speed}
+
+
+class _Handler(WSGIRequestHandler):
+    # HTTP/1.0: the connection closes after each answer (see the module docstring).
+    protocol_version = "HTTP/1.0"
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # a line per AWS call would drown the output of `bluegreen sandbox serve`
+
+
+# -- moto, process-wide ------------------------------------------------------------------
+
+
+def _refuse_in_process_mock() -> None:
+    from moto.core.models import MockAWS
+
+    # A private counter, but the only record moto keeps of an active mock.
+    if getattr(MockAWS, "_nested_count", 0) > 0:
+        raise RuntimeError(
+            "moto's in-process mock (mock_aws / in_process) is active in this process: a "
+            "SandboxServer cannot share moto's backends with it; stop it first"
+        )
+
+
+def _reset_moto() -> None:
+    """Empty moto's process-global backends: a server starts on a world of its own."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+
+
+def _no_docker_lambda() -> Any:
+    from moto.core.config import default_user_config
+
+    return mock.patch.dict(default_user_config, {"lambda": {"use_docker": False}})

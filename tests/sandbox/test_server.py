@@ -1,0 +1,265 @@
+"""The simulated AWS as a server on loopback (bluegreen.sandbox.server): another process —
+a boto3 client, a real `bluegreen deploy` — sees the same world on the same virtual time.
+
+moto's in-process mock must not be active here (the server refuses): these tests use
+neither the `aws` nor the `sandbox` fixture. Subprocesses get their environment explicitly
+(the rootdir conftest clears AWS_ENDPOINT_URL for this process only).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.elbv2.models import FakeTargetGroup
+
+import bluegreen
+from bluegreen.sandbox import AppModel, Sandbox
+from bluegreen.sandbox.remote_clock import RemoteClock, RemoteClockError
+from bluegreen.sandbox.server import SandboxServer, build_demo_world
+from bluegreen.sandbox.stack import SandboxStack
+
+SOURCE_ROOT = str(Path(bluegreen.__file__).resolve().parent.parent)
+SPEED = 300.0
+NEW_IMAGE = "public.ecr.aws/bluegreen/demo-web:2.0.0"
+BROKEN_IMAGE = "public.ecr.aws/bluegreen/demo-web:3.0.0"
+# Short enough that a whole deployment is a few real seconds at SPEED.
+FAST: dict[str, Any] = {
+    "strategy": {"type": "canary", "percent": 10, "bake": "1m"},
+    "health": {"timeout": "3m", "poll_interval": "5s"},
+    "gates": {"bake_after_shift": "1m", "termination_wait": "30s"},
+}
+
+
+@pytest.fixture
+def server() -> Iterator[SandboxServer]:
+    with SandboxServer(Sandbox(), speed=SPEED) as running:
+        yield running
+    assert running.time.errors == []  # no simulator failed on a tick
+
+
+@pytest.fixture
+def world(server: SandboxServer) -> SandboxStack:
+    return build_demo_world(server)
+
+
+def client(server: SandboxServer, service: str, **config: Any) -> Any:
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=server.endpoint_url,
+        region_name=server.sandbox.region,
+        config=Config(**config),
+    )
+
+
+def weights(server: SandboxServer, stack: SandboxStack) -> list[tuple[int, int]]:
+    """(blue, green) weights of each listener, as the server answers them."""
+    found = []
+    for listener in client(server, "elbv2").describe_listeners(LoadBalancerArn=stack.lb_arn)[
+        "Listeners"
+    ]:
+        groups = listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]
+        by_arn = {g["TargetGroupArn"]: g["Weight"] for g in groups}
+        found.append((by_arn[stack.blue_tg_arn], by_arn[stack.green_tg_arn]))
+    return found
+
+
+def task_sets(server: SandboxServer, stack: SandboxStack) -> list[dict[str, Any]]:
+    ecs = client(server, "ecs")
+    services = ecs.describe_services(cluster=stack.cluster, services=[stack.service])
+    found: list[dict[str, Any]] = services["services"][0]["taskSets"]
+    return found
+
+
+def run_bluegreen(
+    server: SandboxServer, config: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`python -m bluegreen.cli <args> --config <config>` in a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "bluegreen.cli", *args, "--config", str(config)],
+        env=child_env(server.client_env()),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=config.parent,
+    )
+
+
+def child_env(extra: dict[str, str]) -> dict[str, str]:
+    """This environment and `extra`, importing the bluegreen under test — not whatever
+    `pip install -e` last pointed site-packages at — and no proxy for loopback."""
+    path = os.pathsep.join(filter(None, [SOURCE_ROOT, os.environ.get("PYTHONPATH")]))
+    loopback = {"NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    return {**os.environ, **extra, **loopback, "PYTHONPATH": path}
+
+
+# -- the server ------------------------------------------------------------------------------
+
+
+def test_another_client_sees_the_world_on_a_free_loopback_port(
+    server: SandboxServer, world: SandboxStack
+) -> None:
+    assert server.endpoint_url.startswith("http://127.0.0.1:")
+    assert server.port > 0
+    assert weights(server, world) == [(100, 0), (100, 0)]
+    health = client(server, "elbv2").describe_target_health(TargetGroupArn=world.blue_tg_arn)
+    states = [d["TargetHealth"]["State"] for d in health["TargetHealthDescriptions"]]
+    assert states == ["healthy", "healthy"]  # blue serving: the simulators ran on build
+
+
+def test_virtual_time_moves_at_about_speed_times_real_time(server: SandboxServer) -> None:
+    remote = RemoteClock(server.clock_url)
+    virtual, real = remote.now(), time.monotonic()
+    time.sleep(0.3)
+    moved = (remote.now() - virtual) / (time.monotonic() - real)
+    assert SPEED * 0.5 < moved < SPEED * 1.5
+
+
+def test_a_remote_sleep_waits_for_the_servers_clock(server: SandboxServer) -> None:
+    remote = RemoteClock(server.clock_url)
+    before, real = remote.now(), time.monotonic()
+    remote.sleep(60)  # 0.2 s real at SPEED
+    assert remote.now() - before >= 60
+    assert time.monotonic() - real < 2.0
+    assert server.time.now() == pytest.approx(remote.now(), abs=SPEED * 0.5)
+
+
+def test_stop_releases_the_port_and_the_threads_and_puts_moto_back() -> None:
+    original_health_for = FakeTargetGroup.health_for
+    server = SandboxServer(Sandbox(), speed=SPEED).start()
+    assert FakeTargetGroup.health_for is not original_health_for
+    remote = RemoteClock(server.clock_url, timeout=2.0)
+    remote.now()
+    server.stop()
+    assert FakeTargetGroup.health_for is original_health_for
+    assert not [t for t in threading.enumerate() if t.name.startswith("bluegreen-sandbox")]
+    with pytest.raises(RemoteClockError, match="did not answer"):
+        remote.now()
+    with socket.socket() as probe:  # the port is free again
+        probe.bind(("127.0.0.1", server.port))
+
+
+def test_refuses_to_start_beside_the_in_process_mock() -> None:
+    with mock_aws(), pytest.raises(RuntimeError, match="in-process mock"):
+        SandboxServer(Sandbox()).start()
+
+
+def test_faults_are_injected_before_moto_answers(
+    server: SandboxServer, world: SandboxStack
+) -> None:
+    server.sandbox.faults.throttle("DescribeTargetHealth", 1.0)
+    elb = client(server, "elbv2", retries={"total_max_attempts": 1})
+    with pytest.raises(ClientError) as caught:
+        elb.describe_target_health(TargetGroupArn=world.blue_tg_arn)
+    assert caught.value.response["Error"]["Code"] == "Throttling"
+    assert server.sandbox.faults.injected["DescribeTargetHealth", "Throttling"] == 1
+    elb.describe_target_groups(TargetGroupArns=[world.blue_tg_arn])  # other calls pass
+
+
+def test_a_slow_call_waits_on_the_shared_time_without_stopping_it(
+    server: SandboxServer, world: SandboxStack
+) -> None:
+    server.sandbox.faults.slow("DescribeTargetGroups", seconds=60)
+    before, real = server.time.now(), time.monotonic()
+    client(server, "elbv2").describe_target_groups(TargetGroupArns=[world.blue_tg_arn])
+    assert server.time.now() - before >= 60
+    assert time.monotonic() - real < 2.0  # 0.2 s at SPEED: virtual latency, paced
+
+
+def test_advance_jumps_the_world_ahead(server: SandboxServer) -> None:
+    before = server.time.now()
+    server.time.advance(3600)
+    assert RemoteClock(server.clock_url).now() - before >= 3600
+
+
+# -- a real `bluegreen` process on the server ------------------------------------------------
+
+
+def test_a_deploy_in_another_process_shifts_the_servers_listeners_to_green(
+    server: SandboxServer, world: SandboxStack, tmp_path: Path
+) -> None:
+    config = tmp_path / "bluegreen.toml"
+    config.write_text(world.config_toml(**FAST))
+    started = server.time.now()
+
+    done = run_bluegreen(
+        server, config, "deploy", "--image", f"web={NEW_IMAGE}", "--yes", "-o", "json"
+    )
+
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["outcome"] == "succeeded"
+    assert weights(server, world) == [(0, 100), (0, 100)]
+    remaining = task_sets(server, world)
+    assert len(remaining) == 1
+    assert remaining[0]["loadBalancers"][0]["targetGroupArn"] == world.green_tg_arn
+    # The process lived on the server's timeline, not its own: the record's times are
+    # virtual ones, and the bake, the bake after the shift and the wait all passed there.
+    assert started <= result["started_at"] < result["ended_at"] <= server.time.now()
+    assert result["duration_seconds"] >= 60 + 60 + 30
+
+
+def test_a_deploy_whose_green_never_turns_healthy_exits_1_and_leaves_blue_live(
+    server: SandboxServer, world: SandboxStack, tmp_path: Path
+) -> None:
+    config = tmp_path / "bluegreen.toml"
+    config.write_text(world.config_toml(**FAST))
+    # The world is the server's: an app model set here is what the other process meets.
+    server.sandbox.apps[BROKEN_IMAGE] = AppModel(serves=("/api",))
+
+    done = run_bluegreen(
+        server, config, "deploy", "--image", f"web={BROKEN_IMAGE}", "--yes", "-o", "json"
+    )
+
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["outcome"] == "rolled_back"
+    assert weights(server, world) == [(100, 0), (100, 0)]
+
+
+def test_sandbox_serve_prints_the_exports_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    config = tmp_path / "rehearsal.toml"
+    command = ["-m", "bluegreen.cli", "sandbox", "serve", "--speed", "600"]
+    process = subprocess.Popen(
+        [sys.executable, *command, "--config-out", str(config)],
+        env=child_env({}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        exports = _read_exports(process)
+        assert config.read_text().count("[[listeners]]") == 2
+        remote = RemoteClock(exports["BLUEGREEN_SANDBOX_CLOCK"])
+        assert exports["BLUEGREEN_SANDBOX_CLOCK"].startswith(exports["AWS_ENDPOINT_URL"])
+        assert remote.now() > 0
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0, stderr
+    assert "rehearsal" in stderr
+
+
+def _read_exports(process: subprocess.Popen[str]) -> dict[str, str]:
+    assert process.stdout is not None
+    exports: dict[str, str] = {}
+    while "BLUEGREEN_SANDBOX_CLOCK" not in exports:
+        line = process.stdout.readline()
+        assert line, "bluegreen sandbox serve exited before printing its exports"
+        if line.startswith("export "):
+            name, _, value = line.removeprefix("export ").strip().partition("=")
+            exports[name] = value
+    return exports
