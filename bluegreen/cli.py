@@ -67,6 +67,21 @@ EndpointOpt = Annotated[
 ]
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json (on stdout).")]
 LogOpt = Annotated[LogFormat, typer.Option("--log-format", help="Logs on stderr: console or json.")]
+ImageOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--image", metavar="CONTAINER=URI", help="New image for a container (repeatable)."
+    ),
+]
+TaskDefinitionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--task-definition", metavar="FILE|ARN", help="A whole task definition: JSON file or ARN."
+    ),
+]
+StrategyOpt = Annotated[
+    StrategyName | None, typer.Option(help="Override the strategy type of bluegreen.toml.")
+]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs.")]
 
 # Tests (and the sandbox) replace this to hand the Deployer a cloud and a clock.
@@ -238,23 +253,9 @@ def _show_status(output: Output) -> Callable[[Status], None]:
 
 @command
 def deploy(
-    image: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--image", metavar="CONTAINER=URI", help="New image for a container (repeatable)."
-        ),
-    ] = None,
-    task_definition: Annotated[
-        str | None,
-        typer.Option(
-            "--task-definition",
-            metavar="FILE|ARN",
-            help="A whole task definition: JSON file or ARN.",
-        ),
-    ] = None,
-    strategy: Annotated[
-        StrategyName | None, typer.Option(help="Override the strategy type of bluegreen.toml.")
-    ] = None,
+    image: ImageOpt = None,
+    task_definition: TaskDefinitionOpt = None,
+    strategy: StrategyOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan; change nothing.")
     ] = False,
@@ -297,23 +298,9 @@ def _confirm(plan: Plan) -> bool:
 
 @command
 def plan(
-    image: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--image", metavar="CONTAINER=URI", help="New image for a container (repeatable)."
-        ),
-    ] = None,
-    task_definition: Annotated[
-        str | None,
-        typer.Option(
-            "--task-definition",
-            metavar="FILE|ARN",
-            help="A whole task definition: JSON file or ARN.",
-        ),
-    ] = None,
-    strategy: Annotated[
-        StrategyName | None, typer.Option(help="Override the strategy type of bluegreen.toml.")
-    ] = None,
+    image: ImageOpt = None,
+    task_definition: TaskDefinitionOpt = None,
+    strategy: StrategyOpt = None,
     common: Common = NO_COMMON,
 ) -> None:
     """Show what `deploy` would do, step by step. Changes nothing in AWS."""
@@ -473,13 +460,17 @@ def serve(
 ) -> None:
     """Rehearsal tool: serve the simulated AWS on 127.0.0.1 with the demo stack, for
     `bluegreen` commands in other shells (run the printed exports there). Ctrl-C stops it."""
-    from bluegreen.sandbox import Sandbox
-    from bluegreen.sandbox.server import (
-        SandboxServer,
-        build_demo_world,
-        shell_lines,
-        wait_for_signal,
-    )
+    try:
+        from bluegreen.sandbox import Sandbox
+        from bluegreen.sandbox.server import (
+            SandboxServer,
+            build_demo_world,
+            shell_lines,
+            wait_for_signal,
+        )
+    except ModuleNotFoundError as missing:  # moto comes with the sandbox extra only
+        err.print(f"[bold red]error:[/] {missing.name} is not installed (pip install moto[server])")
+        raise typer.Exit(2) from None
 
     configure_logging("console", False, quiet=True)
     try:
@@ -493,8 +484,10 @@ def serve(
         err.print("rehearsal only; in another shell, run:", highlight=False)
         print("\n".join(shell_lines(server)), flush=True)
         wait_for_signal()
-        err.print("stopped")
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place
+        pass
     finally:
+        err.print("stopping")
         server.stop()
 
 

@@ -4,13 +4,11 @@ virtual clock, which the CLI's Deployer sleeps on."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from typer.testing import CliRunner
+from cli_harness import Cli
 
 from bluegreen import cli
 from bluegreen.deployer import Deployer
@@ -21,31 +19,6 @@ from bluegreen.sandbox.stack import SandboxStack
 @pytest.fixture
 def stack(sandbox_stack: SandboxStack) -> SandboxStack:
     return sandbox_stack
-
-
-STEPS = [{"weight": 10, "bake": "1m"}, {"weight": 50, "bake": "1m"}, {"weight": 100}]
-
-
-BASE: dict[str, Any] = {
-    "strategy": {"type": "steps", "steps": STEPS},
-    "health": {"timeout": "5m", "poll_interval": "5s"},
-    "gates": {"bake_after_shift": "2m", "termination_wait": "1m"},
-}
-
-
-@dataclass
-class Cli:
-    config: Path
-    stack: SandboxStack
-    deployers: list[Deployer] = field(default_factory=list)
-
-    def __call__(self, *args: str) -> Any:
-        yes = ["--yes"] if args[0] == "deploy" else []
-        return CliRunner().invoke(cli.app, [*args, "--config", str(self.config), *yes])
-
-    def configure(self, **changes: Any) -> None:
-        """(Re)write bluegreen.toml for the stack: BASE with `changes` merged over it."""
-        self.config.write_text(self.stack.config_toml(**{**BASE, **changes}))
 
 
 @pytest.fixture
@@ -62,19 +35,3 @@ def run_cli(
 
     monkeypatch.setattr(cli, "deployer_factory", factory)
     return harness
-
-
-def weights(stack: SandboxStack, listener: str) -> dict[str, int]:
-    elb = boto3.client("elbv2", region_name=stack.region)
-    action = elb.describe_listeners(ListenerArns=[listener])["Listeners"][0]["DefaultActions"][0]
-    names = {stack.blue_tg_arn: "blue", stack.green_tg_arn: "green"}
-    groups = action["ForwardConfig"]["TargetGroups"]
-    return {names[t["TargetGroupArn"]]: t["Weight"] for t in groups}
-
-
-def task_sets(stack: SandboxStack) -> list[dict[str, Any]]:
-    ecs = boto3.client("ecs", region_name=stack.region)
-    found: list[dict[str, Any]] = ecs.describe_task_sets(
-        cluster=stack.cluster, service=stack.service
-    )["taskSets"]
-    return found

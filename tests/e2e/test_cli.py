@@ -7,7 +7,7 @@ import json
 
 import boto3
 import pytest
-from conftest import Cli, task_sets, weights
+from cli_harness import Cli, task_sets, weights
 
 from bluegreen import aws as bluegreen_aws
 from bluegreen.sandbox import AppModel, Sandbox
