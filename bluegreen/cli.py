@@ -469,19 +469,22 @@ def serve(
             wait_for_signal,
         )
     except ModuleNotFoundError as missing:  # moto comes with the sandbox extra only
-        err.print(f"[bold red]error:[/] {missing.name} is not installed (pip install moto[server])")
+        message = f"the simulated AWS needs {missing.name}, which is not installed"
+        hint = "pip install 'bluegreen[sandbox]'"
+        err.print(Text.assemble(("error: ", "bold red"), message, "\n  → ", hint))
         raise typer.Exit(2) from None
 
     configure_logging("console", False, quiet=True)
     try:
         server = SandboxServer(Sandbox(), port=port, speed=speed).start()
     except OSError as exc:
-        err.print(f"[bold red]error:[/] cannot serve on 127.0.0.1:{port}: {exc}", highlight=False)
+        message = f"cannot serve on 127.0.0.1:{port}: {exc}"
+        err.print(Text.assemble(("error: ", "bold red"), message))
         raise typer.Exit(UsageError.exit_code) from None
     try:
         config_out.write_text(build_demo_world(server).config_toml())
-        err.print(f"simulated AWS on {server.endpoint_url} at {speed:g}x; wrote {config_out}")
-        err.print("rehearsal only; in another shell, run:", highlight=False)
+        err.print(Text(f"simulated AWS on {server.endpoint_url} at {speed:g}x; wrote {config_out}"))
+        err.print(Text("rehearsal only; in another shell, run:"))
         print("\n".join(shell_lines(server)), flush=True)
         wait_for_signal()
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place

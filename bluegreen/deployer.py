@@ -13,7 +13,7 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bluegreen.clock import Clock, RealClock
 from bluegreen.config import DeploymentConfig, load_config
@@ -34,6 +34,9 @@ from bluegreen.record import DeploymentRecord, Request, new_deployment_id
 from bluegreen.redact import Redactor
 from bluegreen.status import Status, read_status
 from bluegreen.store import Store, open_store
+
+if TYPE_CHECKING:
+    from bluegreen.aws.s3 import S3Objects
 
 # How long promote/rollback wait for a deployment running elsewhere to act on them.
 ANSWER_WAIT_SECONDS = 600.0
@@ -84,7 +87,9 @@ class Deployer:
         self._cloud = cloud
         self._aws = dict(aws or {})
         self.clock = clock or RealClock()
-        self.store = store or open_store(config.state.backend, config.base_dir)
+        self.store = store or open_store(
+            config.state.backend, config.base_dir, s3=self._state_bucket
+        )
 
     @classmethod
     def from_config(
@@ -112,6 +117,12 @@ class Deployer:
         elif callable(self._cloud):
             self._cloud = self._cloud()
         return self._cloud
+
+    def _state_bucket(self, bucket: str) -> S3Objects:
+        """The S3 store's bucket, on this deployer's AWS settings; called on first use."""
+        from bluegreen.aws import connect_s3
+
+        return connect_s3(bucket, clock=self.clock, **self._aws)
 
     # ------------------------------------------------------------------ verbs
 

@@ -19,6 +19,7 @@ from bluegreen.aws.ecs import EcsContainers
 from bluegreen.aws.elbv2 import Elbv2LoadBalancing
 from bluegreen.aws.lambda_ import LambdaFunctions
 from bluegreen.aws.retry import AwsCaller, client_config
+from bluegreen.aws.s3 import S3Objects
 from bluegreen.clock import Clock, RealClock
 from bluegreen.errors import ConfigError
 from bluegreen.ports import Alarms, Containers, Functions, LoadBalancing
@@ -35,7 +36,9 @@ __all__ = [
     "EcsContainers",
     "Elbv2LoadBalancing",
     "LambdaFunctions",
+    "S3Objects",
     "connect",
+    "connect_s3",
 ]
 
 DEFAULT_REGION = "us-east-1"
@@ -95,14 +98,37 @@ def connect(
     clock: Clock | None = None,
 ) -> AwsCloud:
     """An AwsCloud from the standard AWS settings; arguments override the environment."""
+    return AwsCloud(_session(profile, region), clock=clock, endpoint_url=endpoint_url)
+
+
+def connect_s3(
+    bucket: str,
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    clock: Clock | None = None,
+) -> S3Objects:
+    """The objects of one bucket (the S3 state store's) on the same settings as `connect`.
+
+    Its calls are not in `AwsCloud.calls`: reading and writing deployment state is not a
+    change to the service.
+    """
+    session = _session(profile, region)
+    region_name = session.region_name or DEFAULT_REGION
+    client = session.client(
+        "s3", region_name=region_name, endpoint_url=endpoint_url, config=client_config()
+    )
+    return S3Objects(client, AwsCaller(clock or RealClock(), region=region_name), bucket)
+
+
+def _session(profile: str | None, region: str | None) -> boto3.Session:
     try:
-        session = boto3.Session(profile_name=profile, region_name=region)
+        return boto3.Session(profile_name=profile, region_name=region)
     except ProfileNotFound as exc:
         raise ConfigError(
             str(exc),
             hint="list the profiles with `aws configure list-profiles`, or drop --profile",
         ) from exc
-    return AwsCloud(session, clock=clock, endpoint_url=endpoint_url)
 
 
 if TYPE_CHECKING:

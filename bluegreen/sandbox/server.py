@@ -38,7 +38,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -204,17 +206,13 @@ class SandboxServer:
         _refuse_in_process_mock()
         _reset_moto()
         self._lambda_config.start()
-        install_simulators(self.sandbox)
         try:
-            # Bound here, not in the serving thread (as ThreadedMotoServer does): a port in
-            # use raises now instead of leaving start() waiting forever.
-            self._server = make_server(
-                self.host, self.port, self._app(), threaded=True, request_handler=_Handler
-            )
+            install_simulators(self.sandbox)
+            self._server = self._bind()
         except BaseException:
             self._undo_install()
             raise
-        self.port = self._server.server_port
+        self.port = self._server.port
         # A `slow` fault waits on the shared time, outside the world lock.
         self.sandbox.faults.clock = self.time
         self._thread = threading.Thread(
@@ -254,6 +252,23 @@ class SandboxServer:
     ) -> None:
         self.stop()
 
+    def _bind(self) -> BaseWSGIServer:
+        # Bound here, not in the serving thread (as ThreadedMotoServer does, leaving start()
+        # waiting forever when that fails), and on a socket of ours: werkzeug's own bind
+        # prints and calls sys.exit on a port in use, where a library raises OSError.
+        listening = _listening_socket(self.host, self.port)
+        try:
+            return make_server(
+                self.host,
+                self.port,
+                self._app(),
+                threaded=True,
+                request_handler=_Handler,
+                fd=listening.fileno(),
+            )
+        finally:
+            listening.close()  # werkzeug serves on a duplicate of it
+
     def _app(self) -> WSGIApplication:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
@@ -263,7 +278,7 @@ class SandboxServer:
         )
 
     def _undo_install(self) -> None:
-        uninstall_simulators()
+        uninstall_simulators()  # safe to call for what was never installed
         self._lambda_config.stop()
 
 
@@ -364,9 +379,25 @@ def clock_answer(
             float(query["until"]) if "until" in query else shared.now() + float(query["seconds"])
         )
     except (KeyError, ValueError):
+        until = math.nan
+    if not math.isfinite(until):  # NaN would hold every request, forever
         return "400 Bad Request", {"error": "POST /sleep takes seconds=N or until=T"}
     now = shared.wait_until(until, MAX_HOLD)
     return "200 OK", {"now": now, "until": until, "speed": shared.speed}
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # As http.server does: a restart may take a port whose old connections linger.
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((host, port))
+        listening.listen(128)
+    except BaseException:
+        listening.close()
+        raise
+    return listening
 
 
 class _Handler(WSGIRequestHandler):

@@ -1,13 +1,22 @@
-"""Deployment records and the per-service lock. `file` now; `s3` later (issue 4)."""
+"""Deployment records and the per-service lock: `file` (store/file.py) or
+`s3://bucket/prefix` (store/s3.py).
+
+The S3 store is imported only when asked for: it brings boto3, which the file store and the
+CLI's start-up do without.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bluegreen.errors import ConfigError
 from bluegreen.record import DeploymentRecord, Request
 from bluegreen.store.file import FileStore
+
+if TYPE_CHECKING:
+    from bluegreen.aws.s3 import S3Objects
 
 
 class Lock(Protocol):
@@ -32,11 +41,23 @@ class Store(Protocol):
     def take_requests(self, service_key: str, deployment_id: str) -> list[Request]: ...
 
 
-def open_store(backend: str, base_dir: Path) -> Store:
+def open_store(
+    backend: str, base_dir: Path, *, s3: Callable[[str], S3Objects] | None = None
+) -> Store:
+    """The store `state.backend` names. Nothing is read or written yet: `s3(bucket)` gives
+    the bucket's objects (connected on the caller's AWS settings) on the store's first use;
+    without it, the environment's AWS settings are used."""
     if backend == "file":
         return FileStore(base_dir / ".bluegreen")
+    if backend.startswith("s3://"):
+        from bluegreen.store.s3 import S3Store, connect_from_environment, parse_backend
+
+        bucket, prefix = parse_backend(backend)
+        connect = s3 or connect_from_environment
+        return S3Store(lambda: connect(bucket), prefix)
     raise ConfigError(
-        f'state.backend = "{backend}" is not supported yet', hint='use backend = "file"'
+        f'state.backend = "{backend}" is not supported',
+        hint='use backend = "file" or backend = "s3://bucket/prefix"',
     )
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,12 @@ SOURCE_ROOT = str(Path(bluegreen.__file__).resolve().parent.parent)
 SPEED = 300.0
 NEW_IMAGE = "public.ecr.aws/bluegreen/demo-web:2.0.0"
 BROKEN_IMAGE = "public.ecr.aws/bluegreen/demo-web:3.0.0"
-# Short enough that a whole deployment is a few real seconds at SPEED.
+# Short enough that a whole deployment is a few real seconds at SPEED. The server's time
+# runs on while the other process is slow (a loaded CI): a generous health timeout (30m:
+# 6 s real) keeps a stall from failing a deployment that should succeed.
 FAST: dict[str, Any] = {
     "strategy": {"type": "canary", "percent": 10, "bake": "1m"},
-    "health": {"timeout": "3m", "poll_interval": "5s"},
+    "health": {"timeout": "30m", "poll_interval": "5s"},
     "gates": {"bake_after_shift": "1m", "termination_wait": "30s"},
 }
 
@@ -138,6 +141,17 @@ def test_a_remote_sleep_waits_for_the_servers_clock(server: SandboxServer) -> No
     assert server.time.now() == pytest.approx(remote.now(), abs=SPEED * 0.5)
 
 
+def test_the_clock_endpoint_refuses_a_sleep_without_a_finite_deadline(
+    server: SandboxServer,
+) -> None:
+    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    for query in ("", "?seconds=abc", "?until=nan"):
+        request = urllib.request.Request(f"{server.clock_url}/sleep{query}", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            no_proxy.open(request, timeout=5)
+        assert refused.value.code == 400
+
+
 def test_stop_releases_the_port_and_the_threads_and_puts_moto_back() -> None:
     original_health_for = FakeTargetGroup.health_for
     server = SandboxServer(Sandbox(), speed=SPEED).start()
@@ -151,6 +165,16 @@ def test_stop_releases_the_port_and_the_threads_and_puts_moto_back() -> None:
         remote.now()
     with socket.socket() as probe:  # the port is free again
         probe.bind(("127.0.0.1", server.port))
+
+
+def test_a_port_in_use_is_an_os_error_and_leaves_moto_as_it_was() -> None:
+    original_health_for = FakeTargetGroup.health_for
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError):
+            SandboxServer(Sandbox(), port=taken.getsockname()[1]).start()
+    assert FakeTargetGroup.health_for is original_health_for
 
 
 def test_refuses_to_start_beside_the_in_process_mock() -> None:
@@ -217,7 +241,7 @@ def test_a_deploy_whose_green_never_turns_healthy_exits_1_and_leaves_blue_live(
     server: SandboxServer, world: SandboxStack, tmp_path: Path
 ) -> None:
     config = tmp_path / "bluegreen.toml"
-    config.write_text(world.config_toml(**FAST))
+    config.write_text(world.config_toml(**{**FAST, "health": {"timeout": "3m"}}))
     # The world is the server's: an app model set here is what the other process meets.
     server.sandbox.apps[BROKEN_IMAGE] = AppModel(serves=("/api",))
 
@@ -230,7 +254,7 @@ def test_a_deploy_whose_green_never_turns_healthy_exits_1_and_leaves_blue_live(
     assert weights(server, world) == [(100, 0), (100, 0)]
 
 
-def test_sandbox_serve_prints_the_exports_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+def test_sandbox_serve_prints_the_exports_and_stops_cleanly_on_a_signal(tmp_path: Path) -> None:
     config = tmp_path / "rehearsal.toml"
     command = ["-m", "bluegreen.cli", "sandbox", "serve", "--speed", "600"]
     process = subprocess.Popen(
@@ -247,7 +271,7 @@ def test_sandbox_serve_prints_the_exports_and_stops_on_ctrl_c(tmp_path: Path) ->
         assert exports["BLUEGREEN_SANDBOX_CLOCK"].startswith(exports["AWS_ENDPOINT_URL"])
         assert remote.now() > 0
     finally:
-        process.send_signal(signal.SIGINT)
+        process.terminate()  # SIGTERM, as a harness stops it; Ctrl-C takes the same path
         _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0, stderr
     assert "rehearsal" in stderr
