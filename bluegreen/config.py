@@ -198,6 +198,9 @@ class HookConfig(_Strict):
 
 class StateConfig(_Strict):
     backend: str = "file"
+    # How long a lock outlives a process that stopped renewing it (killed, machine gone)
+    # before another process may take it over (S3 backend; the file backend checks the pid).
+    lease: Duration = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
     def _known_backend(self) -> StateConfig:

@@ -88,7 +88,10 @@ class Deployer:
         self._aws = dict(aws or {})
         self.clock = clock or RealClock()
         self.store = store or open_store(
-            config.state.backend, config.base_dir, s3=self._state_bucket
+            config.state.backend,
+            config.base_dir,
+            s3=self._state_bucket,
+            lease_seconds=config.state.lease,
         )
 
     @classmethod

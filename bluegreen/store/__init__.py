@@ -42,7 +42,11 @@ class Store(Protocol):
 
 
 def open_store(
-    backend: str, base_dir: Path, *, s3: Callable[[str], S3Objects] | None = None
+    backend: str,
+    base_dir: Path,
+    *,
+    s3: Callable[[str], S3Objects] | None = None,
+    lease_seconds: float = 60.0,
 ) -> Store:
     """The store `state.backend` names. Nothing is read or written yet: `s3(bucket)` gives
     the bucket's objects (connected on the caller's AWS settings) on the store's first use;
@@ -54,7 +58,7 @@ def open_store(
 
         bucket, prefix = parse_backend(backend)
         connect = s3 or connect_from_environment
-        return S3Store(lambda: connect(bucket), prefix)
+        return S3Store(lambda: connect(bucket), prefix, lease_seconds=lease_seconds)
     raise ConfigError(
         f'state.backend = "{backend}" is not supported',
         hint='use backend = "file" or backend = "s3://bucket/prefix"',

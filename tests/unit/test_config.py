@@ -149,3 +149,9 @@ def test_same_blue_and_green(tmp_path: Path) -> None:
     path.write_text(GOOD.replace('green = "web-green"', 'green = "web-blue"'))
     with pytest.raises(ConfigError, match="must differ"):
         load_config(path)
+
+
+def test_state_lease(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[state]\nbackend = "s3://bucket/p"\nlease = "5s"\n'))
+    assert config.state.lease == 5 and load_config(write(tmp_path, "")).state.lease == 60
+    assert "state.lease" in error_of(tmp_path, '[state]\nlease = "0s"\n')
