@@ -220,6 +220,8 @@ class DeploymentConfig(_Strict):
     hooks: list[HookConfig] = Field(default_factory=list)
     state: StateConfig = Field(default_factory=StateConfig)
     timeout: Duration | None = None  # the whole deployment; past it → rollback
+    # On SIGINT/SIGTERM, after the AWS call in progress: roll back, or leave it resumable.
+    on_interrupt: Literal["rollback", "leave"] = "rollback"
     source: Path = Field(default=Path("bluegreen.toml"), exclude=True)
 
     @property

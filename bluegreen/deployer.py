@@ -27,6 +27,7 @@ from bluegreen.errors import (
     UsageError,
 )
 from bluegreen.hooks import HookRunner, HookSpec
+from bluegreen.interrupts import Interrupted
 from bluegreen.machine import State
 from bluegreen.plan import Plan, Release, build_plan, resolve
 from bluegreen.ports import Cloud
@@ -41,7 +42,14 @@ if TYPE_CHECKING:
 # How long promote/rollback wait for a deployment running elsewhere to act on them.
 ANSWER_WAIT_SECONDS = 600.0
 
-EXIT_CODES = {"succeeded": 0, "paused": 0, "rolled_back": 1, "stopped": 1, "failed": 3}
+EXIT_CODES = {
+    "succeeded": 0,
+    "paused": 0,
+    "rolled_back": 1,
+    "stopped": 1,
+    "interrupted": 1,
+    "failed": 3,
+}
 
 
 @dataclass(frozen=True)
@@ -298,6 +306,15 @@ class Deployer:
 
     def _finish(self, engine: Engine, rec: DeploymentRecord) -> DeploymentResult:
         result = DeploymentResult(rec, self._final_weights(rec))
+        if rec.interrupted and not rec.state.terminal:
+            raise _with_result(
+                Interrupted(
+                    f"deployment {rec.id} {rec.interrupted}: left in {rec.state.value} at "
+                    f"{rec.green_percent}% green",
+                    hint="continue with `bluegreen resume`, or undo with `bluegreen rollback`",
+                ),
+                result,
+            )
         if rec.state is State.ROLLED_BACK:
             raise _as_failure(engine.failure, rec, result)
         if rec.state is State.FAILED:
@@ -341,7 +358,7 @@ def _as_failure(
     failure: BaseException | None, rec: DeploymentRecord, result: DeploymentResult
 ) -> BluegreenError:
     message = f"deployment {rec.id} was rolled back: {rec.reason}"
-    if isinstance(failure, DeploymentFailed):
+    if isinstance(failure, DeploymentFailed) and not isinstance(failure, Interrupted):
         error: BluegreenError = type(failure)(message)
     else:
         error = DeploymentFailed(message)

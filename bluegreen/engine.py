@@ -29,7 +29,8 @@ from bluegreen.errors import (
 )
 from bluegreen.gates import Verdict, explain_unhealthy, green_ready
 from bluegreen.hooks import FATAL_EVENTS, HookEvent, HookRunner, HookSpec
-from bluegreen.machine import State
+from bluegreen.interrupts import Interrupted, InterruptFlag
+from bluegreen.machine import State, can_roll_back
 from bluegreen.model import TaskSet
 from bluegreen.plan import Release, Resolved, resolve
 from bluegreen.ports import Cloud
@@ -65,7 +66,8 @@ class Engine:
         self.hook_specs = hook_specs
         self.on_event = on_event
         self.shifter = TrafficShifter(cloud.elb)
-        self.watcher = Watcher(config, cloud, store, clock, self.event)
+        self.interrupts = InterruptFlag()
+        self.watcher = Watcher(config, cloud, store, clock, self.event, self.interrupts)
         self.detach_at_pause = False
         self._failure: BaseException | None = None
         self._handlers: dict[State, Callable[[DeploymentRecord], State | None]] = {
@@ -89,16 +91,39 @@ class Engine:
             images=dict(rec.images), task_definition=rec.task_definition_source
         )
         self._failure = None
-        while not rec.state.terminal:
-            try:
-                following = self._handlers[rec.state](rec)
-            except (Exception, KeyboardInterrupt) as exc:
-                following = self._on_failure(rec, exc)
-            if following is None:  # detached at a pause
-                return rec
-            self._enter(rec, following)
+        rec.interrupted = None
+        with self.interrupts.installed():
+            while not rec.state.terminal:
+                following = self._step(rec)
+                if following is None:  # detached at a pause, or left on an interrupt
+                    return rec
+                self._enter(rec, following)
         self._outcome_hooks(rec)
         return rec
+
+    def _step(self, rec: DeploymentRecord) -> State | None:
+        # Rolling back is never interrupted: stopping half way would leave listeners split.
+        self.interrupts.ignoring = rec.state is State.ROLLING_BACK
+        try:
+            self.interrupts.check()
+            return self._handlers[rec.state](rec)
+        except Interrupted as exc:
+            if self.config.on_interrupt == "leave" and can_roll_back(rec.state):
+                self._leave(rec, exc)
+                return None
+            return self._on_failure(rec, exc)
+        except (Exception, KeyboardInterrupt) as exc:
+            return self._on_failure(rec, exc)
+
+    def _leave(self, rec: DeploymentRecord, exc: Interrupted) -> None:
+        self._failure = exc
+        rec.interrupted = exc.message
+        self.event(
+            rec,
+            f"{exc.message}: left in {rec.state.value} at {rec.green_percent}% "
+            "green; continue with `bluegreen resume`, or `bluegreen rollback`",
+        )
+        return None
 
     def _enter(self, rec: DeploymentRecord, state: State, message: str = "") -> None:
         rec.move_to(state, self.clock.now(), message)

@@ -98,6 +98,7 @@ class DeploymentRecord(BaseModel):
     paused_at: float | None = None
     deadline: float | None = None
     detached: bool = False
+    interrupted: str | None = None  # the signal that stopped a deployment left resumable
     reason: str | None = None
     failed_in: State | None = None  # the state a rollback started from
     events: list[Event] = Field(default_factory=list)
@@ -109,7 +110,12 @@ class DeploymentRecord(BaseModel):
             State.ROLLED_BACK: "rolled_back",
             State.STOPPED: "stopped",
             State.FAILED: "failed",
-        }.get(self.state, "paused" if self.state is State.PAUSED else "in_progress")
+        }.get(self.state, self._unfinished_outcome())
+
+    def _unfinished_outcome(self) -> str:
+        if self.interrupted:
+            return "interrupted"
+        return "paused" if self.state is State.PAUSED else "in_progress"
 
     @property
     def current_stage(self) -> Stage | None:

@@ -1,9 +1,10 @@
 """Waiting while watching: the one polling loop every wait and bake of a deployment uses.
 
-Each poll (every `health.poll_interval`) takes promote/rollback requests from the store,
-checks the deployment's deadline and, unless told not to, the gates (green target health,
-alarms); a failure raises, which the engine turns into a rollback. Time comes from the
-injected clock, so on a VirtualClock a 30-minute bake takes no real time.
+Each poll (every `health.poll_interval`) notices a SIGINT/SIGTERM (interrupts.py), takes
+promote/rollback requests from the store, checks the deployment's deadline and, unless
+told not to, the gates (green target health, alarms); a failure raises, which the engine
+turns into a rollback. Time comes from the injected clock, so on a VirtualClock a 30-minute
+bake takes no real time.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from bluegreen.clock import Clock
 from bluegreen.config import DeploymentConfig
 from bluegreen.errors import GateFailed, RollbackRequested, TimeoutExceeded
 from bluegreen.gates import alarms_ok, green_still_healthy
+from bluegreen.interrupts import InterruptFlag
 from bluegreen.ports import Cloud
 from bluegreen.record import DeploymentRecord
 from bluegreen.store import Store
@@ -27,12 +29,14 @@ class Watcher:
         store: Store,
         clock: Clock,
         note: Callable[[DeploymentRecord, str], None],
+        interrupts: InterruptFlag,
     ) -> None:
         self.config = config
         self.cloud = cloud
         self.store = store
         self.clock = clock
         self._note = note
+        self._interrupts = interrupts
 
     def watch(
         self,
@@ -48,6 +52,7 @@ class Watcher:
         end = self.clock.now() + max(seconds, 0.0)
         poll = self.config.health.poll_interval
         while True:
+            self._interrupts.check()
             self._check_requests(rec, on_promote)
             self._check_deadline(rec)
             if gates:

@@ -22,6 +22,9 @@ from bluegreen.sandbox import Sandbox, in_process
 from bluegreen.sandbox.stack import SandboxStack
 from bluegreen.sandbox.stack import build_stack as build_sandbox_stack
 
+# The sandbox server's fixtures (`server`, `world`) and subprocess helpers.
+pytest_plugins = ["server_harness"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_logging() -> Iterator[None]:

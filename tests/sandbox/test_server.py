@@ -9,7 +9,6 @@ neither the `aws` nor the `sandbox` fixture. Subprocesses get their environment 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -17,98 +16,28 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.elbv2.models import FakeTargetGroup
+from server_harness import (
+    BROKEN_IMAGE,
+    FAST,
+    NEW_IMAGE,
+    SPEED,
+    child_env,
+    client,
+    run_bluegreen,
+    task_sets,
+    weights,
+)
 
-import bluegreen
 from bluegreen.sandbox import AppModel, Sandbox
 from bluegreen.sandbox.remote_clock import RemoteClock, RemoteClockError
-from bluegreen.sandbox.server import SandboxServer, build_demo_world
+from bluegreen.sandbox.server import SandboxServer
 from bluegreen.sandbox.stack import SandboxStack
-
-SOURCE_ROOT = str(Path(bluegreen.__file__).resolve().parent.parent)
-SPEED = 300.0
-NEW_IMAGE = "public.ecr.aws/bluegreen/demo-web:2.0.0"
-BROKEN_IMAGE = "public.ecr.aws/bluegreen/demo-web:3.0.0"
-# Short enough that a whole deployment is a few real seconds at SPEED. The server's time
-# runs on while the other process is slow (a loaded CI): a generous health timeout (30m:
-# 6 s real) keeps a stall from failing a deployment that should succeed.
-FAST: dict[str, Any] = {
-    "strategy": {"type": "canary", "percent": 10, "bake": "1m"},
-    "health": {"timeout": "30m", "poll_interval": "5s"},
-    "gates": {"bake_after_shift": "1m", "termination_wait": "30s"},
-}
-
-
-@pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    with SandboxServer(Sandbox(), speed=SPEED) as running:
-        yield running
-    assert running.time.errors == []  # no simulator failed on a tick
-
-
-@pytest.fixture
-def world(server: SandboxServer) -> SandboxStack:
-    return build_demo_world(server)
-
-
-def client(server: SandboxServer, service: str, **config: Any) -> Any:
-    return boto3.client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=server.endpoint_url,
-        region_name=server.sandbox.region,
-        config=Config(**config),
-    )
-
-
-def weights(server: SandboxServer, stack: SandboxStack) -> list[tuple[int, int]]:
-    """(blue, green) weights of each listener, as the server answers them."""
-    found = []
-    for listener in client(server, "elbv2").describe_listeners(LoadBalancerArn=stack.lb_arn)[
-        "Listeners"
-    ]:
-        groups = listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]
-        by_arn = {g["TargetGroupArn"]: g["Weight"] for g in groups}
-        found.append((by_arn[stack.blue_tg_arn], by_arn[stack.green_tg_arn]))
-    return found
-
-
-def task_sets(server: SandboxServer, stack: SandboxStack) -> list[dict[str, Any]]:
-    ecs = client(server, "ecs")
-    services = ecs.describe_services(cluster=stack.cluster, services=[stack.service])
-    found: list[dict[str, Any]] = services["services"][0]["taskSets"]
-    return found
-
-
-def run_bluegreen(
-    server: SandboxServer, config: Path, *args: str
-) -> subprocess.CompletedProcess[str]:
-    """`python -m bluegreen.cli <args> --config <config>` in a process of its own."""
-    return subprocess.run(
-        [sys.executable, "-m", "bluegreen.cli", *args, "--config", str(config)],
-        env=child_env(server.client_env()),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=config.parent,
-    )
-
-
-def child_env(extra: dict[str, str]) -> dict[str, str]:
-    """This environment and `extra`, importing the bluegreen under test — not whatever
-    `pip install -e` last pointed site-packages at — and no proxy for loopback."""
-    path = os.pathsep.join(filter(None, [SOURCE_ROOT, os.environ.get("PYTHONPATH")]))
-    loopback = {"NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
-    return {**os.environ, **extra, **loopback, "PYTHONPATH": path}
-
 
 # -- the server ------------------------------------------------------------------------------
 

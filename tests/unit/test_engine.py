@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable
 
 import pytest
@@ -13,6 +15,7 @@ from bluegreen.deployer import Deployer
 from bluegreen.errors import (
     AwsError,
     ConflictError,
+    DeploymentFailed,
     DeploymentStopped,
     GateFailed,
     HealthCheckFailed,
@@ -23,6 +26,7 @@ from bluegreen.errors import (
     TimeoutExceeded,
     UsageError,
 )
+from bluegreen.interrupts import Interrupted
 from bluegreen.machine import State
 from bluegreen.model import AlarmState, HealthState, TaskSetStatus
 from bluegreen.record import Request
@@ -487,3 +491,43 @@ def test_plan_is_read_only_and_lists_every_step(make_deployer: MakeDeployer, wor
     assert actions.index("route test listener to green") < actions.index("shift step 1/3")
     assert plan.blue == "web-blue" and plan.green == "web-green"
     assert plan.minimum_seconds == 60 + 60 + 120 + 60
+
+
+def _signal_at_fifty_percent(clock: VirtualClock, world: World, signum: int) -> None:
+    sent: list[bool] = []
+
+    def send(_now: float) -> None:
+        if world.routes[HTTP].get(GREEN) == 50 and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signum)
+
+    clock.on_advance(send)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_mid_stage_rolls_back_after_the_call_in_progress(
+    make_deployer: MakeDeployer, world: World, clock: VirtualClock, signum: int
+) -> None:
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    _signal_at_fifty_percent(clock, world, signum)
+    with pytest.raises(DeploymentFailed, match=f"interrupted by {signal.Signals(signum).name}"):
+        make_deployer().deploy(V2)
+    assert_on_blue(world)
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
+def test_on_interrupt_leave_keeps_the_deployment_resumable(
+    make_deployer: MakeDeployer, world: World, clock: VirtualClock
+) -> None:
+    _signal_at_fifty_percent(clock, world, signal.SIGTERM)
+    deployer = make_deployer(on_interrupt="leave")
+    with pytest.raises(Interrupted, match="left in SHIFTING at 50% green") as caught:
+        deployer.deploy(V2)
+    assert "bluegreen resume" in (caught.value.hint or "")
+    assert caught.value.exit_code == 1
+    assert world.weights(HTTP) == world.weights(HTTPS) == {BLUE: 50, GREEN: 50}
+    rec = deployer.store.latest(deployer.config.service_key)
+    assert rec is not None and rec.state is State.SHIFTING and rec.outcome == "interrupted"
+
+    assert deployer.resume().outcome == "succeeded"
+    assert world.weights(HTTP) == {BLUE: 0, GREEN: 100} and world.violations == []

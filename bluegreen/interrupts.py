@@ -1,0 +1,52 @@
+"""SIGINT and SIGTERM during a deployment: noted, never acted on mid-call.
+
+While the engine runs, the two signals only set a flag; the engine checks it between
+states and at every poll, so the AWS call in progress always finishes and the record is
+consistent. Then it rolls back (the default) or leaves the deployment resumable
+(`on_interrupt = "leave"`). While rolling back, further signals are noted and ignored:
+stopping half way would leave the listeners split. Handlers are installed only in the main
+thread (Python allows no other) and the previous ones are restored afterwards.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from bluegreen.errors import DeploymentFailed
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(DeploymentFailed):
+    """A signal asked the deployment to stop."""
+
+
+class InterruptFlag:
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self.ignoring = False  # set while rolling back
+
+    def _handle(self, number: int, _frame: FrameType | None) -> None:
+        if self.received is None:
+            self.received = signal.Signals(number).name
+
+    def check(self) -> None:
+        """Raise Interrupted if a signal arrived (and we are not rolling back)."""
+        if self.received and not self.ignoring:
+            raise Interrupted(f"interrupted by {self.received}")
+
+    @contextmanager
+    def installed(self) -> Iterator[InterruptFlag]:
+        if threading.current_thread() is not threading.main_thread():
+            yield self  # signals can only be handled in the main thread: nothing to catch
+            return
+        previous = {number: signal.signal(number, self._handle) for number in SIGNALS}
+        try:
+            yield self
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
