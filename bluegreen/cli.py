@@ -6,11 +6,14 @@ traceback) and exits with its code (SPEC §2).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+import itertools
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bluegreen.cli_view import render_status
 from bluegreen.deployer import Deployer, DeploymentResult
 from bluegreen.errors import BluegreenError, UsageError
 from bluegreen.logs import configure_logging
@@ -222,31 +226,8 @@ def _show_status(output: Output) -> Callable[[Status], None]:
     def show(status: Status) -> None:
         if output is Output.json:
             print(json.dumps(status.to_dict(), indent=2, default=str))
-            return
-        out.print(f"[bold]{status.service}[/]: live target group {status.live or '(split)'}")
-        for route in status.routes:
-            split = ", ".join(f"{n}={w}" for n, w in route["weights"].items())
-            out.print(Text(f"  {route['route']}: {split}"), highlight=False)
-        for group in status.target_groups:
-            counts = {k: v for k, v in group.items() if k not in ("name", "arn", "reasons")}
-            out.print(
-                Text(f"  {group['name']}: {counts} {group['reasons'] or ''}"), highlight=False
-            )
-        for ts in status.task_sets:
-            out.print(
-                f"  task set {ts['id']} {ts['status']} {ts['task_definition']} "
-                f"→ {', '.join(ts['target_groups'])}",
-                highlight=False,
-            )
-        if status.deployment:
-            d = status.deployment
-            out.print(
-                f"  deployment {d['deployment_id']}: {d['state']} step {d['step']}/"
-                f"{d['steps']} at {d['green_percent']}% green",
-                highlight=False,
-            )
-        for warning in status.warnings:
-            out.print(Text.assemble(("warning: ", "yellow"), warning), highlight=False)
+        else:
+            out.print(render_status(status), highlight=False)
 
     return show
 
@@ -315,11 +296,42 @@ def plan(
 
 @command
 def status(
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh in place.")] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.2, help="Seconds between refreshes with --watch.")
+    ] = 2.0,
+    count: Annotated[
+        int, typer.Option(min=0, help="With --watch: stop after N refreshes (0: until Ctrl-C).")
+    ] = 0,
     common: Common = NO_COMMON,
 ) -> None:
     """Live colour, weights on every listener, health, task sets, the deployment in flight."""
     output = common.output
-    run(output, lambda: common.deployer().status(), _show_status(output))
+    if not watch:
+        run(output, lambda: common.deployer().status(), _show_status(output))
+        return
+    run(output, lambda: _watch_status(common.deployer(), interval, count, output), lambda _: None)
+
+
+def _watch_status(deployer: Deployer, interval: float, count: int, output: Output) -> None:
+    """Refresh in place (a terminal) or print each snapshot (a pipe, JSON lines)."""
+    from rich.live import Live
+
+    refreshes = itertools.count(1)
+    live = Live(console=out, auto_refresh=False) if output is Output.text else None
+    with live or contextlib.nullcontext():
+        try:
+            for done in refreshes:
+                status = deployer.status()
+                if live is not None:
+                    live.update(render_status(status), refresh=True)
+                else:
+                    print(json.dumps(status.to_dict(), default=str), flush=True)
+                if count and done >= count:
+                    return
+                time.sleep(interval)  # a person watching: real time, whatever the clock
+        except KeyboardInterrupt:
+            return
 
 
 @command

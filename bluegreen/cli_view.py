@@ -1,14 +1,19 @@
-"""The live terminal view of `bluegreen demo` (and later `status --watch`): draws a
-sandbox Frame with rich. Presentation only; the CLI owns it, the core never imports it."""
+"""What the CLI draws with rich: `status` (plain, or refreshed in place by `--watch`) and
+the live view of `bluegreen demo`. Presentation only; the core never imports it."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bluegreen.sandbox.demo import Frame, RunReport
+from bluegreen.status import Status
+
+if TYPE_CHECKING:
+    from bluegreen.sandbox.demo import Frame, RunReport
 
 BAR_WIDTH = 40
 HEALTH_STYLES = {"healthy": "green", "initial": "yellow", "unhealthy": "red", "draining": "magenta"}
@@ -65,3 +70,32 @@ def render_summary(reports: list[RunReport]) -> RenderableType:
         if report.reason:
             reasons.append(Text(f"{number}. why: {report.reason}"))
     return Group(table, *reasons)
+
+
+def render_status(status: Status) -> RenderableType:
+    lines = [
+        Text.assemble((status.service, "bold"), f": live target group {status.live or '(split)'}")
+    ]
+    for route in status.routes:
+        split = ", ".join(f"{name}={weight}" for name, weight in route["weights"].items())
+        lines.append(Text(f"  {route['route']}: {split}"))
+    for group in status.target_groups:
+        counts = {k: v for k, v in group.items() if k not in ("name", "arn", "reasons")}
+        lines.append(Text(f"  {group['name']}: {counts} {group['reasons'] or ''}"))
+    for ts in status.task_sets:
+        lines.append(
+            Text(
+                f"  task set {ts['id']} {ts['status']} {ts['task_definition']} "
+                f"→ {', '.join(ts['target_groups'])}"
+            )
+        )
+    if status.deployment:
+        d = status.deployment
+        lines.append(
+            Text(
+                f"  deployment {d['deployment_id']}: {d['state']} step {d['step']}/"
+                f"{d['steps']} at {d['green_percent']}% green"
+            )
+        )
+    lines += [Text.assemble(("warning: ", "yellow"), warning) for warning in status.warnings]
+    return Group(*lines)

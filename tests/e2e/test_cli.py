@@ -218,3 +218,14 @@ def test_deploy_a_whole_task_definition_from_a_describe_answer(run_cli: Cli, sta
         "taskDefinition"
     ]
     assert definition["containerDefinitions"][0]["image"] == V2 and definition["revision"] == 2
+
+
+def test_status_watch_refreshes_until_its_count(run_cli: Cli) -> None:
+    result = run_cli("status", "--watch", "--count", "2", "--interval", "0.2", "-o", "json")
+    assert result.exit_code == 0, result.output
+    snapshots = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert len(snapshots) == 2
+    assert all(s["live_target_group"] == "web-blue" for s in snapshots)
+
+    text = run_cli("status", "--watch", "--count", "1")
+    assert text.exit_code == 0 and "live target group web-blue" in text.stdout
