@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -425,11 +425,8 @@ def demo(
     """Rehearse two deployments on the embedded simulated AWS: no account, no credentials."""
     try:
         from bluegreen.sandbox.demo import run_demo
-    except ModuleNotFoundError as missing:  # moto comes with the sandbox extra only
-        message = f"the demo needs the simulated AWS ({missing.name} is not installed)"
-        hint = "pip install 'bluegreen[sandbox]'"
-        err.print(Text.assemble(("error: ", "bold red"), message, "\n  → ", hint))
-        raise typer.Exit(2) from None
+    except ModuleNotFoundError as missing:
+        _missing_sandbox(missing)
 
     # Logs would tear through the live view: only warnings, unless asked for.
     configure_logging(log_format.value, verbose, quiet=not verbose)
@@ -453,6 +450,14 @@ def _demo_live(run_demo: Callable[..., Any], speed: float) -> Any:
 
     with Live(console=out, refresh_per_second=12, transient=False) as live:
         return run_demo(on_frame=lambda frame: live.update(render_frame(frame)), speed=speed)
+
+
+def _missing_sandbox(missing: ModuleNotFoundError) -> NoReturn:
+    """moto comes with the `sandbox` extra only: say so, never a traceback."""
+    message = f"the simulated AWS needs {missing.name}, which is not installed"
+    hint = "pip install 'bluegreen[sandbox]'"
+    err.print(Text.assemble(("error: ", "bold red"), message, "\n  → ", hint))
+    raise typer.Exit(UsageError.exit_code)
 
 
 sandbox_app = typer.Typer(
@@ -480,11 +485,8 @@ def serve(
             shell_lines,
             wait_for_signal,
         )
-    except ModuleNotFoundError as missing:  # moto comes with the sandbox extra only
-        message = f"the simulated AWS needs {missing.name}, which is not installed"
-        hint = "pip install 'bluegreen[sandbox]'"
-        err.print(Text.assemble(("error: ", "bold red"), message, "\n  → ", hint))
-        raise typer.Exit(2) from None
+    except ModuleNotFoundError as missing:
+        _missing_sandbox(missing)
 
     configure_logging("console", False, quiet=True)
     try:
