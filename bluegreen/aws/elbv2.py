@@ -54,6 +54,10 @@ class Elbv2LoadBalancing:
     def __init__(self, client: ElasticLoadBalancingv2Client, aws: AwsCaller) -> None:
         self._client = client
         self._aws = aws
+        # (load balancer, target group) pairs already checked to fit: a VPC or a protocol
+        # never changes under an ARN, so each deployment step need not read them again. A
+        # group deleted since is still refused, by AWS itself, when the listener is written.
+        self._fits: set[tuple[str, str]] = set()
 
     # -- target groups -------------------------------------------------------------------
 
@@ -180,12 +184,17 @@ class Elbv2LoadBalancing:
             raise PreflightError(
                 f"weights for {route.ref} must be keyed by target group ARN, got {not_arns}"
             )
-        groups = self.target_groups(arns)
-        if route.load_balancer_arn is None:
+        lb_arn = route.load_balancer_arn
+        unchecked = [a for a in arns if lb_arn is None or (lb_arn, a) not in self._fits]
+        if not unchecked:
             return
-        lb = self.load_balancer(route.load_balancer_arn)
+        groups = self.target_groups(unchecked)
+        if lb_arn is None:
+            return
+        lb = self.load_balancer(lb_arn)
         for tg in groups:
             _check_fits(route.ref, lb, tg)
+            self._fits.add((lb_arn, tg.arn))
 
 
 def _check_fits(ref: RouteRef, lb: LoadBalancer, tg: TargetGroup) -> None:

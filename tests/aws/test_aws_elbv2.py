@@ -378,3 +378,14 @@ def test_carried_oidc_without_its_secret_uses_the_existing_one() -> None:
             "TargetGroupStickinessConfig": {"Enabled": False},
         },
     }
+
+
+def test_set_weights_checks_each_group_against_the_load_balancer_once(
+    cloud: AwsCloud, stack: Stack
+) -> None:
+    ref = RouteRef(RouteKind.LISTENER, stack.http_listener_arn)
+    for green in (10, 50, 100):
+        cloud.elb.set_weights(ref, {stack.blue_tg_arn: 100 - green, stack.green_tg_arn: green})
+    assert cloud.calls.count("DescribeTargetGroups") == 1
+    assert cloud.calls.count("DescribeLoadBalancers") == 1
+    assert cloud.calls.count("ModifyListener") == 3
