@@ -207,7 +207,10 @@ class Deployer:
             return self._continue(rec, request, on_event, False)
         except DeploymentFailed as exc:  # rolled back, as asked: blue serves production
             result = getattr(exc, "result", None)
-            if isinstance(result, DeploymentResult) and result.state is State.ROLLED_BACK:
+            if isinstance(result, DeploymentResult) and result.state in (
+                State.ROLLED_BACK,
+                State.STOPPED,  # it had changed nothing: blue serves, as asked
+            ):
                 return result
             raise
 
@@ -270,16 +273,25 @@ class Deployer:
         try:
             rec = self.store.load(rec.service_key, rec.id)
             engine = self._engine(on_event, detach_at_pause)
-            if request and request.kind == "rollback" and rec.state is State.PAUSED:
-                # Nobody is watching this pause: act on the request here and now.
-                self.store.take_requests(rec.service_key, rec.id)
-                rec.reason, rec.failed_in = request.reason, rec.state
-                rec.move_to(State.ROLLING_BACK, self.clock.now(), rec.reason or "")
-                self.store.save(rec)
+            if request and request.kind == "rollback":
+                self._start_rollback(rec, request)
             engine.run(rec)
         finally:
             lock.release()
         return self._finish(engine, rec)
+
+    def _start_rollback(self, rec: DeploymentRecord, request: Request) -> None:
+        """We hold the lock, so no process is running this deployment (it paused detached,
+        or died): roll back now, never first re-running the action of the state it was left
+        in. Left before anything changed: nothing to undo, it just stops."""
+        self.store.take_requests(rec.service_key, rec.id)
+        rec.reason = request.reason
+        if rec.state in (State.PENDING, State.PREFLIGHT):
+            rec.move_to(State.STOPPED, self.clock.now(), f"{rec.reason}: nothing had changed")
+        elif rec.state is not State.ROLLING_BACK:  # killed mid-rollback: run on from there
+            rec.failed_in = rec.state
+            rec.move_to(State.ROLLING_BACK, self.clock.now(), rec.reason or "")
+        self.store.save(rec)
 
     def _await_other_process(self, rec: DeploymentRecord, request: Request) -> DeploymentResult:
         """The deployment runs in another process, which takes the request within one poll

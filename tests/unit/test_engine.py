@@ -29,7 +29,7 @@ from bluegreen.errors import (
 from bluegreen.interrupts import Interrupted
 from bluegreen.machine import State
 from bluegreen.model import AlarmState, HealthState, TaskSetStatus
-from bluegreen.record import Request
+from bluegreen.record import Event, Request
 
 V2 = {"web": "repo/web:v2"}
 MakeDeployer = Callable[..., Deployer]
@@ -531,3 +531,27 @@ def test_on_interrupt_leave_keeps_the_deployment_resumable(
 
     assert deployer.resume().outcome == "succeeded"
     assert world.weights(HTTP) == {BLUE: 0, GREEN: 100} and world.violations == []
+
+
+@pytest.mark.parametrize("killed_in", ["PREFLIGHT", "PROVISIONING", "WAITING_HEALTHY", "SHIFTING"])
+def test_rollback_of_a_dead_deployment_goes_straight_back(
+    make_deployer: MakeDeployer, world: World, killed_in: str
+) -> None:
+    class Killed(BaseException):
+        pass
+
+    def die_on_entering(event: Event) -> None:
+        if event.state.value == killed_in and event.message.startswith("entered"):
+            raise Killed
+
+    deployer = make_deployer()
+    with pytest.raises(Killed):
+        deployer.deploy(V2, on_event=die_on_entering)
+    calls_before = len(world.calls)
+
+    result = deployer.rollback(reason="the pipeline died")
+
+    after = world.calls[calls_before:]
+    assert "CreateTaskSet" not in after and "RegisterTaskDefinition" not in after
+    assert result.state in (State.ROLLED_BACK, State.STOPPED)
+    assert_on_blue(world)
