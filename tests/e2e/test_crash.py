@@ -3,13 +3,18 @@ processes against the sandbox server, with the S3 state store (moto's S3 on the 
 
 1. A `bluegreen deploy` is killed with SIGKILL at every state it passes through; once the
    killed process's lease lapsed, `bluegreen resume` finishes the deployment, or
-   `bluegreen rollback` puts blue back. A kill point is found by polling the deployment
-   record in S3, as another machine would. States that are over in a few calls (PREFLIGHT,
-   PROVISIONING, the first weight change, the start of blue's retirement) are held open by a
-   slow fault on one of their calls, and the process is killed while that call is in flight:
-   the call then lands after its caller died, as an AWS call can.
+   `bluegreen rollback` puts blue back — going straight back: from the rollback's start on,
+   no weight moves toward green and nothing is provisioned (killed in PREFLIGHT, nothing had
+   changed: it stops). Killed once blue's task set is being retired, rollback refuses (exit
+   3) and green keeps serving.
+   A kill point is found by polling the deployment record in S3, as another machine would.
+   States that are over in a few calls (PREFLIGHT, PROVISIONING, the first weight change, the
+   start of blue's retirement) are held open by a slow fault on one of their calls, and the
+   process is killed while that call is in flight: the call then lands after its caller
+   died, as an AWS call can.
 2. Two deploys of one service started together: one runs, the other exits 4 naming it.
-3. A promote or a rollback from a second process takes effect within one poll interval.
+3. A promote or a rollback from a second process takes effect within one poll interval,
+   measured in virtual time from the request's arrival in S3 to the next state change.
 
 Across every run, the observer (bluegreen.sandbox.observe) checks SPEC §1: no listener was
 ever given — or kept — weight on a target group without a healthy target.
