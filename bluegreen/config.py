@@ -8,6 +8,7 @@ merged over the file before validation, so they are validated exactly like the f
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 import tomllib
@@ -256,12 +257,18 @@ def parse_config(
     source: Path = Path("bluegreen.toml"),
     overrides: Mapping[str, Any] | None = None,
 ) -> DeploymentConfig:
-    merged = _merge(_without_other_strategy_keys(data, overrides or {}), overrides or {})
+    merged = merge_overrides(data, overrides or {})
     merged.pop("source", None)
     try:
         return DeploymentConfig.model_validate({**merged, "source": source})
     except ValidationError as exc:
         raise ConfigError(_describe(source, exc, merged)) from None
+
+
+def merge_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """`overrides` over `data`, table by table; a strategy of another type drops the keys
+    only the old type had. Neither input is changed."""
+    return _merge(copy.deepcopy(_without_other_strategy_keys(data, overrides)), overrides)
 
 
 def _without_other_strategy_keys(

@@ -8,8 +8,6 @@ DeploymentFailed (rolled back, exit 1) or RollbackFailed (exit 3) otherwise, eac
 
 from __future__ import annotations
 
-import getpass
-import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,7 @@ from bluegreen.errors import (
     UsageError,
 )
 from bluegreen.hooks import HookRunner, HookSpec
+from bluegreen.identity import user_at_host
 from bluegreen.interrupts import Interrupted
 from bluegreen.machine import State
 from bluegreen.plan import Plan, Release, build_plan, resolve
@@ -194,7 +193,7 @@ class Deployer:
             raise UsageError(
                 f"deployment {rec.id} is {rec.state.value}, not paused: nothing to promote"
             )
-        request = Request(kind="promote", full=full, at=self.clock.now(), by=_who())
+        request = Request(kind="promote", full=full, at=self.clock.now(), by=user_at_host())
         return self._continue(rec, request, on_event, detach_at_pause)
 
     def rollback(
@@ -202,7 +201,7 @@ class Deployer:
     ) -> DeploymentResult:
         rec = self._in_flight("rollback")
         why = reason or "rollback requested"
-        request = Request(kind="rollback", reason=why, at=self.clock.now(), by=_who())
+        request = Request(kind="rollback", reason=why, at=self.clock.now(), by=user_at_host())
         try:
             return self._continue(rec, request, on_event, False)
         except DeploymentFailed as exc:  # rolled back, as asked: blue serves production
@@ -346,15 +345,6 @@ class Deployer:
             except BluegreenError:
                 continue
         return weights
-
-
-def _who() -> str:
-    """Who asked, for the record and the message the running process prints."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
 
 
 def _check_release(release: Release) -> None:

@@ -35,9 +35,12 @@ class LoadBalancing(Protocol):
         """The listener's default action or the rule, with its forward weights."""
         ...
 
-    def set_weights(self, ref: RouteRef, weights: Mapping[str, int]) -> Route:
-        """Re-read the route, replace its forward action's weights with `weights` (every
-        other action and field kept), write it back and return the route as written.
+    def set_weights(
+        self, ref: RouteRef, weights: Mapping[str, int], current: Route | None = None
+    ) -> Route:
+        """Read the route (unless the caller passes it as `current`, just read), replace its
+        forward action's weights with `weights` (every other action and field kept), write it
+        back and return the route as written.
 
         Checks what AWS would and moto does not: weights are integers 0–999 and every
         target group exists and is in the load balancer's VPC.

@@ -44,7 +44,7 @@ class TrafficShifter:
                 if dict(route.weights) == dict(weights):
                     written.append(route)  # already there: resuming is idempotent
                     continue
-                written.append(self._elb.set_weights(route.ref, weights))
+                written.append(self._elb.set_weights(route.ref, weights, route))
         except BluegreenError:
             self._restore(before[: len(written)])
             raise

@@ -184,7 +184,9 @@ class FakeElb:
         )
         return Route(ref, actions, dict(weights), "arn:lb", "HTTP", 80)
 
-    def set_weights(self, ref: RouteRef, weights: Mapping[str, int]) -> Route:
+    def set_weights(
+        self, ref: RouteRef, weights: Mapping[str, int], current: Route | None = None
+    ) -> Route:
         self.w.call("ModifyListener")
         for arn, weight in weights.items():
             healthy = sum(

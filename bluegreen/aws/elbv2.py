@@ -154,9 +154,11 @@ class Elbv2LoadBalancing:
         )
         return resp["Listeners"][0]
 
-    def set_weights(self, ref: RouteRef, weights: Mapping[str, int]) -> Route:
+    def set_weights(
+        self, ref: RouteRef, weights: Mapping[str, int], current: Route | None = None
+    ) -> Route:
         check_weights(ref, weights)
-        current = self.route(ref)
+        current = current or self.route(ref)
         self._check_target_groups(current, list(weights))
         actions = cast("list[ActionUnionTypeDef]", rewrite_actions(current.actions, weights))
         about = str(ref)

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 
+from bluegreen.config import merge_overrides
 from bluegreen.sandbox import ecs
 from bluegreen.sandbox.core import Sandbox
 from bluegreen.sandbox.toml_writer import to_toml
@@ -70,10 +70,7 @@ class SandboxStack:
             "health": {"timeout": "10m", "poll_interval": "5s"},
             "gates": {"bake_after_shift": "2m", "termination_wait": "1m"},
         }
-        strategy = overrides.get("strategy")
-        if isinstance(strategy, Mapping) and strategy.get("type", "canary") != "canary":
-            del base["strategy"]
-        return _merged(base, overrides)
+        return merge_overrides(base, copy.deepcopy(dict(overrides)))
 
     def config_toml(self, **overrides: Any) -> str:
         return to_toml(self.config(**overrides))
@@ -223,7 +220,7 @@ def _ecs(
 ) -> tuple[str, str]:
     client = boto3.client("ecs", region_name=region)
     client.create_cluster(clusterName=cluster)
-    task_def_arn = _task_definition(client, name, image)
+    task_def_arn = register_task_definition(client, name, image)
     client.create_service(
         cluster=cluster,
         serviceName=name,
@@ -254,7 +251,8 @@ def _ecs(
     return task_def_arn, task_set["id"]
 
 
-def _task_definition(client: Any, family: str, image: str) -> str:
+def register_task_definition(client: Any, family: str, image: str) -> str:
+    """A revision of the stack's task definition (awsvpc, FARGATE, container web:8080)."""
     arn: str = client.register_task_definition(
         family=family,
         networkMode="awsvpc",
@@ -307,13 +305,3 @@ def self_signed(domain: str) -> tuple[bytes, bytes]:
 
 
 # -- configuration ---------------------------------------------------------------------------
-
-
-def _merged(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(base)
-    for key, value in overrides.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _merged(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged

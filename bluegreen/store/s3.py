@@ -23,11 +23,9 @@ Rules:
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -39,6 +37,7 @@ from bluegreen.aws import connect_s3
 from bluegreen.aws.s3 import PreconditionFailed, S3Objects
 from bluegreen.clock import Clock, RealClock
 from bluegreen.errors import ConfigError, LockHeldError, MissingResourceError
+from bluegreen.identity import user_at_host
 from bluegreen.record import DeploymentRecord, Request
 
 log = structlog.get_logger(__name__)
@@ -74,11 +73,7 @@ def connect_from_environment(bucket: str) -> S3Objects:
 
 def default_holder() -> str:
     """`user@host pid N`: enough to find the process that holds a lock."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()} pid {os.getpid()}"
+    return f"{user_at_host()} pid {os.getpid()}"
 
 
 def _utc(seconds: float) -> str:

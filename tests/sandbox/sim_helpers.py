@@ -8,7 +8,12 @@ from typing import Any
 import boto3
 
 from bluegreen.sandbox import Sandbox
-from bluegreen.sandbox.stack import CONTAINER, CONTAINER_PORT, SandboxStack
+from bluegreen.sandbox.stack import (
+    CONTAINER,
+    CONTAINER_PORT,
+    SandboxStack,
+    register_task_definition,
+)
 
 REGION = "us-east-1"
 V2 = "public.ecr.aws/bluegreen/demo-web:2.0.0"
@@ -24,22 +29,7 @@ def ecs() -> Any:
 
 def task_definition(stack: SandboxStack, image: str) -> str:
     """A new revision of the stack's task definition running `image`."""
-    arn: str = ecs().register_task_definition(
-        family=stack.service,
-        networkMode="awsvpc",
-        requiresCompatibilities=["FARGATE"],
-        cpu="256",
-        memory="512",
-        containerDefinitions=[
-            {
-                "name": CONTAINER,
-                "image": image,
-                "memory": 512,
-                "portMappings": [{"containerPort": CONTAINER_PORT, "protocol": "tcp"}],
-            }
-        ],
-    )["taskDefinition"]["taskDefinitionArn"]
-    return arn
+    return register_task_definition(ecs(), stack.service, image)
 
 
 def network(stack: SandboxStack) -> dict[str, Any]:
