@@ -14,6 +14,7 @@ from bluegreen.status import Status
 
 if TYPE_CHECKING:
     from bluegreen.sandbox.demo import Frame, RunReport
+    from bluegreen.verify import Report
 
 BAR_WIDTH = 40
 HEALTH_STYLES = {"healthy": "green", "initial": "yellow", "unhealthy": "red", "draining": "magenta"}
@@ -89,6 +90,14 @@ def render_status(status: Status) -> RenderableType:
                 f"→ {', '.join(ts['target_groups'])}"
             )
         )
+    for svc in status.services:
+        lines.append(
+            Text(
+                f"  service {svc['name']} {svc['running']}/{svc['desired']} running "
+                f"{svc['task_definition']} rollout {svc['rollout']} "
+                f"→ {', '.join(svc['target_groups'])}"
+            )
+        )
     if status.deployment:
         d = status.deployment
         lines.append(
@@ -99,3 +108,24 @@ def render_status(status: Status) -> RenderableType:
         )
     lines += [Text.assemble(("warning: ", "yellow"), warning) for warning in status.warnings]
     return Group(*lines)
+
+
+VERIFY_STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
+
+
+def render_verify(report: Report) -> RenderableType:
+    """`bluegreen verify`: one row per check, the fix under each failure and warning."""
+    table = Table("check", "result", "detail", show_header=True)
+    for check in report.checks:
+        detail = Text(check.detail)
+        if check.fix:
+            detail.append("\nfix: ", style="bold")
+            detail.append(check.fix)
+        result = check.result.value
+        table.add_row(Text(check.name), Text(result, style=VERIFY_STYLES.get(result, "")), detail)
+    failed, warned = len(report.failures), len(report.warnings)
+    verdict = Text.assemble(
+        ("FAILED" if failed else "OK", "bold red" if failed else "bold green"),
+        f": {failed} failed, {warned} warning(s), {len(report.checks)} checks; nothing was changed",
+    )
+    return Group(table, verdict)

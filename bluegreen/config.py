@@ -92,6 +92,9 @@ class RouteConfig(_Strict):
 
     arn: str | None = None
     rule: str | None = None
+    # "swap": the route takes no target-group weights (a Network LB listener where AWS
+    # refuses them): it is switched all at once, and so is every other route with it.
+    shift: Literal["weighted", "swap"] = "weighted"
 
     @model_validator(mode="after")
     def _exactly_one(self) -> RouteConfig:
@@ -230,10 +233,14 @@ class DeploymentConfig(_Strict):
         return self.source.parent
 
     @property
+    def service_label(self) -> str:
+        """The service as people name it: "web", or "web-blue+web-green" for a pair."""
+        return self.service.name or f"{self.service.blue_service}+{self.service.green_service}"
+
+    @property
     def service_key(self) -> str:
         """Names this service in records and locks: one lock per service."""
-        name = self.service.name or f"{self.service.blue_service}+{self.service.green_service}"
-        return f"{self.service.cluster}/{name}".replace(":", "_").replace("/", "__")
+        return f"{self.service.cluster}/{self.service_label}".replace(":", "_").replace("/", "__")
 
 
 def load_config(

@@ -34,6 +34,7 @@ from bluegreen.record import DeploymentRecord, Request, new_deployment_id
 from bluegreen.redact import Redactor
 from bluegreen.status import Status, read_status
 from bluegreen.store import Store, open_store
+from bluegreen.verify import Report, run_checks
 
 if TYPE_CHECKING:
     from bluegreen.aws.s3 import S3Objects
@@ -142,6 +143,7 @@ class Deployer:
         release = Release(images=dict(images or {}), task_definition=task_definition)
         _check_release(release)
         self._refuse_if_in_flight()
+        run_checks(self.config, self.cloud).raise_for_failures()  # deploy would stop here
         return build_plan(self.config, resolve(self.config, self.cloud), release)
 
     def deploy(
@@ -159,7 +161,7 @@ class Deployer:
             id=new_deployment_id(now),
             service_key=self.config.service_key,
             cluster=self.config.service.cluster,
-            service=self.config.service.name or "",
+            service=self.config.service_label,
             created_at=now,
             updated_at=now,
             deadline=now + self.config.timeout if self.config.timeout else None,
@@ -174,6 +176,11 @@ class Deployer:
         finally:
             lock.release()
         return self._finish(engine, rec)
+
+    def verify(self) -> Report:
+        """Every preflight check (`bluegreen verify`); reads only. `Report.ok` is False when
+        one failed; `Report.raise_for_failures()` raises them as one PreflightError."""
+        return run_checks(self.config, self.cloud)
 
     def status(self) -> Status:
         return read_status(self.config, self.cloud, self.store.latest(self.config.service_key))
@@ -360,10 +367,11 @@ def _as_failure(
     failure: BaseException | None, rec: DeploymentRecord, result: DeploymentResult
 ) -> BluegreenError:
     message = f"deployment {rec.id} was rolled back: {rec.reason}"
+    hint = failure.hint if isinstance(failure, BluegreenError) else None  # how to fix it
     if isinstance(failure, DeploymentFailed) and not isinstance(failure, Interrupted):
-        error: BluegreenError = type(failure)(message)
+        error: BluegreenError = type(failure)(message, hint=hint)
     else:
-        error = DeploymentFailed(message)
+        error = DeploymentFailed(message, hint=hint)
     return _with_result(error, result)
 
 

@@ -27,19 +27,20 @@ from bluegreen.errors import (
     PreflightError,
     RollbackRequested,
 )
-from bluegreen.gates import Verdict, explain_unhealthy, green_ready
+from bluegreen.gates import Verdict, explain_unhealthy
 from bluegreen.hooks import FATAL_EVENTS, HookEvent, HookRunner, HookSpec
 from bluegreen.interrupts import Interrupted, InterruptFlag
 from bluegreen.machine import State, can_roll_back
-from bluegreen.model import TaskSet
-from bluegreen.plan import Release, Resolved, resolve
+from bluegreen.plan import Release, Resolved, resolve, stages_of
 from bluegreen.ports import Cloud
 from bluegreen.record import DeploymentRecord, Event, RouteEntry, StageEntry
 from bluegreen.rollback import RollBack
 from bluegreen.store import Store
-from bluegreen.strategies import stages_for, weights_for
+from bluegreen.strategies import weights_for
 from bluegreen.taskdef import is_task_definition_arn, load_task_definition_file, with_images
+from bluegreen.topology import topology_for
 from bluegreen.traffic import TrafficShifter
+from bluegreen.verify import run_checks
 from bluegreen.watch import Watcher
 
 log = structlog.get_logger("bluegreen")
@@ -66,6 +67,7 @@ class Engine:
         self.hook_specs = hook_specs
         self.on_event = on_event
         self.shifter = TrafficShifter(cloud.elb)
+        self.topology = topology_for(config, cloud.ecs, self.event)
         self.interrupts = InterruptFlag()
         self.watcher = Watcher(config, cloud, store, clock, self.event, self.interrupts)
         self.detach_at_pause = False
@@ -161,6 +163,7 @@ class Engine:
     # ------------------------------------------------------------------ states
 
     def _preflight(self, rec: DeploymentRecord) -> State:
+        run_checks(self.config, self.cloud).raise_for_failures()  # what `verify` checks
         resolved = resolve(self.config, self.cloud)
         self._fill_from(rec, resolved)
         self._check_release(rec, resolved)
@@ -176,12 +179,11 @@ class Engine:
         if resolved.test_route:
             rec.test_route = RouteEntry.of(resolved.test_route.ref)
             rec.test_route_weights = dict(resolved.test_route.weights)
-        rec.stages = [StageEntry.of(s) for s in stages_for(self.config.strategy)]
-        rec.blue_task_set = resolved.blue_task_set.id
-        rec.from_task_definition = resolved.blue_task_set.task_definition
-        rec.leftover_task_sets = [ts.id for ts in resolved.leftover_task_sets]
+        rec.stages = [StageEntry.of(s) for s in stages_of(self.config, resolved)]
+        self.topology.fill(rec, resolved.fleet)
+        rec.from_task_definition = resolved.fleet.task_definition
         rec.container, rec.container_port = resolved.container, resolved.container_port
-        rec.desired_count = resolved.service.desired_count
+        rec.desired_count = resolved.fleet.desired_count
 
     def _check_release(self, rec: DeploymentRecord, resolved: Resolved) -> None:
         """Everything about the new version that can be wrong is found before any change."""
@@ -193,21 +195,15 @@ class Engine:
         elif source:
             load_task_definition_file(self.config.base_dir / source)
         else:
-            current = self.cloud.ecs.task_definition(resolved.blue_task_set.task_definition)
+            current = self.cloud.ecs.task_definition(resolved.fleet.task_definition)
             with_images(current.registration, rec.images)
             self.hooks.add_secrets(current.secret_values)
 
     def _provision(self, rec: DeploymentRecord) -> State:
-        for task_set_id in rec.leftover_task_sets:
-            self.cloud.ecs.delete_task_set(self.config.service.cluster, rec.service, task_set_id)
-            self.event(rec, f"deleted leftover task set {task_set_id} on green")
-        rec.leftover_task_sets = []
         if not rec.to_task_definition:
             rec.to_task_definition = self._register_task_definition(rec)
             self.event(rec, f"registered {rec.to_task_definition}")
-        if not rec.green_task_set:
-            rec.green_task_set = self._create_green_task_set(rec).id
-            self.event(rec, f"created green task set {rec.green_task_set}")
+        self.topology.bring_up(rec)
         return State.WAITING_HEALTHY
 
     def _register_task_definition(self, rec: DeploymentRecord) -> str:
@@ -220,35 +216,13 @@ class Engine:
             registration = with_images(current.registration, rec.images)
         return self.cloud.ecs.register_task_definition(registration).arn
 
-    def _create_green_task_set(self, rec: DeploymentRecord) -> TaskSet:
-        cluster = self.config.service.cluster
-        task_sets = self.cloud.ecs.task_sets(cluster, rec.service)
-        mine = next((ts for ts in task_sets if ts.external_id == rec.id), None)
-        if mine:  # created before the process died: adopt it
-            return mine
-        blue = next(ts for ts in task_sets if ts.id == rec.blue_task_set)
-        return self.cloud.ecs.create_task_set(
-            cluster=cluster,
-            service=rec.service,
-            task_definition=rec.to_task_definition or "",
-            target_group_arn=rec.green_target_group or "",
-            container_name=rec.container or "",
-            container_port=rec.container_port or 0,
-            external_id=rec.id,
-            network_configuration=blue.network_configuration,
-            launch_type=blue.launch_type,
-            capacity_provider_strategy=blue.capacity_provider_strategy,
-            platform_version=blue.platform_version,
-        )
-
     def _wait_healthy(self, rec: DeploymentRecord) -> State:
         green = rec.green_target_group or ""
         last = Verdict(False, "not checked yet")
 
         def ready() -> bool:
             nonlocal last
-            task_set = self._task_set(rec, rec.green_task_set)
-            last = green_ready(self.cloud.elb.target_health(green), task_set, rec.desired_count)
+            last = self.topology.green_ready(rec, self.cloud.elb.target_health(green))
             return last.ok
 
         if not self.watcher.watch(rec, self.config.health.timeout, until=ready, gates=False):
@@ -329,26 +303,17 @@ class Engine:
         return State.CLEANING_UP
 
     def _clean_up(self, rec: DeploymentRecord) -> State:
-        cluster = self.config.service.cluster
-        if not rec.green_is_primary:
-            self.cloud.ecs.set_primary_task_set(cluster, rec.service, rec.green_task_set or "")
-            rec.green_is_primary = True
-            self.event(rec, f"green task set {rec.green_task_set} is primary")
+        self.topology.make_green_primary(rec)
         if self.config.gates.termination_wait:
             self.watcher.watch(rec, self.config.gates.termination_wait)
         rec.blue_retiring = True
         self.store.save(rec)
-        self.cloud.ecs.delete_task_set(cluster, rec.service, rec.blue_task_set or "")
-        self.event(rec, f"retired blue task set {rec.blue_task_set}")
+        self.topology.retire_blue(rec)
         return State.SUCCEEDED
 
     def _roll_back(self, rec: DeploymentRecord) -> State:
         RollBack(self, rec).run()
         return State.ROLLED_BACK
-
-    def _task_set(self, rec: DeploymentRecord, task_set_id: str | None) -> TaskSet | None:
-        task_sets = self.cloud.ecs.task_sets(self.config.service.cluster, rec.service)
-        return next((ts for ts in task_sets if ts.id == task_set_id), None)
 
     # ------------------------------------------------------------------ hooks
 

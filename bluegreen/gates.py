@@ -28,6 +28,11 @@ def green_ready(health: TargetGroupHealth, task_set: TaskSet | None, desired: in
         return Verdict(False, "green task set not found")
     if task_set.running_count is not None and task_set.running_count < desired:
         return Verdict(False, f"{task_set.running_count}/{desired} green tasks running")
+    return targets_ready(health, desired)
+
+
+def targets_ready(health: TargetGroupHealth, desired: int) -> Verdict:
+    """Every registered target (draining ones aside) is healthy, at least `desired`."""
     live = [t for t in health.targets if t.state is not HealthState.DRAINING]
     healthy = health.healthy_count
     if healthy < desired or healthy < len(live):

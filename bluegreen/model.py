@@ -39,6 +39,7 @@ class HealthCheck:
     timeout_seconds: int
     healthy_threshold: int
     unhealthy_threshold: int
+    enabled: bool = True
 
     def describe(self) -> str:
         where = f"{self.protocol} port {self.port}"
@@ -59,6 +60,28 @@ class TargetGroup:
     target_type: str
     health_check: HealthCheck
     load_balancer_arns: tuple[str, ...] = ()
+    protocol_version: str | None = None  # HTTP1 | HTTP2 | GRPC (HTTP/HTTPS groups only)
+    ip_address_type: str | None = None  # ipv4 | ipv6
+
+
+@dataclass(frozen=True)
+class TargetGroupAttributes:
+    """DescribeTargetGroupAttributes, as AWS's Key → Value strings, with typed readers for the
+    ones bluegreen reasons about (AWS defaults where a key is absent)."""
+
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def deregistration_delay(self) -> int:
+        return int(self.values.get("deregistration_delay.timeout_seconds", "300"))
+
+    @property
+    def stickiness_enabled(self) -> bool:
+        return self.values.get("stickiness.enabled", "false").lower() == "true"
+
+    @property
+    def stickiness_type(self) -> str | None:
+        return self.values.get("stickiness.type")
 
 
 @dataclass(frozen=True)
@@ -100,6 +123,7 @@ class RouteKind(StrEnum):
 class RouteRef:
     kind: RouteKind
     arn: str
+    swap: bool = False  # takes no weights: forwards to one target group, switched whole
 
     def __str__(self) -> str:
         return f"{self.kind.value} {self.arn}"
@@ -119,6 +143,9 @@ class Route:
     load_balancer_arn: str | None = None
     protocol: str | None = None
     port: int | None = None
+    # A rule's priority and conditions as AWS returned them (None/empty for a listener).
+    priority: str | None = None
+    conditions: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def total_weight(self) -> int:
@@ -141,6 +168,37 @@ class LoadBalancer:
     type: str  # application | network | gateway
     vpc_id: str | None
     dns_name: str | None = None
+    security_groups: tuple[str, ...] = ()  # none on a network LB created without them
+
+
+@dataclass(frozen=True)
+class IngressRule:
+    """One inbound permission of a security group: a protocol and port range, admitted from
+    other security groups and/or CIDR ranges."""
+
+    protocol: str  # "tcp", "udp", "icmp"… or "-1" for all
+    from_port: int | None
+    to_port: int | None
+    source_groups: tuple[str, ...] = ()
+    cidrs: tuple[str, ...] = ()
+
+    def admits_tcp(self, port: int) -> bool:
+        """TCP to `port` passes: all traffic ("-1"), or tcp with a range covering it."""
+        if self.protocol == "-1":
+            return True
+        if self.protocol.lower() not in ("tcp", "6"):
+            return False
+        if self.from_port is None:  # AWS always sends a range for tcp: be lenient if not
+            return True
+        return self.from_port <= port <= (self.to_port or self.from_port)
+
+
+@dataclass(frozen=True)
+class SecurityGroup:
+    id: str
+    name: str
+    vpc_id: str | None
+    ingress: tuple[IngressRule, ...] = ()
 
 
 class TaskSetStatus(StrEnum):
@@ -168,6 +226,7 @@ class TaskSet:
     launch_type: str | None = None
     capacity_provider_strategy: tuple[Mapping[str, Any], ...] = ()
     platform_version: str | None = None
+    load_balancers: tuple[LoadBalancerBinding, ...] = ()  # its target group(s), container, port
 
 
 @dataclass(frozen=True)
@@ -175,6 +234,21 @@ class LoadBalancerBinding:
     target_group_arn: str | None
     container_name: str | None
     container_port: int | None
+
+
+@dataclass(frozen=True)
+class ServiceDeployment:
+    """One entry of an ECS-controller service's `deployments[]` (service-pair mode)."""
+
+    id: str
+    status: str  # PRIMARY | ACTIVE | INACTIVE
+    task_definition: str
+    desired_count: int
+    running_count: int
+    pending_count: int
+    failed_tasks: int
+    rollout_state: str | None  # IN_PROGRESS | COMPLETED | FAILED (None: not reported)
+    rollout_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +267,13 @@ class Service:
     platform_version: str | None
     load_balancers: tuple[LoadBalancerBinding, ...]
     task_sets: tuple[TaskSet, ...] = ()
+    deployments: tuple[ServiceDeployment, ...] = ()  # ECS controller only
+    # Classic Load Balancer names attached to the service (refused: no target groups).
+    classic_load_balancers: tuple[str, ...] = ()
+
+    @property
+    def primary_deployment(self) -> ServiceDeployment | None:
+        return next((d for d in self.deployments if d.status == "PRIMARY"), None)
 
 
 @dataclass(frozen=True)

@@ -8,24 +8,18 @@ same `resolve()`, so what is shown is what runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bluegreen.config import DeploymentConfig
+from bluegreen.config import DeploymentConfig, RouteConfig
 from bluegreen.errors import ConflictError, PreflightError
-from bluegreen.model import (
-    AlarmState,
-    Route,
-    RouteKind,
-    RouteRef,
-    Service,
-    TargetGroup,
-    TaskSet,
-)
+from bluegreen.model import AlarmState, LoadBalancer, Route, RouteKind, RouteRef, TargetGroup
 from bluegreen.ports import Cloud
+from bluegreen.refusals import gateway_refusal
 from bluegreen.strategies import Stage, stages_for
 from bluegreen.taskdef import is_task_definition_arn
+from bluegreen.topology import Fleet, Topology, topology_for
 
 
 @dataclass(frozen=True)
@@ -43,38 +37,51 @@ class Release:
 
 @dataclass(frozen=True)
 class Resolved:
-    service: Service
+    fleet: Fleet
     blue: TargetGroup
     green: TargetGroup
     routes: tuple[Route, ...]
     test_route: Route | None
-    blue_task_set: TaskSet
-    leftover_task_sets: tuple[TaskSet, ...]  # on the green target group: deleted first
     container: str
     container_port: int
     alarms: dict[str, AlarmState]
+    topology: Topology
+    load_balancers: tuple[LoadBalancer, ...] = ()
+
+    @property
+    def on_network_load_balancer(self) -> bool:
+        return any(lb.type == "network" for lb in self.load_balancers)
+
+    @property
+    def swaps(self) -> bool:
+        """Some route takes no weights: the whole deployment switches all at once."""
+        return any(r.ref.swap for r in (*self.routes, *filter(None, [self.test_route])))
 
 
 def route_refs(config: DeploymentConfig) -> list[RouteRef]:
-    return [_ref(r.arn, r.rule) for r in config.listeners]
+    return [route_ref(r) for r in config.listeners]
 
 
-def _ref(arn: str | None, rule: str | None) -> RouteRef:
-    return RouteRef(RouteKind.RULE, rule) if rule else RouteRef(RouteKind.LISTENER, arn or "")
+def route_ref(route: RouteConfig) -> RouteRef:
+    swap = route.shift == "swap"
+    if route.rule:
+        return RouteRef(RouteKind.RULE, route.rule, swap)
+    return RouteRef(RouteKind.LISTENER, route.arn or "", swap)
 
 
 def resolve(config: DeploymentConfig, cloud: Cloud) -> Resolved:
-    service = cloud.ecs.service(config.service.cluster, config.service.name or "")
-    _check_controller(service)
+    topology = topology_for(config, cloud.ecs)
     groups = cloud.elb.target_groups([config.target_groups.blue, config.target_groups.green])
     routes = tuple(cloud.elb.route(ref) for ref in route_refs(config))
     blue, green = _colours(routes, groups)
     test_route = None
     if config.test_listener:
-        test_route = cloud.elb.route(_ref(config.test_listener.arn, config.test_listener.rule))
+        test_route = cloud.elb.route(route_ref(config.test_listener))
         _check_forwards_only_to(test_route, groups)
-    blue_task_set = _blue_task_set(service, blue)
-    binding = next((b for b in service.load_balancers if b.container_name), None)
+    load_balancers = _load_balancers(cloud, (*routes, *filter(None, [test_route])))
+    _check_swaps_keep_both_groups_in_use((*routes, *filter(None, [test_route])))
+    fleet = topology.resolve(blue, green)
+    binding = next((b for b in fleet.bindings if b.container_name), None)
     container = config.service.container or (binding.container_name if binding else None)
     port = config.service.container_port or (binding.container_port if binding else None)
     if not container or not port:
@@ -82,9 +89,9 @@ def resolve(config: DeploymentConfig, cloud: Cloud) -> Resolved:
             "cannot tell which container and port sit behind the load balancer",
             hint="set service.container and service.container_port in bluegreen.toml",
         )
-    if service.desired_count < 1:
+    if fleet.desired_count < 1:
         raise PreflightError(
-            f"service {service.name} has a desired count of 0: green would have no tasks",
+            f"service {fleet.blue} has a desired count of 0: green would have no tasks",
             hint="scale the service up first (aws ecs update-service --desired-count N)",
         )
     alarms = cloud.alarms.alarm_states(config.gates.alarms) if config.gates.alarms else {}
@@ -94,34 +101,38 @@ def resolve(config: DeploymentConfig, cloud: Cloud) -> Resolved:
             f"gates.alarms names alarm(s) that do not exist: {', '.join(missing)}",
             hint="create them in CloudWatch or remove them from gates.alarms",
         )
-    leftovers = tuple(ts for ts in service.task_sets if green.arn in ts.target_group_arns)
     return Resolved(
-        service,
-        blue,
-        green,
-        routes,
-        test_route,
-        blue_task_set,
-        leftovers,
-        container,
-        port,
-        alarms,
+        fleet, blue, green, routes, test_route, container, port, alarms, topology, load_balancers
     )
 
 
-def _check_controller(service: Service) -> None:
-    if service.controller == "EXTERNAL":
-        return
-    why = {
-        "CODE_DEPLOY": "it is driven by CodeDeploy, which rejects task-definition changes "
-        "from anyone else",
-        "ECS": "its rolling deployments are driven by ECS itself",
-    }.get(service.controller, f"its deployment controller is {service.controller}")
-    raise PreflightError(
-        f'service {service.name} cannot be deployed in mode "task-sets": {why}',
-        hint='task-sets mode needs a service created with deploymentController type "EXTERNAL"; '
-        'for two ECS-controller services use mode = "service-pair"',
-    )
+def _check_swaps_keep_both_groups_in_use(routes: tuple[Route, ...]) -> None:
+    """A swapped route forwards to one group only. A group no listener or rule forwards to
+    is not health-checked (Target.NotInUse): green could not turn healthy, and blue could
+    not be rolled back to. A weighted route (weight 0 still counts) keeps both in use."""
+    swapped = [r for r in routes if r.ref.swap]
+    if swapped and all(r.ref.swap for r in routes):
+        raise PreflightError(
+            f'{", ".join(str(r.ref) for r in swapped)} switch all at once (shift = "swap") '
+            "and no other route forwards to both target groups: the idle one would not be "
+            "health-checked (Target.NotInUse), so green could not turn healthy before the "
+            "switch, nor blue be rolled back to after it",
+            hint="add a route that takes weights and forwards to both groups, e.g. a "
+            "[test_listener] whose forward names blue and green (weight 0 counts), or drop "
+            'shift = "swap" where the listener accepts weights',
+        )
+
+
+def _load_balancers(cloud: Cloud, routes: tuple[Route, ...]) -> tuple[LoadBalancer, ...]:
+    """The load balancers of the routes; refused when their type has no weighted target
+    groups to shift (Gateway Load Balancer)."""
+    arns = dict.fromkeys(r.load_balancer_arn for r in routes if r.load_balancer_arn)
+    found = tuple(cloud.elb.load_balancer(arn) for arn in arns)
+    for lb in found:
+        if lb.type == "gateway":
+            message, hint = gateway_refusal(lb)
+            raise PreflightError(message, hint=hint)
+    return found
 
 
 def _colours(
@@ -162,16 +173,6 @@ def _check_forwards_only_to(route: Route, groups: list[TargetGroup]) -> None:
         )
 
 
-def _blue_task_set(service: Service, blue: TargetGroup) -> TaskSet:
-    for task_set in service.task_sets:
-        if blue.arn in task_set.target_group_arns:
-            return task_set
-    raise PreflightError(
-        f"no task set of service {service.name} is attached to the live target group {blue.name}",
-        hint="the live colour must be served by a task set of the service; see `bluegreen status`",
-    )
-
-
 # ---------------------------------------------------------------- the plan, as data
 
 
@@ -207,61 +208,58 @@ class Plan:
         }
 
 
+# An NLB keeps sending new connections to old targets for about 75 s after a listener
+# change (AWS-NOTES.md): a stage judged sooner is judged on traffic it has not had yet.
+NLB_SETTLE_SECONDS = 90.0
+
+
+def stages_of(config: DeploymentConfig, resolved: Resolved) -> list[Stage]:
+    """The strategy's stages, fitted to the load balancers: one all-at-once switch when a
+    route takes no weights; bakes of at least NLB_SETTLE_SECONDS on a Network LB."""
+    stages = stages_for(config.strategy)
+    if resolved.swaps:
+        return [Stage(100)]
+    if resolved.on_network_load_balancer:
+        stages = [
+            s if s.weight == 100 else replace(s, bake=max(s.bake, NLB_SETTLE_SECONDS))
+            for s in stages
+        ]
+    return stages
+
+
 def build_plan(config: DeploymentConfig, resolved: Resolved, release: Release) -> Plan:
-    stages = tuple(stages_for(config.strategy))
+    topology = resolved.topology
+    fleet = resolved.fleet
+    stages = tuple(stages_of(config, resolved))
     blue, green = resolved.blue.name, resolved.green.name
     steps = [PlanStep("preflight", f"{blue} is live (blue); {green} is idle (green)")]
-    steps += [
-        PlanStep("delete leftover task set", f"{ts.id} on {green} (no traffic)")
-        for ts in resolved.leftover_task_sets
-    ]
     steps += _hook_steps(config, "pre_provision")
     steps.append(PlanStep("register task definition", _release_detail(resolved, release)))
-    steps.append(
-        PlanStep(
-            "create green task set",
-            f"on {green}, {resolved.container}:{resolved.container_port}, scale 100% "
-            f"({resolved.service.desired_count} tasks)",
-        )
-    )
+    steps += [PlanStep(*s) for s in topology.plan_provision(fleet, resolved.green)]
     steps.append(
         PlanStep(
             "wait for green healthy",
-            f"within {config.health.timeout:g}s, "
-            f"health check {resolved.green.health_check.describe()}",
+            f"within {config.health.timeout:g}s, {resolved.container}:"
+            f"{resolved.container_port}, health check {resolved.green.health_check.describe()}",
         )
     )
     steps += _hook_steps(config, "post_provision")
     if resolved.test_route:
         steps.append(PlanStep("route test listener to green", str(resolved.test_route.ref)))
         steps += _hook_steps(config, "post_test_traffic")
-    routes = ", ".join(str(r.ref) for r in resolved.routes)
-    for number, stage in enumerate(stages, 1):
-        detail = f"{stage.weight}% green on {routes}"
-        if stage.bake:
-            detail += f"; bake {stage.bake:g}s"
-        if stage.pause:
-            detail += "; pause for promote"
-        steps.append(PlanStep(f"shift step {number}/{len(stages)}", detail))
+    steps += _shift_steps(resolved, stages)
     steps.append(PlanStep("bake", f"{config.gates.bake_after_shift:g}s at 100% green, blue kept"))
     steps += _hook_steps(config, "pre_cleanup")
-    steps.append(PlanStep("make green primary", "green's task set becomes PRIMARY"))
-    steps.append(
-        PlanStep(
-            "retire blue",
-            f"after {config.gates.termination_wait:g}s, delete "
-            f"task set {resolved.blue_task_set.id}",
-        )
-    )
+    steps += [PlanStep(*s) for s in topology.plan_retire(fleet, config.gates.termination_wait)]
     gates = ["green target health"] + [f"alarm {a}" for a in config.gates.alarms]
     steps.append(PlanStep("gates watched", ", ".join(gates)))
     minimum = sum(s.bake for s in stages) + config.gates.bake_after_shift
     return Plan(
-        resolved.service.name,
+        fleet.service,
         config.service.cluster,
         blue,
         green,
-        resolved.blue_task_set.task_definition,
+        fleet.task_definition,
         release.describe(),
         stages,
         tuple(steps),
@@ -269,12 +267,38 @@ def build_plan(config: DeploymentConfig, resolved: Resolved, release: Release) -
     )
 
 
+def _shift_steps(resolved: Resolved, stages: tuple[Stage, ...]) -> list[PlanStep]:
+    routes = ", ".join(str(r.ref) for r in resolved.routes)
+    steps = []
+    if resolved.swaps:
+        swapped = ", ".join(str(r.ref) for r in resolved.routes if r.ref.swap)
+        steps.append(
+            PlanStep("note", f"{swapped} take no weights: every route switches all at once")
+        )
+    elif resolved.on_network_load_balancer:
+        steps.append(
+            PlanStep(
+                "note",
+                f"Network Load Balancer: each stage bakes at least {NLB_SETTLE_SECONDS:g}s "
+                "(it keeps sending to old targets for about 75 s after a change)",
+            )
+        )
+    for number, stage in enumerate(stages, 1):
+        detail = f"{stage.weight}% green on {routes}"
+        if stage.bake:
+            detail += f"; bake {stage.bake:g}s"
+        if stage.pause:
+            detail += "; pause for promote"
+        steps.append(PlanStep(f"shift step {number}/{len(stages)}", detail))
+    return steps
+
+
 def _release_detail(resolved: Resolved, release: Release) -> str:
     if release.task_definition and is_task_definition_arn(release.task_definition):
         return f"use {release.task_definition} as is"
     if release.task_definition:
         return f"from file {Path(release.task_definition)}"
-    return f"copy of {resolved.blue_task_set.task_definition} with {release.describe()}"
+    return f"copy of {resolved.fleet.task_definition} with {release.describe()}"
 
 
 def _hook_steps(config: DeploymentConfig, event: str) -> list[PlanStep]:

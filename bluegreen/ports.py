@@ -12,10 +12,13 @@ from typing import Any, Protocol
 from bluegreen.model import (
     AlarmState,
     LoadBalancer,
+    LoadBalancerBinding,
     Route,
     RouteRef,
+    SecurityGroup,
     Service,
     TargetGroup,
+    TargetGroupAttributes,
     TargetGroupHealth,
     TaskDefinition,
     TaskSet,
@@ -29,7 +32,29 @@ class LoadBalancing(Protocol):
 
     def target_health(self, target_group_arn: str) -> TargetGroupHealth: ...
 
+    def target_group_attributes(self, target_group_arn: str) -> TargetGroupAttributes: ...
+
     def load_balancer(self, arn: str) -> LoadBalancer: ...
+
+    def target_group_tags(self, target_group_arn: str) -> dict[str, str]: ...
+
+    def create_target_group(
+        self, name: str, *, like: TargetGroup, tags: Mapping[str, str]
+    ) -> TargetGroup:
+        """A new target group with `like`'s settings (protocol, port, VPC, target type,
+        health check…) under another name; attributes are set separately."""
+        ...
+
+    def set_target_group_attributes(
+        self, target_group_arn: str, attributes: Mapping[str, str]
+    ) -> TargetGroupAttributes:
+        """ModifyTargetGroupAttributes with these keys only; the attributes as written."""
+        ...
+
+    def listener_routes(self, load_balancer_arn: str) -> list[Route]:
+        """Every listener's default action and every non-default rule of the load balancer;
+        a route that does not forward has empty weights."""
+        ...
 
     def route(self, ref: RouteRef) -> Route:
         """The listener's default action or the rule, with its forward weights."""
@@ -55,6 +80,18 @@ class Containers(Protocol):
 
     def task_definition(self, arn_or_family: str) -> TaskDefinition: ...
 
+    def update_service(
+        self,
+        cluster: str,
+        name: str,
+        *,
+        task_definition: str | None = None,
+        desired_count: int | None = None,
+    ) -> Service:
+        """UpdateService on an ECS-controller service (service-pair mode): a new task
+        definition starts a new deployment; a desired count alone scales the current one."""
+        ...
+
     def register_task_definition(self, registration: Mapping[str, Any]) -> TaskDefinition: ...
 
     def create_task_set(
@@ -79,6 +116,27 @@ class Containers(Protocol):
 
     def set_primary_task_set(self, cluster: str, service: str, task_set_id: str) -> None: ...
 
+    def create_service(
+        self,
+        *,
+        cluster: str,
+        name: str,
+        task_definition: str,
+        desired_count: int,
+        binding: LoadBalancerBinding,
+        network_configuration: Mapping[str, Any] | None,
+        launch_type: str | None,
+        capacity_provider_strategy: Sequence[Mapping[str, Any]],
+        platform_version: str | None,
+        tags: Mapping[str, str],
+    ) -> Service:
+        """An ECS-controller service attached to one target group (service-pair mode)."""
+        ...
+
+    def attach_service(self, cluster: str, name: str, binding: LoadBalancerBinding) -> Service:
+        """UpdateService(loadBalancers=[binding]) on an ECS-controller service."""
+        ...
+
     def delete_task_set(self, cluster: str, service: str, task_set_id: str) -> None:
         """Deletes (force); a task set that is already gone is not an error."""
         ...
@@ -96,6 +154,16 @@ class Functions(Protocol):
         ...
 
 
+class Network(Protocol):
+    def security_groups(self, ids: Sequence[str]) -> list[SecurityGroup]:
+        """In the order asked. MissingResourceError names any that do not exist."""
+        ...
+
+    def vpc_cidr_blocks(self, vpc_id: str) -> tuple[str, ...]:
+        """The VPC's associated IPv4 CIDR blocks."""
+        ...
+
+
 class Cloud(Protocol):
     """Everything the engine talks to, bundled."""
 
@@ -103,3 +171,4 @@ class Cloud(Protocol):
     ecs: Containers
     alarms: Alarms
     functions: Functions
+    network: Network

@@ -20,14 +20,15 @@ from bluegreen.strategies import Stage
 class RouteEntry(BaseModel):
     kind: RouteKind
     arn: str
+    swap: bool = False
 
     @property
     def ref(self) -> RouteRef:
-        return RouteRef(self.kind, self.arn)
+        return RouteRef(self.kind, self.arn, self.swap)
 
     @classmethod
     def of(cls, ref: RouteRef) -> RouteEntry:
-        return cls(kind=ref.kind, arn=ref.arn)
+        return cls(kind=ref.kind, arn=ref.arn, swap=ref.swap)
 
 
 class StageEntry(BaseModel):
@@ -91,6 +92,8 @@ class DeploymentRecord(BaseModel):
     green_is_primary: bool = False
     blue_retiring: bool = False  # set before blue's task set is deleted: no way back after
     leftover_task_sets: list[str] = Field(default_factory=list)
+    blue_service: str | None = None  # service-pair mode: the service serving blue
+    green_service: str | None = None
     container: str | None = None
     container_port: int | None = None
     desired_count: int = 1

@@ -57,28 +57,17 @@ class RollBack:
             self.engine.event(rec, "test listener back on blue")
 
     def _restore_primary(self) -> None:
-        if self.rec.green_is_primary and self.rec.blue_task_set:
-            ecs = self.engine.cloud.ecs
-            ecs.set_primary_task_set(self.cluster, self.rec.service, self.rec.blue_task_set)
-            self.rec.green_is_primary = False
-            self.engine.event(self.rec, f"blue task set {self.rec.blue_task_set} is primary again")
+        self.engine.topology.restore_blue(self.rec)
 
     def _retire_green(self) -> None:
-        ecs = self.engine.cloud.ecs
-        task_sets = ecs.task_sets(self.cluster, self.rec.service)
-        mine = {ts.id for ts in task_sets if ts.external_id == self.rec.id}
-        if self.rec.green_task_set:
-            mine.add(self.rec.green_task_set)
-        for task_set_id in sorted(mine):
-            if task_set_id != self.rec.blue_task_set:
-                ecs.delete_task_set(self.cluster, self.rec.service, task_set_id)
-                self.engine.event(self.rec, f"deleted green task set {task_set_id}")
+        self.engine.topology.retire_green(self.rec)
 
 
 def describe_aws_state(engine: Engine, rec: DeploymentRecord) -> str:
     """Every route's weights and every task set, read now: what a person needs to act."""
     lines = ["AWS state now:"]
     names = {rec.blue_target_group: "blue", rec.green_target_group: "green"}
+    names_by_arn = {arn: colour for arn, colour in names.items() if arn}
     refs = [r.ref for r in rec.routes] + ([rec.test_route.ref] if rec.test_route else [])
     for ref in refs:
         try:
@@ -99,11 +88,7 @@ def describe_aws_state(engine: Engine, rec: DeploymentRecord) -> str:
         except BluegreenError as exc:
             lines.append(f"  {colour} target group {arn}: could not read ({exc.message})")
     try:
-        for ts in engine.cloud.ecs.task_sets(engine.config.service.cluster, rec.service):
-            lines.append(
-                f"  task set {ts.id}: {ts.status.value}, {ts.task_definition}, "
-                f"target groups {', '.join(names.get(a, a) or a for a in ts.target_group_arns)}"
-            )
+        lines += [f"  {line}" for line in engine.topology.describe(rec, names_by_arn)]
     except BluegreenError as exc:
-        lines.append(f"  task sets: could not read ({exc.message})")
+        lines.append(f"  {engine.topology.mode}: could not read ({exc.message})")
     return "\n".join(lines)

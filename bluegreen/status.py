@@ -13,6 +13,7 @@ from bluegreen.model import HealthState
 from bluegreen.plan import route_refs
 from bluegreen.ports import Cloud
 from bluegreen.record import DeploymentRecord
+from bluegreen.topology import topology_for
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Status:
     routes: list[dict[str, Any]] = field(default_factory=list)
     target_groups: list[dict[str, Any]] = field(default_factory=list)
     task_sets: list[dict[str, Any]] = field(default_factory=list)
+    services: list[dict[str, Any]] = field(default_factory=list)  # service-pair mode
     deployment: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -32,6 +34,7 @@ class Status:
             "routes": self.routes,
             "target_groups": self.target_groups,
             "task_sets": self.task_sets,
+            "services": self.services,
             "deployment": self.deployment,
             "warnings": self.warnings,
         }
@@ -40,7 +43,7 @@ class Status:
 def read_status(config: DeploymentConfig, cloud: Cloud, latest: DeploymentRecord | None) -> Status:
     groups = cloud.elb.target_groups([config.target_groups.blue, config.target_groups.green])
     names = {g.arn: g.name for g in groups}
-    status = Status(service=config.service.name or "", live=None)
+    status = Status(service=config.service_label, live=None)
     live = set()
     for ref in route_refs(config):
         route = cloud.elb.route(ref)
@@ -57,19 +60,13 @@ def read_status(config: DeploymentConfig, cloud: Cloud, latest: DeploymentRecord
         status.target_groups.append(
             {"name": group.name, "arn": group.arn, **counts, "reasons": health.reasons()}
         )
+    topology = topology_for(config, cloud.ecs)
     try:
-        service = cloud.ecs.service(config.service.cluster, config.service.name or "")
-        for ts in service.task_sets:
-            status.task_sets.append(
-                {
-                    "id": ts.id,
-                    "status": ts.status.value,
-                    "task_definition": ts.task_definition,
-                    "target_groups": [names.get(a, a) for a in ts.target_group_arns],
-                    "running": ts.running_count,
-                    "desired": ts.desired_count,
-                }
-            )
+        units = topology.units(names)
+        if topology.mode == "service-pair":
+            status.services = units
+        else:
+            status.task_sets = units
     except BluegreenError as exc:
         status.warnings.append(f"could not read the service: {exc.message}")
     in_flight = latest is not None and not latest.state.terminal

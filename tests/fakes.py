@@ -21,13 +21,16 @@ from bluegreen.model import (
     ContainerImage,
     HealthCheck,
     HealthState,
+    IngressRule,
     LoadBalancer,
     LoadBalancerBinding,
     Route,
     RouteKind,
     RouteRef,
+    SecurityGroup,
     Service,
     TargetGroup,
+    TargetGroupAttributes,
     TargetGroupHealth,
     TargetHealth,
     TaskDefinition,
@@ -79,6 +82,7 @@ class World:
     health_delay: float = 30.0
     desired: int = 2
     controller: str = "EXTERNAL"
+    lb_type: str = "application"  # of every route's load balancer
     # image → "healthy" | "unhealthy" | ("unhealthy_after", seconds)
     behaviour: dict[str, Any] = field(default_factory=dict)
     routes: dict[RouteRef, dict[str, int]] = field(default_factory=dict)
@@ -166,14 +170,18 @@ class FakeElb:
             target_group_arn, tuple(self.w.targets.get(target_group_arn, {}).values())
         )
 
+    def target_group_attributes(self, target_group_arn: str) -> TargetGroupAttributes:
+        self.w.call("DescribeTargetGroupAttributes")
+        return TargetGroupAttributes({"deregistration_delay.timeout_seconds": "30"})
+
     def load_balancer(self, arn: str) -> LoadBalancer:
-        return LoadBalancer(arn, "web", "application", "vpc-1")
+        return LoadBalancer(arn, "web", self.w.lb_type, "vpc-1")
 
     def route(self, ref: RouteRef) -> Route:
         self.w.call("DescribeListeners")
-        if ref not in self.w.routes:
+        if _key(ref) not in self.w.routes:
             raise MissingResourceError(f"{ref} not found")
-        weights = self.w.routes[ref]
+        weights = self.w.routes[_key(ref)]
         actions = (
             {
                 "Type": "forward",
@@ -194,9 +202,14 @@ class FakeElb:
             )
             if weight > 0 and healthy == 0:
                 self.w.violations.append(f"{ref}: weight {weight} to {arn} with no healthy target")
-        self.w.routes[ref] = dict(weights)
-        self.w.writes.append((self.w.clock.now(), ref, dict(weights)))
+        self.w.routes[_key(ref)] = dict(weights)
+        self.w.writes.append((self.w.clock.now(), _key(ref), dict(weights)))
         return self.route(ref)
+
+
+def _key(ref: RouteRef) -> RouteRef:
+    """Routes are known by kind and ARN; how one is shifted (swap) is the caller's."""
+    return RouteRef(ref.kind, ref.arn)
 
 
 class FakeEcs:
@@ -293,6 +306,31 @@ class FakeFunctions:
         return (not function.endswith("fail"), payload.decode())
 
 
+class FakeNetwork:
+    """Security groups by id (the tasks' `sg-tasks` admits the load balancer's `sg-lb` on
+    8080) and one VPC range; a test may replace `groups`."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, SecurityGroup] = {
+            "sg-lb": SecurityGroup("sg-lb", "lb", "vpc-1"),
+            "sg-tasks": SecurityGroup(
+                "sg-tasks", "tasks", "vpc-1", (IngressRule("tcp", 8080, 8080, ("sg-lb",)),)
+            ),
+        }
+        self.cidrs: dict[str, tuple[str, ...]] = {"vpc-1": ("10.0.0.0/16",)}
+
+    def security_groups(self, ids: Sequence[str]) -> list[SecurityGroup]:
+        missing = [i for i in ids if i not in self.groups]
+        if missing:
+            raise MissingResourceError(f"security group {', '.join(missing)} not found")
+        return [self.groups[i] for i in ids]
+
+    def vpc_cidr_blocks(self, vpc_id: str) -> tuple[str, ...]:
+        if vpc_id not in self.cidrs:
+            raise MissingResourceError(f"VPC {vpc_id} not found")
+        return self.cidrs[vpc_id]
+
+
 class FakeCloud:
     def __init__(self, world: World) -> None:
         self.world = world
@@ -300,6 +338,7 @@ class FakeCloud:
         self.ecs = FakeEcs(world)
         self.alarms = FakeAlarms(world)
         self.functions = FakeFunctions()
+        self.network = FakeNetwork()
 
 
 def build_world(clock: VirtualClock, **kwargs: Any) -> World:

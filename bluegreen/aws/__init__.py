@@ -15,6 +15,7 @@ import boto3
 from botocore.exceptions import ProfileNotFound
 
 from bluegreen.aws.cloudwatch import CloudWatchAlarms
+from bluegreen.aws.ec2 import Ec2Network
 from bluegreen.aws.ecs import EcsContainers
 from bluegreen.aws.elbv2 import Elbv2LoadBalancing
 from bluegreen.aws.lambda_ import LambdaFunctions
@@ -22,9 +23,10 @@ from bluegreen.aws.retry import AwsCaller, client_config
 from bluegreen.aws.s3 import S3Objects
 from bluegreen.clock import Clock, RealClock
 from bluegreen.errors import ConfigError
-from bluegreen.ports import Alarms, Containers, Functions, LoadBalancing
+from bluegreen.ports import Alarms, Containers, Functions, LoadBalancing, Network
 
 if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_lambda import LambdaClient
 
     from bluegreen.ports import Cloud
@@ -33,6 +35,7 @@ __all__ = [
     "AwsCaller",
     "AwsCloud",
     "CloudWatchAlarms",
+    "Ec2Network",
     "EcsContainers",
     "Elbv2LoadBalancing",
     "LambdaFunctions",
@@ -46,7 +49,7 @@ READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 
 
 class AwsCloud:
-    """The four adapters on one boto3 session, sharing one record of calls.
+    """The adapters on one boto3 session, sharing one record of calls.
 
     `endpoint_url=None` leaves endpoint resolution to boto3, which honours AWS_ENDPOINT_URL
     and the per-service AWS_ENDPOINT_URL_<SERVICE> variables.
@@ -77,6 +80,12 @@ class AwsCloud:
         )
         invoke = AwsCaller(self.clock, calls=self.calls, region=self.region, idempotent=False)
         self.functions: Functions = LambdaFunctions(self._lambda_client, invoke)
+        self.network: Network = Ec2Network(self._ec2_client, aws)  # built on first use
+
+    def _ec2_client(self) -> EC2Client:
+        return self.session.client(
+            "ec2", region_name=self.region, endpoint_url=self.endpoint_url, config=client_config()
+        )
 
     def _lambda_client(self, read_timeout: float) -> LambdaClient:
         return self.session.client(

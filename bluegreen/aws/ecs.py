@@ -23,6 +23,7 @@ from bluegreen.model import (
     ContainerImage,
     LoadBalancerBinding,
     Service,
+    ServiceDeployment,
     TaskDefinition,
     TaskSet,
     TaskSetStatus,
@@ -31,6 +32,7 @@ from bluegreen.model import (
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_ecs.type_defs import (
+        LoadBalancerTypeDef,
         ServiceTypeDef,
         TagTypeDef,
         TaskDefinitionTypeDef,
@@ -77,6 +79,24 @@ class EcsContainers:
             )
         return parse_service(found[0])
 
+    def update_service(
+        self,
+        cluster: str,
+        name: str,
+        *,
+        task_definition: str | None = None,
+        desired_count: int | None = None,
+    ) -> Service:
+        params: dict[str, Any] = {"cluster": cluster, "service": name}
+        if task_definition is not None:
+            params["taskDefinition"] = task_definition
+        if desired_count is not None:
+            params["desiredCount"] = desired_count
+        resp = self._aws.call(
+            f"service {name} in cluster {cluster}", self._client.update_service, **params
+        )
+        return parse_service(resp["service"])
+
     def task_sets(self, cluster: str, service: str) -> list[TaskSet]:
         resp = self._aws.call(
             f"service {service} in cluster {cluster}",
@@ -85,6 +105,55 @@ class EcsContainers:
             service=service,
         )
         return [parse_task_set(ts) for ts in resp.get("taskSets", [])]
+
+    def create_service(
+        self,
+        *,
+        cluster: str,
+        name: str,
+        task_definition: str,
+        desired_count: int,
+        binding: LoadBalancerBinding,
+        network_configuration: Mapping[str, Any] | None,
+        launch_type: str | None,
+        capacity_provider_strategy: Sequence[Mapping[str, Any]],
+        platform_version: str | None,
+        tags: Mapping[str, str],
+    ) -> Service:
+        params: dict[str, Any] = {
+            "cluster": cluster,
+            "serviceName": name,
+            "taskDefinition": task_definition,
+            "desiredCount": desired_count,
+            "loadBalancers": [_load_balancer(binding)],
+            "deploymentController": {"type": "ECS"},
+            # Same cluster and name → same token: a retried call creates one service.
+            "clientToken": client_token(cluster, name),
+        }
+        if network_configuration:
+            params["networkConfiguration"] = copy.deepcopy(dict(network_configuration))
+        if capacity_provider_strategy:
+            params["capacityProviderStrategy"] = [dict(s) for s in capacity_provider_strategy]
+        elif launch_type:
+            params["launchType"] = launch_type
+        if platform_version:
+            params["platformVersion"] = platform_version
+        if tags:
+            params["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
+        resp = self._aws.call(
+            f"service {name} in cluster {cluster}", self._client.create_service, **params
+        )
+        return parse_service(resp["service"])
+
+    def attach_service(self, cluster: str, name: str, binding: LoadBalancerBinding) -> Service:
+        resp = self._aws.call(
+            f"service {name} in cluster {cluster}",
+            self._client.update_service,
+            cluster=cluster,
+            service=name,
+            loadBalancers=[_load_balancer(binding)],
+        )
+        return parse_service(resp["service"])
 
     # -- task definitions ----------------------------------------------------------------
 
@@ -246,6 +315,17 @@ class EcsContainers:
                 raise  # the cluster or service is missing: a configuration problem
 
 
+def _load_balancer(binding: LoadBalancerBinding) -> LoadBalancerTypeDef:
+    lb: LoadBalancerTypeDef = {}
+    if binding.target_group_arn:
+        lb["targetGroupArn"] = binding.target_group_arn
+    if binding.container_name:
+        lb["containerName"] = binding.container_name
+    if binding.container_port:
+        lb["containerPort"] = binding.container_port
+    return lb
+
+
 def client_token(external_id: str, target_group_arn: str) -> str:
     """Same deployment and target group → same token (AWS allows 36 ASCII characters)."""
     digest = hashlib.sha256(f"{external_id}\n{target_group_arn}".encode()).hexdigest()
@@ -276,6 +356,25 @@ def parse_service(svc: ServiceTypeDef) -> Service:
             for lb in svc.get("loadBalancers", [])
         ),
         task_sets=tuple(parse_task_set(ts) for ts in svc.get("taskSets", [])),
+        deployments=tuple(
+            ServiceDeployment(
+                id=d.get("id", ""),
+                status=d.get("status", "UNKNOWN"),
+                task_definition=d.get("taskDefinition", ""),
+                desired_count=d.get("desiredCount", 0),
+                running_count=d.get("runningCount", 0),
+                pending_count=d.get("pendingCount", 0),
+                failed_tasks=d.get("failedTasks", 0),
+                rollout_state=d.get("rolloutState"),
+                rollout_reason=d.get("rolloutStateReason"),
+            )
+            for d in svc.get("deployments", [])
+        ),
+        classic_load_balancers=tuple(
+            lb["loadBalancerName"]
+            for lb in svc.get("loadBalancers", [])
+            if lb.get("loadBalancerName") and not lb.get("targetGroupArn")
+        ),
     )
 
 
@@ -304,4 +403,13 @@ def parse_task_set(ts: TaskSetTypeDef) -> TaskSet:
         launch_type=ts.get("launchType"),
         capacity_provider_strategy=tuple(ts.get("capacityProviderStrategy", [])),
         platform_version=ts.get("platformVersion"),
+        load_balancers=tuple(_binding(lb) for lb in ts.get("loadBalancers", [])),
+    )
+
+
+def _binding(lb: LoadBalancerTypeDef) -> LoadBalancerBinding:
+    return LoadBalancerBinding(
+        target_group_arn=lb.get("targetGroupArn"),
+        container_name=lb.get("containerName"),
+        container_port=lb.get("containerPort"),
     )

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from bluegreen.aws.retry import AwsCaller
-from bluegreen.errors import MissingResourceError, PreflightError
+from bluegreen.errors import AwsError, MissingResourceError, PreflightError
 from bluegreen.model import (
     HealthCheck,
     HealthState,
@@ -26,6 +27,7 @@ from bluegreen.model import (
     RouteKind,
     RouteRef,
     TargetGroup,
+    TargetGroupAttributes,
     TargetGroupHealth,
     TargetHealth,
 )
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from mypy_boto3_elbv2.type_defs import (
         ActionUnionTypeDef,
         ListenerTypeDef,
+        RuleTypeDef,
         TargetGroupTypeDef,
     )
 
@@ -126,6 +129,16 @@ class Elbv2LoadBalancing:
         )
         return TargetGroupHealth(target_group_arn=target_group_arn, targets=targets)
 
+    def target_group_attributes(self, target_group_arn: str) -> TargetGroupAttributes:
+        resp = self._aws.call(
+            f"target group {target_group_arn}",
+            self._client.describe_target_group_attributes,
+            TargetGroupArn=target_group_arn,
+        )
+        return TargetGroupAttributes(
+            {a["Key"]: a["Value"] for a in resp["Attributes"] if "Key" in a and "Value" in a}
+        )
+
     def load_balancer(self, arn: str) -> LoadBalancer:
         resp = self._aws.call(
             f"load balancer {arn}", self._client.describe_load_balancers, LoadBalancerArns=[arn]
@@ -137,9 +150,89 @@ class Elbv2LoadBalancing:
             type=lb.get("Type", "application"),
             vpc_id=lb.get("VpcId"),
             dns_name=lb.get("DNSName"),
+            security_groups=tuple(lb.get("SecurityGroups", [])),
+        )
+
+    def target_group_tags(self, target_group_arn: str) -> dict[str, str]:
+        resp = self._aws.call(
+            f"target group {target_group_arn}",
+            self._client.describe_tags,
+            ResourceArns=[target_group_arn],
+        )
+        return {
+            t["Key"]: t.get("Value", "")
+            for d in resp["TagDescriptions"]
+            for t in d.get("Tags", [])
+            if "Key" in t
+        }
+
+    def create_target_group(
+        self, name: str, *, like: TargetGroup, tags: Mapping[str, str]
+    ) -> TargetGroup:
+        params = target_group_settings(like)
+        params["Name"] = name
+        if tags:
+            params["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        resp = self._aws.call(f"target group {name}", self._client.create_target_group, **params)
+        return parse_target_group(resp["TargetGroups"][0])
+
+    def set_target_group_attributes(
+        self, target_group_arn: str, attributes: Mapping[str, str]
+    ) -> TargetGroupAttributes:
+        resp = self._aws.call(
+            f"target group {target_group_arn}",
+            self._client.modify_target_group_attributes,
+            TargetGroupArn=target_group_arn,
+            Attributes=[{"Key": k, "Value": v} for k, v in attributes.items()],
+        )
+        return TargetGroupAttributes(
+            {a["Key"]: a["Value"] for a in resp["Attributes"] if "Key" in a and "Value" in a}
         )
 
     # -- routes --------------------------------------------------------------------------
+
+    def listener_routes(self, load_balancer_arn: str) -> list[Route]:
+        """Every listener's default action, then its non-default rules (by priority). A
+        route that does not forward has empty weights (it is not refused here)."""
+        routes: list[Route] = []
+        for listener in self._listeners_of(load_balancer_arn):
+            ref = RouteRef(RouteKind.LISTENER, listener["ListenerArn"])
+            routes.append(_any_route(ref, listener["DefaultActions"], listener))
+            rules = [r for r in self._rules_of(listener["ListenerArn"]) if not r.get("IsDefault")]
+            for rule in sorted(rules, key=lambda r: _priority(r.get("Priority"))):
+                ref = RouteRef(RouteKind.RULE, rule["RuleArn"])
+                route = _any_route(ref, rule.get("Actions", []), listener)
+                routes.append(
+                    replace(
+                        route,
+                        priority=rule.get("Priority"),
+                        conditions=tuple(rule.get("Conditions", [])),
+                    )
+                )
+        return routes
+
+    def _listeners_of(self, load_balancer_arn: str) -> list[ListenerTypeDef]:
+        found: list[ListenerTypeDef] = []
+        params: dict[str, Any] = {"LoadBalancerArn": load_balancer_arn}
+        while True:
+            resp = self._aws.call(
+                f"load balancer {load_balancer_arn}", self._client.describe_listeners, **params
+            )
+            found += resp["Listeners"]
+            if not resp.get("NextMarker"):
+                # by port: the same load balancer always lists its routes in the same order
+                return sorted(found, key=lambda x: (x.get("Port", 0), x["ListenerArn"]))
+            params["Marker"] = resp["NextMarker"]
+
+    def _rules_of(self, listener_arn: str) -> list[RuleTypeDef]:
+        found: list[RuleTypeDef] = []
+        params: dict[str, Any] = {"ListenerArn": listener_arn}
+        while True:
+            resp = self._aws.call(f"listener {listener_arn}", self._client.describe_rules, **params)
+            found += resp["Rules"]
+            if not resp.get("NextMarker"):
+                return found
+            params["Marker"] = resp["NextMarker"]
 
     def route(self, ref: RouteRef) -> Route:
         if ref.kind is RouteKind.LISTENER:
@@ -160,14 +253,23 @@ class Elbv2LoadBalancing:
         check_weights(ref, weights)
         current = current or self.route(ref)
         self._check_target_groups(current, list(weights))
-        actions = cast("list[ActionUnionTypeDef]", rewrite_actions(current.actions, weights))
-        about = str(ref)
-        if ref.kind is RouteKind.LISTENER:
-            resp = self._aws.call(
-                about, self._client.modify_listener, ListenerArn=ref.arn, DefaultActions=actions
+        actions = cast(
+            "list[ActionUnionTypeDef]", rewrite_actions(current.actions, weights, swap=ref.swap)
+        )
+        try:
+            if ref.kind is RouteKind.LISTENER:
+                resp = self._aws.call(
+                    str(ref),
+                    self._client.modify_listener,
+                    ListenerArn=ref.arn,
+                    DefaultActions=actions,
+                )
+                return _listener_route(ref, resp["Listeners"][0])
+            rule = self._aws.call(
+                str(ref), self._client.modify_rule, RuleArn=ref.arn, Actions=actions
             )
-            return _listener_route(ref, resp["Listeners"][0])
-        rule = self._aws.call(about, self._client.modify_rule, RuleArn=ref.arn, Actions=actions)
+        except AwsError as exc:
+            raise _weights_refused(ref, exc) or exc from exc
         written = _route(ref, rule["Rules"][0]["Actions"], None)
         return Route(
             ref=ref,
@@ -216,6 +318,18 @@ def _check_fits(ref: RouteRef, lb: LoadBalancer, tg: TargetGroup) -> None:
         )
 
 
+def _weights_refused(ref: RouteRef, exc: AwsError) -> PreflightError | None:
+    """AWS's answer when a listener takes no target-group weights (Network LBs before
+    weighted target groups reached them): say how to switch it all at once instead."""
+    if exc.code != "ValidationError" or "weight" not in exc.message.lower():
+        return None
+    return PreflightError(
+        f"{ref} refused target-group weights: {exc.message}",
+        hint=f'set shift = "swap" on this route in [[listeners]] ({ref.arn}): every route then '
+        "switches from blue to green all at once",
+    )
+
+
 def check_weights(ref: RouteRef, weights: Mapping[str, int]) -> None:
     """Integers 0-999, at least one above 0, at most five target groups (AWS's limits)."""
     for arn, weight in weights.items():
@@ -248,6 +362,7 @@ def parse_target_group(tg: TargetGroupTypeDef) -> TargetGroup:
         timeout_seconds=tg.get("HealthCheckTimeoutSeconds", 5),
         healthy_threshold=tg.get("HealthyThresholdCount", 5),
         unhealthy_threshold=tg.get("UnhealthyThresholdCount", 2),
+        enabled=tg.get("HealthCheckEnabled", True),
     )
     return TargetGroup(
         arn=tg["TargetGroupArn"],
@@ -259,6 +374,8 @@ def parse_target_group(tg: TargetGroupTypeDef) -> TargetGroup:
         health_check=health,
         # moto repeats the load balancer once per listener and rule forwarding to the group
         load_balancer_arns=tuple(dict.fromkeys(tg.get("LoadBalancerArns", []))),
+        protocol_version=tg.get("ProtocolVersion"),
+        ip_address_type=tg.get("IpAddressType"),
     )
 
 
@@ -290,15 +407,27 @@ def forward_weights(action: Mapping[str, Any]) -> dict[str, int]:
 
 
 def rewrite_actions(
-    actions: Sequence[Mapping[str, Any]], weights: Mapping[str, int]
+    actions: Sequence[Mapping[str, Any]], weights: Mapping[str, int], *, swap: bool = False
 ) -> list[dict[str, Any]]:
-    """The action list with the forward action's weights replaced, all else carried over."""
+    """The action list with the forward action's weights replaced, all else carried over.
+    A `swap` route takes no weights: its forward names the one group holding them all."""
     index = forward_index(actions)
     if index is None:  # route() refuses such routes; kept as a guard for direct callers
         raise PreflightError("the route has no forward action to set weights on")
-    return [
-        _weighted_forward(a, weights) if i == index else _carried(a) for i, a in enumerate(actions)
-    ]
+    forward = _single_forward if swap else _weighted_forward
+    return [forward(a, weights) if i == index else _carried(a) for i, a in enumerate(actions)]
+
+
+def _single_forward(old: Mapping[str, Any], weights: Mapping[str, int]) -> dict[str, Any]:
+    live = [arn for arn, weight in weights.items() if weight > 0]
+    if len(live) != 1:
+        raise PreflightError(
+            f'a route switched all at once (shift = "swap") cannot split traffic: {dict(weights)}'
+        )
+    action: dict[str, Any] = {"Type": "forward", "TargetGroupArn": live[0]}
+    if "Order" in old:
+        action["Order"] = old["Order"]
+    return action
 
 
 def _weighted_forward(old: Mapping[str, Any], weights: Mapping[str, int]) -> dict[str, Any]:
@@ -308,9 +437,11 @@ def _weighted_forward(old: Mapping[str, Any], weights: Mapping[str, int]) -> dic
     if "Order" in old:
         action["Order"] = old["Order"]
     action["ForwardConfig"] = {
-        "TargetGroups": [{"TargetGroupArn": a, "Weight": w} for a, w in weights.items()],
-        "TargetGroupStickinessConfig": copy.deepcopy(stickiness) or {"Enabled": False},
+        "TargetGroups": [{"TargetGroupArn": a, "Weight": w} for a, w in weights.items()]
     }
+    # Carried only when it was there: an NLB's TCP/TLS listener takes no stickiness setting.
+    if stickiness:
+        action["ForwardConfig"]["TargetGroupStickinessConfig"] = copy.deepcopy(stickiness)
     return action
 
 
@@ -348,6 +479,52 @@ def _route(
         protocol=listener.get("Protocol") if listener else None,
         port=listener.get("Port") if listener else None,
     )
+
+
+def _any_route(
+    ref: RouteRef, actions: Sequence[Mapping[str, Any]], listener: ListenerTypeDef
+) -> Route:
+    """Like `_route`, but a route that does not forward is kept, with no weights."""
+    index = forward_index(actions)
+    return Route(
+        ref=ref,
+        actions=tuple(actions),
+        weights={} if index is None else forward_weights(actions[index]),
+        load_balancer_arn=listener.get("LoadBalancerArn"),
+        protocol=listener.get("Protocol"),
+        port=listener.get("Port"),
+    )
+
+
+def _priority(value: str | None) -> int:
+    return int(value) if value and value.isdigit() else 1 << 30
+
+
+def target_group_settings(tg: TargetGroup) -> dict[str, Any]:
+    """CreateTargetGroup settings that make a copy of `tg` (everything but its name, ARN,
+    load balancers, attributes and tags)."""
+    check = tg.health_check
+    params: dict[str, Any] = {"TargetType": tg.target_type, "HealthCheckEnabled": check.enabled}
+    for key, value in (
+        ("Protocol", tg.protocol),
+        ("ProtocolVersion", tg.protocol_version),
+        ("Port", tg.port),
+        ("VpcId", tg.vpc_id),
+        ("IpAddressType", tg.ip_address_type),
+        ("HealthCheckProtocol", check.protocol),
+        ("HealthCheckPort", check.port),
+        ("HealthCheckPath", check.path),
+        ("HealthCheckIntervalSeconds", check.interval_seconds),
+        ("HealthCheckTimeoutSeconds", check.timeout_seconds),
+        ("HealthyThresholdCount", check.healthy_threshold),
+        ("UnhealthyThresholdCount", check.unhealthy_threshold),
+    ):
+        if value is not None:
+            params[key] = value
+    if check.matcher:
+        code = "GrpcCode" if tg.protocol_version == "GRPC" else "HttpCode"
+        params["Matcher"] = {code: check.matcher}
+    return params
 
 
 def _is_arn(value: str) -> bool:

@@ -176,13 +176,14 @@ def install_simulators(sandbox: Sandbox) -> None:
     answers in process (`in_process`) or as a server (`bluegreen.sandbox.server`). Undo it
     with `uninstall_simulators()`."""
     # Imported here: the simulators import this module for Sandbox and AppModel.
-    from bluegreen.sandbox import ecs, faults, health, metrics
+    from bluegreen.sandbox import ecs, faults, health, metrics, wiring
 
     # moto advances a task one lifecycle step per DescribeTasks call; the simulators
     # own the task lifecycle, so moto's tasks stay where they are.
     state_manager.set_transition(
         model_name="ecs::task", transition={"progression": "manual", "times": 10**9}
     )
+    wiring.install()  # target groups' load balancers follow listener changes
     health.install(sandbox)
     ecs.install(sandbox)
     # After health and ECS: each minute's metrics see the targets they just moved.
@@ -192,9 +193,10 @@ def install_simulators(sandbox: Sandbox) -> None:
 
 def uninstall_simulators() -> None:
     """Put moto's own behaviour back (target health, ECS task transitions, no faults)."""
-    from bluegreen.sandbox import ecs, faults, health
+    from bluegreen.sandbox import ecs, faults, health, wiring
 
     faults.uninstall()
     ecs.uninstall()
     health.uninstall()
+    wiring.uninstall()
     state_manager.unset_transition("ecs::task")

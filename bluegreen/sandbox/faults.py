@@ -71,6 +71,7 @@ class Rule:
     status: int | None = None  # fail: the HTTP status
     code: str | None = None  # fail: the error code (default by status)
     seconds: float = 0.0  # slow: the delay
+    message: str | None = None  # fail: the error message (default by status)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fraction <= 1.0:
@@ -107,8 +108,9 @@ class Faults:
         fraction: float = 1.0,
         status: int = 500,
         code: str | None = None,
+        message: str | None = None,
     ) -> Rule:
-        return self._add(Rule("fail", operation, fraction, status, code))
+        return self._add(Rule("fail", operation, fraction, status, code, message=message))
 
     def slow(self, operation: str | None = None, seconds: float = 1.0) -> Rule:
         return self._add(Rule("slow", operation, seconds=seconds))
@@ -149,7 +151,7 @@ class Faults:
                 return Injection(status, code, message)
             status = rule.status or 500
             default_code, message = SERVER_ERRORS.get(status, SERVER_ERRORS[500])
-            return Injection(status, rule.code or default_code, message)
+            return Injection(status, rule.code or default_code, rule.message or message)
         return None
 
     def respond(self, operation: str, headers: Mapping[str, Any]) -> Response | None:

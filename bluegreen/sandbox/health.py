@@ -14,6 +14,11 @@ Application Load Balancer target groups", "Target health status"):
 - it crashes (`AppModel.crashes_after` seconds after it started) → its checks fail from
   then, and after UnhealthyThresholdCount × interval it is `unhealthy` /
   `Target.FailedHealthChecks`;
+- a TCP health check (NLB target groups; HealthCheckProtocol TCP) only opens a connection:
+  the path, the matcher and what the app answers on it do not matter — a running app is
+  healthy on the same timing, one that hangs is `Target.Timeout`, a crash is
+  `Target.FailedHealthChecks`. An HTTP(S) check on an NLB target group matches 200-399
+  unless told otherwise ("Health checks for Network Load Balancer target groups");
 - deregistered → `draining` / `Target.DeregistrationInProgress` for the target group's
   `deregistration_delay.timeout_seconds`, then gone from DescribeTargetHealth;
 - in a target group no listener or rule forwards to (a weight of 0 still counts) →
@@ -63,8 +68,10 @@ class Check:
 
     @classmethod
     def of(cls, group: Any) -> Check:
-        matcher = (getattr(group, "matcher", None) or {}).get("HttpCode") or "200"
         protocol = (group.health_check_protocol or group.protocol or "HTTP").upper()
+        traffic = (group.protocol or "HTTP").upper()
+        default = "200" if traffic in ("HTTP", "HTTPS") else "200-399"  # ALB / NLB defaults
+        matcher = (getattr(group, "matcher", None) or {}).get("HttpCode") or default
         return cls(
             path=group.health_check_path or "/",
             matcher=str(matcher),

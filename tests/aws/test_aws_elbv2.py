@@ -374,9 +374,18 @@ def test_carried_oidc_without_its_secret_uses_the_existing_one() -> None:
             "TargetGroups": [
                 {"TargetGroupArn": "blue", "Weight": 9},
                 {"TargetGroupArn": "green", "Weight": 1},
-            ],
-            "TargetGroupStickinessConfig": {"Enabled": False},
+            ]
         },
+    }
+
+
+def test_forward_stickiness_is_carried_only_when_it_was_set() -> None:
+    sticky = {"Enabled": True, "DurationSeconds": 60}
+    forward = {"Type": "forward", "ForwardConfig": {"TargetGroupStickinessConfig": sticky}}
+
+    assert rewrite_actions([forward], {"blue": 1})[0]["ForwardConfig"] == {
+        "TargetGroups": [{"TargetGroupArn": "blue", "Weight": 1}],
+        "TargetGroupStickinessConfig": sticky,
     }
 
 

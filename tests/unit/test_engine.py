@@ -364,7 +364,7 @@ def test_listeners_that_disagree_stop_before_any_change(
     make_deployer: MakeDeployer, world: World
 ) -> None:
     world.routes[HTTPS] = {BLUE: 0, GREEN: 100}
-    with pytest.raises(ConflictError, match="disagree") as caught:
+    with pytest.raises(PreflightError, match="disagree") as caught:
         make_deployer().deploy(V2)
     assert caught.value.exit_code == 2 and world.writes == []
 

@@ -1,7 +1,8 @@
 """A small TOML writer for configuration dicts (tomllib only reads; no new dependency).
 
 Writes tables, arrays of tables, strings, numbers, booleans and arrays of those; leaves None
-out (TOML has no null). Used to hand a sandbox stack's configuration over as a file.
+out (TOML has no null). Used by `bluegreen init` for the starter configuration and by the
+sandbox to hand a stack's configuration over as a file.
 """
 
 from __future__ import annotations

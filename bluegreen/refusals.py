@@ -1,0 +1,53 @@
+"""What bluegreen cannot deploy, said once: (message, hint) pairs shared by `deploy`'s
+preflight (a PreflightError) and `bluegreen verify` (a failed check with its fix)."""
+
+from __future__ import annotations
+
+from bluegreen.model import LoadBalancer, Service
+
+
+def gateway_refusal(lb: LoadBalancer) -> tuple[str, str]:
+    return (
+        f"load balancer {lb.name} is a Gateway Load Balancer: it forwards traffic through "
+        "network appliances (GENEVE), not to an application, and has no weighted target "
+        "groups to shift between",
+        "put the service behind an Application Load Balancer (HTTP/HTTPS) or a Network Load "
+        "Balancer (TCP/TLS/UDP) and name its listeners in [[listeners]]",
+    )
+
+
+def classic_refusal(service: Service) -> tuple[str, str]:
+    return (
+        f"service {service.name} is behind Classic Load Balancer "
+        f"{', '.join(service.classic_load_balancers)}, which has no target groups: there is "
+        "nothing to shift traffic between",
+        "migrate to an Application or Network Load Balancer (the EC2 console's Classic Load "
+        "Balancer migration wizard creates one from it), then attach the service to a target "
+        "group of it (loadBalancers with targetGroupArn) and run `bluegreen init`",
+    )
+
+
+def controller_refusal(name: str, controller: str, mode: str) -> tuple[str, str]:
+    """A service whose deployment controller does not fit the mode."""
+    why = {
+        "CODE_DEPLOY": "it uses the CODE_DEPLOY deployment controller: it is driven by "
+        "CodeDeploy, which rejects task-definition changes from anyone else",
+        "ECS": "its rolling deployments are driven by ECS itself",
+        "EXTERNAL": "its task sets are managed by an external controller",
+    }.get(controller, f"its deployment controller is {controller}")
+    if mode == "task-sets":
+        hint = (
+            'task-sets mode needs a service created with deploymentController type "EXTERNAL"; '
+            'for two ECS-controller services use mode = "service-pair"'
+        )
+    else:
+        hint = (
+            'service-pair mode needs two services on the default "ECS" deployment controller; '
+            'for one EXTERNAL-controller service use mode = "task-sets"'
+        )
+    if controller == "CODE_DEPLOY":
+        hint += (
+            "; a CodeDeploy service must first be moved to the ECS or EXTERNAL controller "
+            "(or replaced by a service created with one)"
+        )
+    return f'service {name} cannot be deployed in mode "{mode}": {why}', hint
