@@ -565,7 +565,8 @@ def serve(
             SandboxServer,
             build_demo_world,
             shell_lines,
-            wait_for_signal,
+            stopped_by_signal,
+            wait,
         )
     except ModuleNotFoundError as missing:
         _missing_sandbox(missing)
@@ -578,11 +579,13 @@ def serve(
         err.print(Text.assemble(("error: ", "bold red"), message))
         raise typer.Exit(UsageError.exit_code) from None
     try:
-        config_out.write_text(build_demo_world(server).config_toml())
-        err.print(Text(f"simulated AWS on {server.endpoint_url} at {speed:g}x; wrote {config_out}"))
-        err.print(Text("rehearsal only; in another shell, run:"))
-        print("\n".join(shell_lines(server)), flush=True)
-        wait_for_signal()
+        with stopped_by_signal() as stop:
+            config_out.write_text(build_demo_world(server).config_toml())
+            message = f"simulated AWS on {server.endpoint_url} at {speed:g}x; wrote {config_out}"
+            err.print(Text(message))
+            err.print(Text("rehearsal only; in another shell, run:"))
+            print("\n".join(shell_lines(server)), flush=True)
+            wait(stop)
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place
         pass
     finally:

@@ -130,14 +130,9 @@ class EcsContainers:
             # Same cluster and name → same token: a retried call creates one service.
             "clientToken": client_token(cluster, name),
         }
-        if network_configuration:
-            params["networkConfiguration"] = copy.deepcopy(dict(network_configuration))
-        if capacity_provider_strategy:
-            params["capacityProviderStrategy"] = [dict(s) for s in capacity_provider_strategy]
-        elif launch_type:
-            params["launchType"] = launch_type
-        if platform_version:
-            params["platformVersion"] = platform_version
+        params |= placement(
+            network_configuration, launch_type, capacity_provider_strategy, platform_version
+        )
         if tags:
             params["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
         resp = self._aws.call(
@@ -256,15 +251,9 @@ class EcsContainers:
             "scale": {"unit": "PERCENT", "value": 100.0},
             "clientToken": client_token(external_id, target_group_arn),
         }
-        # Only what is set: AWS rejects launchType next to a capacity provider strategy.
-        if network_configuration:
-            params["networkConfiguration"] = copy.deepcopy(dict(network_configuration))
-        if capacity_provider_strategy:
-            params["capacityProviderStrategy"] = [dict(s) for s in capacity_provider_strategy]
-        elif launch_type:
-            params["launchType"] = launch_type
-        if platform_version:
-            params["platformVersion"] = platform_version
+        params |= placement(
+            network_configuration, launch_type, capacity_provider_strategy, platform_version
+        )
         resp = self._aws.call(
             f"service {service} in cluster {cluster}", self._client.create_task_set, **params
         )
@@ -324,6 +313,26 @@ def _load_balancer(binding: LoadBalancerBinding) -> LoadBalancerTypeDef:
     if binding.container_port:
         lb["containerPort"] = binding.container_port
     return lb
+
+
+def placement(
+    network_configuration: Mapping[str, Any] | None,
+    launch_type: str | None,
+    capacity_provider_strategy: Sequence[Mapping[str, Any]],
+    platform_version: str | None,
+) -> dict[str, Any]:
+    """Where tasks run, as CreateTaskSet/CreateService take it: only what is set — AWS
+    rejects launchType next to a capacity provider strategy."""
+    params: dict[str, Any] = {}
+    if network_configuration:
+        params["networkConfiguration"] = copy.deepcopy(dict(network_configuration))
+    if capacity_provider_strategy:
+        params["capacityProviderStrategy"] = [dict(s) for s in capacity_provider_strategy]
+    elif launch_type:
+        params["launchType"] = launch_type
+    if platform_version:
+        params["platformVersion"] = platform_version
+    return params
 
 
 def client_token(external_id: str, target_group_arn: str) -> str:

@@ -305,25 +305,31 @@ def shell_lines(server: SandboxServer) -> list[str]:
     ]
 
 
-def wait_for_signal(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> int:
-    """Block (in the main thread) until one of `signals` arrives — Ctrl-C, `kill` — and
-    return its number. Our own handlers, so a background `serve` (SIGINT ignored by the
-    shell) stops cleanly too."""
-    arrived: list[int] = []
+@contextmanager
+def stopped_by_signal(
+    signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM),
+) -> Iterator[threading.Event]:
+    """Our own handlers for `signals` — Ctrl-C, `kill` — for the block: the event is set
+    when one arrives. Installed before anything is announced, so a harness that stops the
+    server as soon as it has read the exports cannot beat them (and a background `serve`,
+    SIGINT ignored by the shell, stops cleanly too)."""
     stop = threading.Event()
 
     def handler(signum: int, frame: Any) -> None:
-        arrived.append(signum)
         stop.set()
 
     previous = {number: signal.signal(number, handler) for number in signals}
     try:
-        while not stop.wait(0.5):  # a timeout: the handler runs between waits
-            pass
+        yield stop
     finally:
         for number, old in previous.items():
             signal.signal(number, old)
-    return arrived[0]
+
+
+def wait(stop: threading.Event) -> None:
+    """Block the main thread until `stop` is set; a timeout so signal handlers run."""
+    while not stop.wait(0.5):
+        pass
 
 
 # -- WSGI layers ---------------------------------------------------------------------------

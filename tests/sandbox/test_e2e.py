@@ -4,30 +4,18 @@ weights, the service's task sets, the record."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from sim_helpers import ecs, elb
 
-from bluegreen import Deployer
-from bluegreen.config import parse_config
 from bluegreen.errors import DeploymentStopped, GateFailed, HealthCheckFailed, HookFailed
 from bluegreen.sandbox import AppModel, Sandbox
 from bluegreen.sandbox.stack import SandboxStack
 
 V2 = "public.ecr.aws/bluegreen/demo-web:2.0.0"
 STEPS = [{"weight": 10, "bake": "3m"}, {"weight": 50, "bake": "3m"}, {"weight": 100}]
-
-
-@pytest.fixture
-def make(sandbox: Sandbox, stack: SandboxStack, tmp_path: Path) -> Any:
-    def deployer(**overrides: Any) -> Deployer:
-        config = parse_config(stack.config(**overrides), source=tmp_path / "bluegreen.toml")
-        return Deployer(config, clock=sandbox.clock)
-
-    return deployer
 
 
 def weights(stack: SandboxStack) -> set[tuple[int, int]]:

@@ -3,14 +3,11 @@ longer bakes, and an all-at-once swap for listeners that take no weights."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sim_helpers import elb
 
-from bluegreen import Deployer
-from bluegreen.config import parse_config
 from bluegreen.errors import DeploymentFailed, HealthCheckFailed, PreflightError
 from bluegreen.plan import NLB_SETTLE_SECONDS
 from bluegreen.sandbox import AppModel, Sandbox
@@ -23,15 +20,6 @@ REFUSAL = "You cannot specify a target group weight on load balancers of type 'n
 @pytest.fixture
 def stack(sandbox: Sandbox) -> SandboxStack:
     return build_stack(sandbox, load_balancer="network", test_listener=True)
-
-
-@pytest.fixture
-def make(sandbox: Sandbox, stack: SandboxStack, tmp_path: Path) -> Any:
-    def deployer(**overrides: Any) -> Deployer:
-        config = parse_config(stack.config(**overrides), source=tmp_path / "bluegreen.toml")
-        return Deployer(config, clock=sandbox.clock)
-
-    return deployer
 
 
 def forwards(stack: SandboxStack) -> list[dict[str, int]]:

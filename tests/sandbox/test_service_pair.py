@@ -26,15 +26,6 @@ def stack(sandbox: Sandbox) -> SandboxStack:
     return build_stack(sandbox, mode="service-pair")
 
 
-@pytest.fixture
-def make(sandbox: Sandbox, stack: SandboxStack, tmp_path: Path) -> Any:
-    def deployer(**overrides: Any) -> Deployer:
-        config = parse_config(stack.config(**overrides), source=tmp_path / "bluegreen.toml")
-        return Deployer(config, clock=sandbox.clock)
-
-    return deployer
-
-
 def weights(stack: SandboxStack) -> set[tuple[int, int]]:
     found = set()
     for arn in (stack.http_listener_arn, stack.https_listener_arn):
