@@ -173,8 +173,18 @@ def run(output: Output, action: Callable[[], T], show: Callable[[T], None]) -> N
         raise typer.Exit(exc.exit_code) from None
 
 
+DetachAtPause = Annotated[
+    bool, typer.Option("--detach-at-pause", help="Exit 0 at the next pause (state PAUSED).")
+]
+
+
 def _print_event(event: Event) -> None:
     err.print(Text.assemble((f"{event.state.value:<16} ", "dim"), event.message), highlight=False)
+
+
+def _event_sink(output: Output) -> Callable[[Event], None] | None:
+    """Events narrated on stderr for people; JSON output stays one document."""
+    return _print_event if output is Output.text else None
 
 
 def _print_result(result: DeploymentResult) -> None:
@@ -243,9 +253,7 @@ def deploy(
     timeout: Annotated[
         str | None, typer.Option(help='Whole deployment, e.g. "2h"; then rollback.')
     ] = None,
-    detach_at_pause: Annotated[
-        bool, typer.Option("--detach-at-pause", help="Exit 0 at a pause.")
-    ] = False,
+    detach_at_pause: DetachAtPause = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     common: Common = NO_COMMON,
 ) -> None:
@@ -264,7 +272,7 @@ def deploy(
             return deployer.plan(images, task_definition)
         if not yes and sys.stdin.isatty() and not _confirm(deployer.plan(images, task_definition)):
             raise UsageError("cancelled: nothing was changed")
-        sink = _print_event if output is Output.text else None
+        sink = _event_sink(output)
         return deployer.deploy(
             images, task_definition, detach_at_pause=detach_at_pause, on_event=sink
         )
@@ -362,7 +370,7 @@ def rollback(
 ) -> None:
     """Abort the deployment in flight: production back on blue, green retired."""
     output = common.output
-    sink = _print_event if output is Output.text else None
+    sink = _event_sink(output)
 
     # A rollback that put blue back is what was asked: exit 0 (SPEC §2).
     run(output, lambda: common.deployer().rollback(reason, on_event=sink), _show_deploy(output))
@@ -373,14 +381,12 @@ def promote(
     full: Annotated[
         bool, typer.Option("--full", help="Skip the remaining steps and bakes.")
     ] = False,
-    detach_at_pause: Annotated[
-        bool, typer.Option("--detach-at-pause", help="Exit 0 at the next pause.")
-    ] = False,
+    detach_at_pause: DetachAtPause = False,
     common: Common = NO_COMMON,
 ) -> None:
     """Continue a paused deployment."""
     output = common.output
-    sink = _print_event if output is Output.text else None
+    sink = _event_sink(output)
     run(
         output,
         lambda: common.deployer().promote(
@@ -392,14 +398,12 @@ def promote(
 
 @command
 def resume(
-    detach_at_pause: Annotated[
-        bool, typer.Option("--detach-at-pause", help="Exit 0 at the next pause.")
-    ] = False,
+    detach_at_pause: DetachAtPause = False,
     common: Common = NO_COMMON,
 ) -> None:
     """Continue a deployment whose process died, from its record."""
     output = common.output
-    sink = _print_event if output is Output.text else None
+    sink = _event_sink(output)
     run(
         output,
         lambda: common.deployer().resume(on_event=sink, detach_at_pause=detach_at_pause),

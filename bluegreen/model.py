@@ -6,7 +6,7 @@ never counts as healthy or steady).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -150,6 +150,10 @@ class Route:
     @property
     def total_weight(self) -> int:
         return sum(self.weights.values())
+
+    def forwards_elsewhere(self, ours: Collection[str]) -> list[str]:
+        """Target groups other than `ours` that get traffic from this route."""
+        return [arn for arn, weight in self.weights.items() if arn not in ours and weight > 0]
 
     def live_target_group(self) -> str | None:
         """The target group holding all the weight, or None when the weight is split."""

@@ -16,7 +16,7 @@ from bluegreen.config import DeploymentConfig, RouteConfig
 from bluegreen.errors import ConflictError, PreflightError
 from bluegreen.model import AlarmState, LoadBalancer, Route, RouteKind, RouteRef, TargetGroup
 from bluegreen.ports import Cloud
-from bluegreen.refusals import gateway_refusal
+from bluegreen.refusals import forwards_elsewhere, gateway_refusal, listeners_disagree
 from bluegreen.strategies import Stage, stages_for
 from bluegreen.taskdef import is_task_definition_arn
 from bluegreen.topology import Fleet, Topology, topology_for
@@ -151,26 +151,18 @@ def _colours(
         )
     if len(set(live.values())) > 1:
         detail = "; ".join(f"{ref} → {by_arn[arn or ''].name}" for ref, arn in live.items())
-        raise ConflictError(
-            f"the production listeners disagree on which colour is live: {detail}",
-            hint="every production listener must send all traffic to the same target group; "
-            "see `bluegreen status` and fix the listeners, or run `bluegreen rollback`",
-        )
+        message, hint = listeners_disagree(detail)
+        raise ConflictError(message, hint=hint)
     blue = by_arn[next(iter(live.values())) or ""]
     green = next(g for g in groups if g.arn != blue.arn)
     return blue, green
 
 
 def _check_forwards_only_to(route: Route, groups: list[TargetGroup]) -> None:
-    ours = {g.arn for g in groups}
-    others = [arn for arn, weight in route.weights.items() if arn not in ours and weight > 0]
+    others = route.forwards_elsewhere({g.arn for g in groups})
     if others:
-        raise ConflictError(
-            f"{route.ref} forwards to target group(s) that are neither blue nor green: "
-            f"{', '.join(others)}",
-            hint="point it at the target groups named in [target_groups], or remove it "
-            "from [[listeners]]",
-        )
+        message, hint = forwards_elsewhere(str(route.ref), others)
+        raise ConflictError(message, hint=hint)
 
 
 # ---------------------------------------------------------------- the plan, as data

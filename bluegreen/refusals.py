@@ -27,6 +27,24 @@ def classic_refusal(service: Service) -> tuple[str, str]:
     )
 
 
+def listeners_disagree(detail: str) -> tuple[str, str]:
+    """Production routes each sending all traffic to a different target group."""
+    return (
+        f"the production listeners disagree on which colour is live: {detail}",
+        "every production listener must send all traffic to the same target group; see "
+        "`bluegreen status` and fix the listeners, or run `bluegreen rollback`",
+    )
+
+
+def forwards_elsewhere(route: str, others: list[str]) -> tuple[str, str]:
+    """A route sending traffic to a target group that is neither blue nor green."""
+    return (
+        f"{route} forwards to target group(s) that are neither blue nor green: {', '.join(others)}",
+        "point it at the target groups named in [target_groups], or remove it from the "
+        "configuration",
+    )
+
+
 def controller_refusal(name: str, controller: str, mode: str) -> tuple[str, str]:
     """A service whose deployment controller does not fit the mode."""
     why = {

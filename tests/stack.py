@@ -21,6 +21,8 @@ from typing import Any
 
 import boto3
 
+from bluegreen.sandbox.stack_parts import network
+
 CONTAINER = "web"
 CONTAINER_PORT = 8080
 SECRET_VALUE = "hunter2"
@@ -77,8 +79,8 @@ def weighted_forward(blue: str, green: str, blue_weight: int = 100) -> list[dict
 
 
 def build_stack(region: str = "us-east-1") -> Stack:
-    ec2 = boto3.client("ec2", region_name=region)
-    vpc_id, subnet_ids, sg_id = _network(ec2, region)
+    net = network(region, "web")  # the sandbox stack's: VPC, two subnets, a group
+    vpc_id, subnet_ids, sg_id = net.vpc_id, net.subnet_ids, net.security_group_id
     elb = boto3.client("elbv2", region_name=region)
     lb_arn = elb.create_load_balancer(
         Name="web", Subnets=list(subnet_ids), SecurityGroups=[sg_id], Type="application"
@@ -125,20 +127,6 @@ def build_stack(region: str = "us-east-1") -> Stack:
         blue_task_set_id=task_set["id"],
         blue_task_set_arn=task_set["taskSetArn"],
     )
-
-
-def _network(ec2: Any, region: str) -> tuple[str, tuple[str, ...], str]:
-    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    # moto's CreateTaskSet (awsvpc, scale > 0) crashes without DNS hostnames on the VPC.
-    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
-    subnet_ids = tuple(
-        ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=f"{region}{zone}")[
-            "Subnet"
-        ]["SubnetId"]
-        for cidr, zone in (("10.0.1.0/24", "a"), ("10.0.2.0/24", "b"))
-    )
-    sg_id = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc_id)["GroupId"]
-    return vpc_id, subnet_ids, sg_id
 
 
 def create_target_group(elb: Any, name: str, vpc_id: str) -> str:

@@ -10,7 +10,13 @@ from bluegreen.config import DeploymentConfig
 from bluegreen.model import AlarmState, LoadBalancer, Route, Service, TargetGroup
 from bluegreen.plan import route_ref, route_refs
 from bluegreen.ports import Cloud
-from bluegreen.refusals import classic_refusal, controller_refusal, gateway_refusal
+from bluegreen.refusals import (
+    classic_refusal,
+    controller_refusal,
+    forwards_elsewhere,
+    gateway_refusal,
+    listeners_disagree,
+)
 from bluegreen.verify.report import Findings
 
 # -- every resource exists ----------------------------------------------------------------
@@ -142,12 +148,7 @@ def live_colour(
         return None
     if len(set(live.values())) > 1:
         detail = "; ".join(f"{ref} → {names.get(arn or '', arn)}" for ref, arn in live.items())
-        f.fail(
-            "live_colour",
-            f"the production listeners disagree on which colour is live: {detail}",
-            "every production listener must send all traffic to the same target group; fix "
-            "the listeners, or run `bluegreen rollback`",
-        )
+        f.fail("live_colour", *listeners_disagree(detail))
         return None
     arn = next(iter(live.values())) or ""
     f.passed("live_colour", f"{names.get(arn, arn)} serves production (blue)")
@@ -160,17 +161,11 @@ def listener_actions(f: Findings, found: list[Route], groups: dict[str, TargetGr
         return
     ours = {g.arn for g in groups.values()}
     for route in found:
-        others = [a for a, w in route.weights.items() if a not in ours and w > 0]
+        others = route.forwards_elsewhere(ours)
         forward = next((a for a in route.actions if a.get("Type") == "forward"), {})
         sticky = forward.get("ForwardConfig", {}).get("TargetGroupStickinessConfig") or {}
         if others:
-            f.fail(
-                "listener_actions",
-                f"{route.ref} forwards to target group(s) that are neither blue nor green: "
-                f"{', '.join(others)}",
-                "point it at the target groups named in [target_groups], or remove it from "
-                "the configuration",
-            )
+            f.fail("listener_actions", *forwards_elsewhere(str(route.ref), others))
         elif sticky.get("Enabled"):
             f.warn(
                 "listener_actions",
