@@ -30,6 +30,7 @@ from bluegreen.interrupts import Interrupted
 from bluegreen.machine import State
 from bluegreen.plan import Plan, Release, build_plan, resolve
 from bluegreen.ports import Cloud
+from bluegreen.reads import once
 from bluegreen.record import DeploymentRecord, Request, new_deployment_id
 from bluegreen.redact import Redactor
 from bluegreen.status import Status, read_status
@@ -143,8 +144,9 @@ class Deployer:
         release = Release(images=dict(images or {}), task_definition=task_definition)
         _check_release(release)
         self._refuse_if_in_flight()
-        run_checks(self.config, self.cloud).raise_for_failures()  # deploy would stop here
-        return build_plan(self.config, resolve(self.config, self.cloud), release)
+        reads = once(self.cloud)  # the checks and resolve() share one read of each thing
+        run_checks(self.config, reads).raise_for_failures()  # deploy would stop here
+        return build_plan(self.config, resolve(self.config, reads), release)
 
     def deploy(
         self,

@@ -33,6 +33,7 @@ from bluegreen.interrupts import Interrupted, InterruptFlag
 from bluegreen.machine import State, can_roll_back
 from bluegreen.plan import Release, Resolved, resolve, stages_of
 from bluegreen.ports import Cloud
+from bluegreen.reads import once
 from bluegreen.record import DeploymentRecord, Event, RouteEntry, StageEntry
 from bluegreen.rollback import RollBack
 from bluegreen.store import Store
@@ -163,10 +164,11 @@ class Engine:
     # ------------------------------------------------------------------ states
 
     def _preflight(self, rec: DeploymentRecord) -> State:
-        run_checks(self.config, self.cloud).raise_for_failures()  # what `verify` checks
-        resolved = resolve(self.config, self.cloud)
+        reads = once(self.cloud)  # the checks and resolve() share one read of each thing
+        run_checks(self.config, reads).raise_for_failures()  # what `verify` checks
+        resolved = resolve(self.config, reads)
         self._fill_from(rec, resolved)
-        self._check_release(rec, resolved)
+        self._check_release(rec, resolved, reads)
         self.store.save(rec)
         self.event(rec, f"blue is {resolved.blue.name}, green is {resolved.green.name}")
         self._hooks(rec, HookEvent.PRE_PROVISION, stop_only=True)
@@ -185,17 +187,17 @@ class Engine:
         rec.container, rec.container_port = resolved.container, resolved.container_port
         rec.desired_count = resolved.fleet.desired_count
 
-    def _check_release(self, rec: DeploymentRecord, resolved: Resolved) -> None:
+    def _check_release(self, rec: DeploymentRecord, resolved: Resolved, reads: Cloud) -> None:
         """Everything about the new version that can be wrong is found before any change."""
         source = self._release.task_definition
         rec.images = dict(self._release.images)
         rec.task_definition_source = source
         if source and is_task_definition_arn(source):
-            rec.to_task_definition = self.cloud.ecs.task_definition(source).arn
+            rec.to_task_definition = reads.ecs.task_definition(source).arn
         elif source:
             load_task_definition_file(self.config.base_dir / source)
         else:
-            current = self.cloud.ecs.task_definition(resolved.fleet.task_definition)
+            current = reads.ecs.task_definition(resolved.fleet.task_definition)
             with_images(current.registration, rec.images)
             self.hooks.add_secrets(current.secret_values)
 
