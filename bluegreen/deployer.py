@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from bluegreen.clock import Clock, RealClock
 from bluegreen.config import DeploymentConfig, load_config
 from bluegreen.engine import Engine, EventSink
@@ -20,7 +22,6 @@ from bluegreen.errors import (
     BluegreenError,
     ConflictError,
     DeploymentFailed,
-    LockHeldError,
     RollbackFailed,
     UsageError,
 )
@@ -31,16 +32,19 @@ from bluegreen.machine import State
 from bluegreen.plan import Plan, Release, build_plan, resolve
 from bluegreen.ports import Cloud
 from bluegreen.reads import once
-from bluegreen.record import DeploymentRecord, Request, new_deployment_id
+from bluegreen.record import DeploymentRecord, Event, Request, new_deployment_id
 from bluegreen.redact import Redactor
 from bluegreen.status import Status, read_status
 from bluegreen.store import Store, open_store
+from bluegreen.takeover import TakeOver
 from bluegreen.verify import Report, run_checks
 
 if TYPE_CHECKING:
     from bluegreen.aws.s3 import S3Objects
 
-# How long promote/rollback wait for a deployment running elsewhere to act on them.
+log = structlog.get_logger("bluegreen")
+
+# How long promote/rollback wait for a live process running the deployment to act on them.
 ANSWER_WAIT_SECONDS = 600.0
 
 EXIT_CODES = {
@@ -272,12 +276,10 @@ class Deployer:
     ) -> DeploymentResult:
         if request:
             self.store.post_request(rec.service_key, rec.id, request)
-        try:
-            lock = self.store.acquire_lock(rec.service_key, rec.id)
-        except LockHeldError:
-            if request is None:
-                raise
-            return self._await_other_process(rec, request)
+        answered = (lambda: self._answer_to(rec, request)) if request else None
+        taken = self._take_over(rec, on_event).lock(rec, answered)
+        if isinstance(taken, DeploymentResult):
+            return taken  # the process running it acted on the request
         try:
             rec = self.store.load(rec.service_key, rec.id)
             engine = self._engine(on_event, detach_at_pause)
@@ -285,8 +287,22 @@ class Deployer:
                 self._start_rollback(rec, request)
             engine.run(rec)
         finally:
-            lock.release()
+            taken.release()
         return self._finish(engine, rec)
+
+    def _take_over(self, rec: DeploymentRecord, on_event: EventSink | None) -> TakeOver:
+        def notify(message: str) -> None:
+            log.info(message, deployment_id=rec.id)
+            if on_event:
+                on_event(Event(at=self.clock.now(), state=rec.state, message=message))
+
+        return TakeOver(
+            self.store,
+            self.clock,
+            self.config.health.poll_interval,
+            notify,
+            patience_seconds=ANSWER_WAIT_SECONDS,
+        )
 
     def _start_rollback(self, rec: DeploymentRecord, request: Request) -> None:
         """We hold the lock, so no process is running this deployment (it paused detached,
@@ -301,28 +317,18 @@ class Deployer:
             rec.move_to(State.ROLLING_BACK, self.clock.now(), rec.reason or "")
         self.store.save(rec)
 
-    def _await_other_process(self, rec: DeploymentRecord, request: Request) -> DeploymentResult:
-        """The deployment runs in another process, which takes the request within one poll
-        interval: wait until it has acted on it."""
-        poll = self.config.health.poll_interval
-        waited = 0.0
-        while waited < ANSWER_WAIT_SECONDS:
-            current = self.store.load(rec.service_key, rec.id)
-            acted = current.state.terminal or (
-                request.kind == "promote" and current.state is not State.PAUSED
-            )
-            if acted:
-                result = DeploymentResult(current, self._final_weights(current))
-                if current.state is State.FAILED:
-                    raise _with_result(RollbackFailed(current.reason or "rollback failed"), result)
-                return result
-            self.clock.sleep(poll)
-            waited += poll
-        raise LockHeldError(
-            f"{request.kind} was requested, but the process running {rec.id} has not acted on "
-            f"it within {ANSWER_WAIT_SECONDS:g}s: {self.store.lock_holder(rec.service_key)}",
-            hint="check that process; the request stays queued for it",
+    def _answer_to(self, rec: DeploymentRecord, request: Request) -> DeploymentResult | None:
+        """What the process running `rec` did about `request`, once it acted; else None."""
+        current = self.store.load(rec.service_key, rec.id)
+        acted = current.state.terminal or (
+            request.kind == "promote" and current.state is not State.PAUSED
         )
+        if not acted:
+            return None
+        result = DeploymentResult(current, self._final_weights(current))
+        if current.state is State.FAILED:
+            raise _with_result(RollbackFailed(current.reason or "rollback failed"), result)
+        return result
 
     def _finish(self, engine: Engine, rec: DeploymentRecord) -> DeploymentResult:
         result = DeploymentResult(rec, self._final_weights(rec))

@@ -70,6 +70,7 @@ class Engine:
         self.shifter = TrafficShifter(cloud.elb)
         self.topology = topology_for(config, cloud.ecs, self.event)
         self.interrupts = InterruptFlag()
+        hooks.interrupted = self.interrupts.pending  # a signal stops a running hook at once
         self.watcher = Watcher(config, cloud, store, clock, self.event, self.interrupts)
         self.detach_at_pause = False
         self._failure: BaseException | None = None
@@ -345,6 +346,7 @@ class Engine:
         if not specs:
             return
         results = self.hooks.run_event(event, specs, self.hook_context(rec, event, **extra))
+        self.interrupts.check()  # a hook stopped by a signal: the signal decides, not the hook
         for result in results:
             if result.succeeded:
                 continue

@@ -25,6 +25,8 @@ KILL_GRACE_SECONDS = 2.0
 # After a command exits, how long to wait for the end of its output: a background child
 # it left running may hold the pipe open, and we do not wait for that child.
 OUTPUT_DRAIN_SECONDS = 2.0
+# How often a running hook is checked for a signal that asked the deployment to stop.
+INTERRUPT_POLL_SECONDS = 0.1
 # Linux refuses to exec with any one environment string over 128 KiB (E2BIG); a long
 # context value is left out of the environment rather than making the hook unstartable.
 ENV_VALUE_LIMIT = 32 * 1024
@@ -81,8 +83,10 @@ def run_command(
     payload: str,
     timeout: float,
     on_line: Callable[[str], None],
+    interrupted: Callable[[], str | None] = lambda: None,
 ) -> Outcome:
-    """Run `argv` with the JSON `payload` on stdin, each output line to `on_line`."""
+    """Run `argv` with the JSON `payload` on stdin, each output line to `on_line`; stop it
+    when `interrupted()` names a signal."""
     if cwd is not None and not os.path.isdir(cwd):
         return Outcome(False, f"working directory {cwd} does not exist")
     with _context_file(payload) as context_path:
@@ -106,7 +110,7 @@ def run_command(
             )
         except OSError as exc:
             return Outcome(False, _start_failure(argv[0], cwd, exc))
-        return _supervise(proc, payload, timeout, on_line)
+        return _supervise(proc, payload, timeout, on_line, interrupted)
 
 
 def _start_failure(program: str, cwd: str | None, exc: OSError) -> str:
@@ -124,7 +128,11 @@ def _start_failure(program: str, cwd: str | None, exc: OSError) -> str:
 
 
 def _supervise(
-    proc: subprocess.Popen[bytes], payload: str, timeout: float, on_line: Callable[[str], None]
+    proc: subprocess.Popen[bytes],
+    payload: str,
+    timeout: float,
+    on_line: Callable[[str], None],
+    interrupted: Callable[[], str | None],
 ) -> Outcome:
     assert proc.stdin is not None and proc.stdout is not None
     # Threads for both pipes: a hook that ignores stdin, or prints more than a pipe buffer
@@ -132,11 +140,13 @@ def _supervise(
     writer = start_thread(_write_stdin, proc.stdin, payload.encode())
     reader = start_thread(_read_lines, proc.stdout, on_line)
     try:
-        exit_code = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_process_group(proc)
-        reader.join(OUTPUT_DRAIN_SECONDS)
-        return Outcome(False, f"timed out after {timeout:g}s", timed_out=True)
+        exit_code, stopped = _wait(proc, timeout, interrupted)
+        if exit_code is None:
+            _kill_process_group(proc)
+            reader.join(OUTPUT_DRAIN_SECONDS)
+            if stopped:
+                return Outcome(False, f"stopped: the deployment was {stopped}")
+            return Outcome(False, f"timed out after {timeout:g}s", timed_out=True)
     except BaseException:
         # Ctrl-C (or any error) while we wait: the hook is in its own session, so nothing
         # else would stop it; it must not outlive the deployment that started it.
@@ -150,6 +160,26 @@ def _supervise(
     if exit_code < 0:
         return Outcome(False, f"killed by {_signal_name(-exit_code)}", exit_code=exit_code)
     return Outcome(False, f"exited {exit_code}", exit_code=exit_code)
+
+
+def _wait(
+    proc: subprocess.Popen[bytes], timeout: float, interrupted: Callable[[], str | None]
+) -> tuple[int | None, str | None]:
+    """(exit code, None) when the hook ends; (None, "interrupted by SIG…") when a signal asks
+    the deployment to stop; (None, None) on timeout. The signal is a flag the engine's handler
+    sets, polled here: it never depends on an exception reaching this frame."""
+    deadline = time.monotonic() + timeout
+    while True:
+        signal_name = interrupted()
+        if signal_name:
+            return None, f"interrupted by {signal_name}"
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None, None
+        try:
+            return proc.wait(timeout=min(INTERRUPT_POLL_SECONDS, left)), None
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _signal_name(number: int) -> str:

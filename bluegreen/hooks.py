@@ -43,7 +43,7 @@ from typing import Any
 import structlog
 
 from bluegreen.errors import ConfigError, DeploymentFailed, DeploymentStopped, HookFailed
-from bluegreen.hook_process import Outcome, run_command, start_thread
+from bluegreen.hook_process import INTERRUPT_POLL_SECONDS, Outcome, run_command, start_thread
 from bluegreen.ports import Functions
 from bluegreen.redact import Redactor, is_sensitive_key
 
@@ -191,6 +191,9 @@ class HookRunner:
         self._redactor = redactor
         self._functions = functions
         self._log = log if log is not None else structlog.get_logger("bluegreen.hooks")
+        # Names the signal that asked the deployment to stop (the engine's interrupt flag):
+        # a running hook is stopped then, not waited for until its timeout.
+        self.interrupted: Callable[[], str | None] = lambda: None
 
     @property
     def redactor(self) -> Redactor:
@@ -229,9 +232,9 @@ class HookRunner:
         log.info("hook_started", timeout_seconds=spec.timeout_seconds)
         started = time.monotonic()
         if spec.command is not None:
-            outcome = _run_command(spec, spec.command, payload, tail)
+            outcome = _run_command(spec, spec.command, payload, tail, self.interrupted)
         elif spec.python is not None:
-            outcome = _run_python(spec, spec.python, payload, tail)
+            outcome = _run_python(spec, spec.python, payload, tail, self.interrupted)
         else:
             outcome = self._run_lambda(spec, payload, tail)
         result = HookResult(
@@ -295,13 +298,25 @@ def _format_seconds(seconds: float) -> str:
 
 
 def _run_command(
-    spec: HookSpec, command: tuple[str, ...], payload: str, tail: _OutputTail
+    spec: HookSpec,
+    command: tuple[str, ...],
+    payload: str,
+    tail: _OutputTail,
+    interrupted: Callable[[], str | None],
 ) -> Outcome:
     argv = ["/bin/sh", "-c", command[0]] if spec.shell else list(command)
-    return run_command(argv, spec.cwd, spec.env, payload, spec.timeout_seconds, tail.add)
+    return run_command(
+        argv, spec.cwd, spec.env, payload, spec.timeout_seconds, tail.add, interrupted
+    )
 
 
-def _run_python(spec: HookSpec, target: str, payload: str, tail: _OutputTail) -> Outcome:
+def _run_python(
+    spec: HookSpec,
+    target: str,
+    payload: str,
+    tail: _OutputTail,
+    interrupted: Callable[[], str | None],
+) -> Outcome:
     outcome: list[Outcome] = []
 
     def call() -> None:
@@ -322,7 +337,11 @@ def _run_python(spec: HookSpec, target: str, payload: str, tail: _OutputTail) ->
     # on timeout the hook keeps running in the background (daemon, so it does not keep the
     # process alive) and we carry on without it.
     worker = start_thread(call)
-    worker.join(spec.timeout_seconds)
+    stopped = _join(worker, spec.timeout_seconds, interrupted)
+    if stopped:
+        return Outcome(
+            False, f"stopped: the deployment was {stopped} (the Python hook runs on unstopped)"
+        )
     if worker.is_alive() or not outcome:
         return Outcome(
             False,
@@ -331,6 +350,18 @@ def _run_python(spec: HookSpec, target: str, payload: str, tail: _OutputTail) ->
             timed_out=True,
         )
     return outcome[0]
+
+
+def _join(
+    worker: threading.Thread, timeout: float, interrupted: Callable[[], str | None]
+) -> str | None:
+    """Wait for `worker` up to `timeout`; "interrupted by SIG…" if a signal came first."""
+    deadline = time.monotonic() + timeout
+    while worker.is_alive() and (left := deadline - time.monotonic()) > 0:
+        if signal_name := interrupted():
+            return f"interrupted by {signal_name}"
+        worker.join(min(INTERRUPT_POLL_SECONDS, left))
+    return None
 
 
 _SYS_PATH_LOCK = threading.Lock()

@@ -2,10 +2,12 @@
 
 While the engine runs, the two signals only set a flag; the engine checks it between
 states and at every poll, so the AWS call in progress always finishes and the record is
-consistent. Then it rolls back (the default) or leaves the deployment resumable
-(`on_interrupt = "leave"`). While rolling back, further signals are noted and ignored:
-stopping half way would leave the listeners split. Handlers are installed only in the main
-thread (Python allows no other) and the previous ones are restored afterwards.
+consistent. A hook running when the signal comes is stopped at once (the hook runner polls
+the flag): it is ours to stop, unlike an AWS call. Then the engine rolls back (the default)
+or leaves the deployment resumable (`on_interrupt = "leave"`). While rolling back, further
+signals are noted and ignored: stopping half way would leave the listeners split. Handlers
+are installed only in the main thread (Python allows no other) and the previous ones are
+restored afterwards.
 """
 
 from __future__ import annotations
@@ -34,9 +36,13 @@ class InterruptFlag:
         if self.received is None:
             self.received = signal.Signals(number).name
 
+    def pending(self) -> str | None:
+        """The signal that arrived, while it still counts (we are not rolling back)."""
+        return None if self.ignoring else self.received
+
     def check(self) -> None:
         """Raise Interrupted if a signal arrived (and we are not rolling back)."""
-        if self.received and not self.ignoring:
+        if self.pending():
             raise Interrupted(f"interrupted by {self.received}")
 
     @contextmanager

@@ -22,8 +22,8 @@ from bluegreen.sandbox import Sandbox, in_process
 from bluegreen.sandbox.stack import SandboxStack
 from bluegreen.sandbox.stack import build_stack as build_sandbox_stack
 
-# The sandbox server's fixtures (`server`, `world`) and subprocess helpers.
-pytest_plugins = ["server_harness"]
+# The sandbox server's fixtures (`server`, `world`) and subprocess helpers; `--whole-suite`.
+pytest_plugins = ["server_harness", "suite_guard"]
 
 
 @pytest.fixture(autouse=True)

@@ -14,12 +14,16 @@ from typing import TYPE_CHECKING, Protocol
 from bluegreen.errors import ConfigError
 from bluegreen.record import DeploymentRecord, Request
 from bluegreen.store.file import FileStore
+from bluegreen.store.holder import LockHolder
 
 if TYPE_CHECKING:
     from bluegreen.aws.s3 import S3Objects
 
 
 class Lock(Protocol):
+    # The holder whose lock this one replaced (its process gone, or its lease lapsed).
+    taken_from: LockHolder | None
+
     def release(self) -> None: ...
 
 
@@ -33,6 +37,8 @@ class Store(Protocol):
     def history(self, service_key: str) -> list[DeploymentRecord]: ...
 
     def acquire_lock(self, service_key: str, deployment_id: str) -> Lock: ...
+
+    def who_holds(self, service_key: str) -> LockHolder | None: ...
 
     def lock_holder(self, service_key: str) -> str | None: ...
 
@@ -65,4 +71,4 @@ def open_store(
     )
 
 
-__all__ = ["FileStore", "Lock", "Store", "open_store"]
+__all__ = ["FileStore", "Lock", "LockHolder", "Store", "open_store"]

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from pathlib import Path
 
 from bluegreen.errors import LockHeldError
 from bluegreen.record import DeploymentRecord, Request
+from bluegreen.store.holder import LockHolder, process_space
 
 
 class FileLock:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, taken_from: LockHolder | None = None) -> None:
         self._path = path
+        self.taken_from = taken_from  # a holder on this host whose process was gone
 
     def release(self) -> None:
         self._path.unlink(missing_ok=True)
@@ -62,53 +63,37 @@ class FileStore:
         path = self._dir(service_key) / "lock"
         holder = {
             "deployment_id": deployment_id,
-            "host": socket.gethostname(),
+            "host": process_space(),
             "pid": os.getpid(),
             "since": time.time(),
         }
+        taken_from = None
         for _ in range(2):
             try:
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
-                if not self._break_if_stale(path):
+                held = _holder_at(path)
+                if held is not None and not held.process_gone:
                     raise LockHeldError(
-                        f"another deployment of this service holds the lock: "
-                        f"{self.lock_holder(service_key)}",
+                        f"another deployment of this service holds the lock: {held.describe()}",
                         hint="wait for it, or see it with `bluegreen status`",
                     ) from None
+                if held is not None:  # its process is gone from this host: stale
+                    path.unlink(missing_ok=True)
+                    taken_from = held
                 continue
             with os.fdopen(fd, "w") as handle:
                 json.dump(holder, handle)
-            return FileLock(path)
+            return FileLock(path, taken_from)
         raise LockHeldError(f"could not take the lock at {path}")
 
-    def lock_holder(self, service_key: str) -> str | None:
-        try:
-            held = json.loads((self._dir(service_key) / "lock").read_text())
-        except (FileNotFoundError, ValueError):
-            return None
-        since = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(held.get("since", 0)))
-        where = f"pid {held.get('pid')} on {held.get('host')}"
-        return f"{held.get('deployment_id')} ({where}, since {since})"
+    def who_holds(self, service_key: str) -> LockHolder | None:
+        """Who holds the lock: a process, with no lease (held until that process ends)."""
+        return _holder_at(self._dir(service_key) / "lock")
 
-    @staticmethod
-    def _break_if_stale(path: Path) -> bool:
-        try:
-            held = json.loads(path.read_text())
-        except FileNotFoundError:
-            return True
-        except ValueError:
-            return False
-        if held.get("host") != socket.gethostname():
-            return False
-        try:
-            os.kill(int(held.get("pid", 0)), 0)
-        except ProcessLookupError:
-            path.unlink(missing_ok=True)
-            return True
-        except (PermissionError, ValueError):
-            return False
-        return False
+    def lock_holder(self, service_key: str) -> str | None:
+        held = self.who_holds(service_key)
+        return held.describe() if held else None
 
     def post_request(self, service_key: str, deployment_id: str, request: Request) -> None:
         folder = self._dir(service_key) / f"{deployment_id}.requests"
@@ -125,3 +110,22 @@ class FileStore:
             taken.append(Request.model_validate_json(path.read_text(encoding="utf-8")))
             path.unlink(missing_ok=True)
         return taken
+
+
+def _holder_at(path: Path) -> LockHolder | None:
+    """The lock file's holder; None once it is gone. One we cannot read is never stale."""
+    try:
+        held = json.loads(path.read_text())
+        pid, host = int(held["pid"]), str(held["host"])
+        return LockHolder(
+            str(held["deployment_id"]),
+            f"pid {pid} on {host.split()[0]}",
+            float(held.get("since", 0)),
+            time.time(),
+            host=host,
+            pid=pid,
+        )
+    except FileNotFoundError:
+        return None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return LockHolder("an unreadable lock", str(path), 0, time.time())

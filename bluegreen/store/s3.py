@@ -11,12 +11,13 @@ Rules:
   process wrote the deployment meanwhile, and this one stops (ConcurrentWriteError) rather
   than overwrite it. That compare-and-swap, not the lock, is what makes two runners of one
   deployment safe: a runner whose lease lapsed and was taken over fails its next save.
-- The lock is created with If-None-Match. Its body says who holds it and until when
-  (`expires_at`, on the lease clock: real time unless a test injects one). The holder renews
-  it every lease/3 seconds of real time from a daemon thread, with If-Match on its ETag, so a
-  crashed holder's lock lapses within one lease. A lock is broken only once its lease has
-  expired — replaced with If-Match on the stale ETag, so of two breakers one wins — and the
-  log names whom it was taken from. Machines' clocks must agree to well within the lease.
+- The lock is created with If-None-Match. Its body says who holds it (user, host, pid) and
+  until when (`expires_at`, on the lease clock: real time unless a test injects one). The
+  holder renews it every lease/3 seconds of real time from a daemon thread, with If-Match
+  on its ETag, so a crashed holder's lock lapses within one lease. A lock is broken once
+  its lease has expired, or at once when its holder ran on this host and that process is gone —
+  replaced with If-Match on the stale ETag, so of two breakers one wins — and the log names
+  whom it was taken from. Machines' clocks must agree to well within the lease.
 - `release()` stops the renewal and deletes the lock with If-Match: never someone else's.
 - A request is taken by reading it and deleting that version: of two takers, one gets it.
 """
@@ -39,6 +40,7 @@ from bluegreen.clock import Clock, RealClock
 from bluegreen.errors import ConfigError, LockHeldError, MissingResourceError
 from bluegreen.identity import user_at_host
 from bluegreen.record import DeploymentRecord, Request
+from bluegreen.store.holder import LockHolder, process_space, utc
 
 log = structlog.get_logger(__name__)
 
@@ -76,10 +78,6 @@ def default_holder() -> str:
     return f"{user_at_host()} pid {os.getpid()}"
 
 
-def _utc(seconds: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(seconds))
-
-
 @dataclass(frozen=True)
 class Lease:
     """The lock's body."""
@@ -88,6 +86,8 @@ class Lease:
     holder: str
     acquired_at: float
     expires_at: float
+    host: str | None = None  # the holder's process space: a dead process there is taken over
+    pid: int | None = None
 
     def body(self) -> bytes:
         return json.dumps(asdict(self)).encode("utf-8")
@@ -96,21 +96,31 @@ class Lease:
     def parse(cls, body: bytes) -> Lease | None:
         try:
             data = json.loads(body)
+            pid = data.get("pid")
             return cls(
                 str(data["deployment_id"]),
                 str(data["holder"]),
                 float(data["acquired_at"]),
                 float(data["expires_at"]),
+                str(data["host"]) if data.get("host") else None,
+                int(pid) if isinstance(pid, int) else None,
             )
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             return None
 
-    def describe(self, now: float) -> str:
-        lease = "lapsed at" if now >= self.expires_at else "runs until"
-        return (
-            f"{self.deployment_id} (held by {self.holder} since {_utc(self.acquired_at)}; "
-            f"its lease {lease} {_utc(self.expires_at)})"
+    def as_holder(self, now: float) -> LockHolder:
+        return LockHolder(
+            self.deployment_id,
+            self.holder,
+            self.acquired_at,
+            now,
+            self.expires_at,
+            self.host,
+            self.pid,
         )
+
+    def describe(self, now: float) -> str:
+        return self.as_holder(now).describe()
 
 
 class S3Lock:
@@ -128,7 +138,8 @@ class S3Lock:
         broke: Lease | None = None,
     ) -> None:
         self.lease = lease
-        self.broke = broke  # the lapsed lease this lock replaced, if any
+        self.broke = broke  # the lapsed (or dead holder's) lease this lock replaced, if any
+        self.taken_from = broke.as_holder(lease.acquired_at) if broke else None
         self.lost = False  # someone broke our lease: we no longer hold the lock
         self._objects = objects
         self._key = key
@@ -194,12 +205,16 @@ class S3Store:
         clock: Clock | None = None,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         holder: str | None = None,
+        host: str | None = None,
+        pid: int | None = None,
     ) -> None:
         self._objects = objects
         self._base = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
         self.clock: Clock = clock or RealClock()
         self.lease_seconds = lease_seconds
         self.holder = holder or default_holder()
+        self.host = host or process_space()
+        self.pid = pid or os.getpid()
         self._etags: dict[str, str] = {}  # key → the ETag this store last read or wrote
 
     @property
@@ -291,7 +306,9 @@ class S3Store:
         key = self._key(service_key, "lock")
         for _ in range(3):  # the lock may come and go between our calls: look again
             now = self.clock.now()
-            lease = Lease(deployment_id, self.holder, now, now + self.lease_seconds)
+            lease = Lease(
+                deployment_id, self.holder, now, now + self.lease_seconds, self.host, self.pid
+            )
             try:
                 return self._lock(key, lease, self.objects.put_if_absent(key, lease.body()))
             except PreconditionFailed:
@@ -300,7 +317,7 @@ class S3Store:
             if found is None:
                 continue  # released since our write: try again
             held = Lease.parse(found[0])
-            if held is None or now < held.expires_at:
+            if held is None or (now < held.expires_at and not held.as_holder(now).process_gone):
                 raise self._held(key, held, now)
             lock = self._break(key, lease, held, found[1])
             if lock:
@@ -323,8 +340,9 @@ class S3Store:
             deployment_id=lease.deployment_id,
             was_held_by=held.holder,
             was_deployment=held.deployment_id,
-            held_since=_utc(held.acquired_at),
-            lease_lapsed_at=_utc(held.expires_at),
+            held_since=utc(held.acquired_at),
+            lease_lapsed_at=utc(held.expires_at),
+            why="lease lapsed" if lease.acquired_at >= held.expires_at else "process gone",
         )
         return self._lock(key, lease, new_etag, broke=held)
 
@@ -349,15 +367,24 @@ class S3Store:
         return LockHeldError(
             f"another deployment of this service holds the lock: {held.describe(now)}",
             hint="wait for it, or see it with `bluegreen status`; if its process died, the "
-            f"lock is taken over once its lease lapses ({_utc(held.expires_at)})",
+            f"lock is taken over once its lease lapses ({utc(held.expires_at)}): "
+            "`bluegreen rollback` and `bluegreen resume` wait for that by themselves",
         )
 
-    def lock_holder(self, service_key: str) -> str | None:
-        found = self.objects.get(self._key(service_key, "lock"))
+    def who_holds(self, service_key: str) -> LockHolder | None:
+        """Who holds the lock now; an unreadable lock is named as such."""
+        key = self._key(service_key, "lock")
+        found = self.objects.get(key)
         if found is None:
             return None
-        held = Lease.parse(found[0])
-        return held.describe(self.clock.now()) if held else "an unreadable lock"
+        held, now = Lease.parse(found[0]), self.clock.now()
+        if held is None:  # not ours to judge: never taken over, never lapses
+            return LockHolder("an unreadable lock", self.objects.url(key), 0, now)
+        return held.as_holder(now)
+
+    def lock_holder(self, service_key: str) -> str | None:
+        held = self.who_holds(service_key)
+        return held.describe() if held else None
 
 
 def _newest_first(records: Iterable[DeploymentRecord]) -> list[DeploymentRecord]:

@@ -5,74 +5,20 @@ the configuration errors that must come before any AWS call."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import boto3
 import pytest
+from s3_state import BUCKET, SERVICE, T0, MakeStore, record
 from structlog.testing import capture_logs
 
 from bluegreen.aws import connect_s3
 from bluegreen.aws.s3 import PreconditionFailed, S3Objects
-from bluegreen.clock import Clock, VirtualClock
+from bluegreen.clock import VirtualClock
 from bluegreen.errors import ConfigError, LockHeldError, MissingResourceError
 from bluegreen.machine import State
-from bluegreen.record import DeploymentRecord, Request, new_deployment_id
+from bluegreen.record import Request
 from bluegreen.store import open_store
-from bluegreen.store.s3 import ConcurrentWriteError, S3Lock, S3Store
-
-BUCKET = "bluegreen-state"
-SERVICE = "prod__web"
-T0 = 1_800_000_000.0
-
-MakeStore = Callable[..., S3Store]
-
-
-@pytest.fixture
-def objects(aws: None) -> S3Objects:
-    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
-    return connect_s3(BUCKET, clock=VirtualClock())
-
-
-@pytest.fixture
-def lease_clock() -> VirtualClock:
-    return VirtualClock(T0)
-
-
-@pytest.fixture
-def make_store(objects: S3Objects, lease_clock: VirtualClock) -> Iterator[MakeStore]:
-    """Stores on one prefix, like processes on two machines. Every lock they take is
-    released at the end: no renewal thread may outlive moto's mock."""
-    locks: list[S3Lock] = []
-
-    def make(holder: str = "ci@runner pid 1", clock: Clock = lease_clock, **kw: float) -> S3Store:
-        store = S3Store(objects, "bluegreen/state", clock=clock, holder=holder, **kw)
-        take = store.acquire_lock
-
-        def acquire(service_key: str, deployment_id: str) -> S3Lock:
-            lock = take(service_key, deployment_id)
-            locks.append(lock)
-            return lock
-
-        store.acquire_lock = acquire  # type: ignore[method-assign]
-        return store
-
-    yield make
-    for lock in locks:
-        lock.release()
-
-
-def record(now: float = T0, **fields: object) -> DeploymentRecord:
-    return DeploymentRecord(
-        id=new_deployment_id(now),
-        service_key=SERVICE,
-        cluster="prod",
-        service="web",
-        created_at=now,
-        updated_at=now,
-        **fields,  # type: ignore[arg-type]
-    )
-
+from bluegreen.store.s3 import ConcurrentWriteError, S3Store
 
 # ---------------------------------------------------------------------- the adapter
 

@@ -1,12 +1,12 @@
 """Crash safety, the per-service lock, and requests from a second process — real `bluegreen`
 processes against the sandbox server, with the S3 state store (moto's S3 on the same server).
 
-1. A `bluegreen deploy` is killed with SIGKILL at every state it passes through; once the
-   killed process's lease lapsed, `bluegreen resume` finishes the deployment, or
-   `bluegreen rollback` puts blue back — going straight back: from the rollback's start on,
-   no weight moves toward green and nothing is provisioned (killed in PREFLIGHT, nothing had
-   changed: it stops). Killed once blue's task set is being retired, rollback refuses (exit
-   3) and green keeps serving.
+1. A `bluegreen deploy` is killed with SIGKILL at every state it passes through; at once,
+   long before the killed process's lease would lapse (its pid is gone from this host),
+   `bluegreen resume` finishes the deployment, or `bluegreen rollback` puts blue back —
+   going straight back: from the rollback's start on, no weight moves toward green and
+   nothing is provisioned (killed in PREFLIGHT, nothing had changed: it stops). Killed once
+   blue's task set is being retired, rollback refuses (exit 3) and green keeps serving.
    A kill point is found by polling the deployment record in S3, as another machine would.
    States that are over in a few calls (PREFLIGHT, PROVISIONING, the first weight change, the
    start of blue's retirement) are held open by a slow fault on one of their calls, and the
@@ -15,6 +15,9 @@ processes against the sandbox server, with the S3 state store (moto's S3 on the 
 2. Two deploys of one service started together: one runs, the other exits 4 naming it.
 3. A promote or a rollback from a second process takes effect within one poll interval,
    measured in virtual time from the request's arrival in S3 to the next state change.
+4. A deploy killed on another machine (its lock names another host): `rollback` and `resume`
+   run at once wait for its lease to lapse, counting down, then take over; a `resume` while
+   the deployment's process is alive stops (exit 4) once it sees the lease renewed.
 
 Across every run, the observer (bluegreen.sandbox.observe) checks SPEC §1: no listener was
 ever given — or kept — weight on a target group without a healthy target.
@@ -49,7 +52,9 @@ BUCKET = "bluegreen-state"
 PREFIX = "deployments"
 SERVICE_KEY = "demo__web"  # the demo world's cluster "demo", service "web"
 POLL = 5.0  # health.poll_interval, virtual seconds
-LEASE = 2.0  # state.lease, real seconds
+# state.lease, real seconds: longer than any test waits, so a take-over within a test is
+# the dead process's lock taken at once, never a lapsed lease.
+LEASE = 60.0
 HOLD = 150.0  # virtual seconds a held call stays in flight (0.5 s real at the server's 300×)
 PROCESS_TIMEOUT = 60.0  # real seconds any `bluegreen` process may take
 WAIT_TIMEOUT = 30.0  # real seconds to reach a kill point
@@ -200,12 +205,9 @@ class StateBucket:
         lease: Record = json.loads(body)
         return lease
 
-    def wait_for_lease_to_lapse(self) -> Record:
-        """Until the lock a killed process left behind may be taken over (real time)."""
-        lease = self.lock()
-        assert lease is not None, "the killed process's lock should still be there"
-        time.sleep(max(0.0, lease["expires_at"] - time.time()) + 0.05)
-        return lease
+    def write_lock(self, lease: Record) -> None:
+        body = json.dumps(lease).encode()
+        self.s3.put_object(Bucket=BUCKET, Key=self.folder + "lock", Body=body)
 
 
 @pytest.fixture
@@ -375,7 +377,8 @@ def deploy_and_kill(
     world: SandboxStack,
     point: KillPoint,
 ) -> Record:
-    """Start a deploy, SIGKILL it at `point`, wait for its lease to lapse; the record it left."""
+    """Start a deploy, SIGKILL it at `point`; the record it left. Its lock is still there,
+    with a lease that runs long after the test: only its dead pid lets it be taken over."""
     if point.hold:
         server.sandbox.faults.slow(point.hold, seconds=HOLD)
     deploy = bluegreen.deploy()
@@ -392,8 +395,12 @@ def deploy_and_kill(
     assert deploy.wait() == -signal.SIGKILL
     killed_at = server.time.now()
     server.sandbox.faults.clear()
+    if point.hold:  # the held call lands after its caller died, as an AWS call can
+        server.time.wait_until(killed_at + HOLD + POLL, timeout=WAIT_TIMEOUT)
 
-    bucket.wait_for_lease_to_lapse()
+    lease = bucket.lock()
+    assert lease is not None and lease["pid"] == deploy.pid
+    assert lease["expires_at"] > time.time() + LEASE / 2
     left = bucket.newest_record()
     assert left is not None and left["state"] == point.state, (
         f"the kill was meant to land in {point.state}; the record shows {left and left['state']}"
@@ -409,7 +416,9 @@ def deploy_and_kill(
 
 
 def assert_finished(bucket: StateBucket, left: Record, state: str, run: Run) -> None:
-    """The deployment the killed process left ended in `state`, and `run` released the lock."""
+    """The deployment the killed process left ended in `state`, and `run` released the lock
+    (having taken it over from the dead process)."""
+    assert "took the lock over from" in run.output, run.output
     record = bucket.newest_record()
     assert record is not None and record["id"] == left["id"]  # the same deployment, continued
     events = "\n".join(f"  {e['at']:.0f} {e['state']}: {e['message']}" for e in record["events"])
@@ -616,3 +625,85 @@ def test_a_rollback_from_another_process_during_a_bake_takes_effect_within_one_p
     assert live(server, world) == [("blue", "PRIMARY")]
     assert bucket.lock() is None
     assert_invariant_held(observer)
+
+
+# -- 4. the dead process ran on another machine, or is alive ------------------------------------
+
+ELSEWHERE_LEASE = 6.0  # real seconds left on the other machine's lease (a loaded CI starts a
+# `bluegreen` process in 2–3 s: the countdown must still be running when it does)
+MID_BAKE = KILL_POINTS[4]  # SHIFTING, step 2, mid-bake at 50 % green
+
+
+def moved_to_another_machine(bucket: StateBucket) -> Record:
+    """The killed deploy's lock, rewritten as if that process had run on another machine:
+    its pid means nothing here, so only its lease can tell that it is gone."""
+    lease = bucket.lock()
+    assert lease is not None
+    lease.update(
+        holder="ci@runner-7 pid 4242",
+        host="runner-7 pid:[4026531836]",
+        pid=4242,
+        expires_at=time.time() + ELSEWHERE_LEASE,
+    )
+    bucket.write_lock(lease)
+    return lease
+
+
+@pytest.mark.parametrize(
+    ("verb", "state", "final"),
+    [("rollback", "ROLLED_BACK", [(100, 0), (100, 0)]), ("resume", "SUCCEEDED", [(0, 100)] * 2)],
+)
+def test_killed_on_another_machine_rollback_or_resume_at_once_waits_for_the_lease_then_acts(
+    server: SandboxServer,
+    observer: Observer,
+    bluegreen: Bluegreen,
+    bucket: StateBucket,
+    verb: str,
+    state: str,
+    final: list[tuple[int, int]],
+) -> None:
+    world = make_world(server, observer, bluegreen, MID_BAKE.config)
+    left = deploy_and_kill(server, bluegreen, bucket, world, MID_BAKE)
+    lease = moved_to_another_machine(bucket)
+
+    started = time.monotonic()
+    run = bluegreen.run(verb)
+    took = time.monotonic() - started
+
+    assert run.process.returncode == 0, run.output
+    assert "held by ci@runner-7 pid 4242" in run.output
+    assert "its lease lapses in" in run.output  # the countdown
+    assert_finished(bucket, left, state, run)
+    # It acted once the lease lapsed (not before), within a few polls and the run after.
+    assert time.time() >= lease["expires_at"]
+    assert ELSEWHERE_LEASE - 0.5 <= took <= ELSEWHERE_LEASE + 10.0, took
+    print(
+        f"\n{verb} at once after a kill on another machine: {took:.1f}s real (lease left "
+        f"{ELSEWHERE_LEASE:g}s)"
+    )
+    assert weights(server, world) == final
+    assert observer.violations() == []
+
+
+def test_resume_while_the_deployment_runs_stops_once_it_sees_the_lease_renewed(
+    server: SandboxServer, observer: Observer, bluegreen: Bluegreen, bucket: StateBucket
+) -> None:
+    short_lease = {**CONFIG, "state": {**STATE, "lease": "3s"}}  # renewed every second
+    baking = {**short_lease, "strategy": {"type": "canary", "percent": 10, "bake": "1h"}}
+    world = make_world(server, observer, bluegreen, baking)
+    deploy = bluegreen.deploy()
+    bucket.wait_for(_state("SHIFTING", green_percent=10), deploy, "the canary's bake")
+
+    started = time.monotonic()
+    resume = bluegreen.run("resume")
+
+    assert resume.process.returncode == 4, resume.output
+    assert "is running in a live process" in resume.output
+    assert f"pid {deploy.pid}" in resume.output
+    assert time.monotonic() - started < 10
+    assert deploy.process.poll() is None  # untouched: it still runs the deployment
+    rollback = bluegreen.run("rollback", "--reason", "done testing")
+    assert rollback.process.returncode == 0, rollback.output
+    assert deploy.wait() == 1
+    assert weights(server, world) == [(100, 0), (100, 0)]
+    assert observer.violations() == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -531,6 +533,34 @@ def test_on_interrupt_leave_keeps_the_deployment_resumable(
 
     assert deployer.resume().outcome == "succeeded"
     assert world.weights(HTTP) == {BLUE: 0, GREEN: 100} and world.violations == []
+
+
+@pytest.mark.parametrize(
+    ("on_interrupt", "outcome", "task_sets"),
+    [("rollback", "rolled_back", [BLUE]), ("leave", "interrupted", [BLUE, GREEN])],
+)
+def test_a_signal_during_a_long_hook_stops_it_at_once(
+    make_deployer: MakeDeployer,
+    world: World,
+    on_interrupt: str,
+    outcome: str,
+    task_sets: list[str],
+) -> None:
+    # The handler only sets a flag; the hook runner sees it within a poll and kills the hook,
+    # instead of waiting out its timeout. Then the signal decides: roll back, or leave.
+    hook = {"event": "post_provision", "command": ["sleep", "600"], "timeout": "20s"}
+    deployer = make_deployer(hooks=[hook], on_interrupt=on_interrupt)
+    started = time.monotonic()
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    with pytest.raises(DeploymentFailed, match="interrupted by SIGTERM"):
+        deployer.deploy(V2)
+
+    assert time.monotonic() - started < 10
+    rec = deployer.store.latest(deployer.config.service_key)
+    assert rec is not None and rec.outcome == outcome
+    # No traffic had moved: blue serves either way; green is kept only to be resumed.
+    assert world.weights(HTTP) == world.weights(HTTPS) == {BLUE: 100, GREEN: 0}
+    assert [ts.target_group for ts in world.task_sets.values()] == task_sets
 
 
 @pytest.mark.parametrize("killed_in", ["PREFLIGHT", "PROVISIONING", "WAITING_HEALTHY", "SHIFTING"])

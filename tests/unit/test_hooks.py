@@ -6,9 +6,9 @@ either finishes at once or times out after about a second.
 
 from __future__ import annotations
 
-import _thread
 import json
 import os
+import signal
 import stat
 import sys
 import threading
@@ -31,6 +31,7 @@ from bluegreen.hooks import (
     HookRunner,
     HookSpec,
 )
+from bluegreen.interrupts import InterruptFlag
 from bluegreen.redact import Redactor
 
 HERE = str(Path(__file__).parent)
@@ -185,13 +186,51 @@ def test_timeout_sigkills_a_group_that_ignores_sigterm(tmp_path: Path, runner: H
     assert wait_gone(int((tmp_path / "child.pid").read_text()))
 
 
-def test_interrupt_while_waiting_kills_the_hook(tmp_path: Path, runner: HookRunner) -> None:
+def test_a_signal_while_waiting_stops_the_hook_at_once(tmp_path: Path, runner: HookRunner) -> None:
+    # The engine's SIGINT/SIGTERM handler only sets a flag (interrupts.py); the runner polls
+    # it. A real signal, sent to ourselves by a timer while the runner waits on the hook.
     name = script(tmp_path, "long.sh", 'echo $$ > "$OUT_DIR/leader.pid"\nsleep 60\n')
-    # Ctrl-C arrives while the runner waits on the hook.
-    threading.Timer(0.3, _thread.interrupt_main).start()
+    flag = InterruptFlag()
+    runner.interrupted = flag.pending
+    started = time.monotonic()
+    with flag.installed():
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+        result = runner.run(command(tmp_path, name, timeout_seconds=30), CONTEXT)
+
+    assert not result.succeeded and not result.timed_out
+    assert result.error == "stopped: the deployment was interrupted by SIGINT"
+    assert time.monotonic() - started < 10  # not the 30 s timeout
+    assert wait_gone(int((tmp_path / "leader.pid").read_text()))
+
+
+def test_an_exception_while_waiting_kills_the_hook(tmp_path: Path, runner: HookRunner) -> None:
+    # Without the engine (the Python API under Python's own SIGINT handler), Ctrl-C is a
+    # KeyboardInterrupt wherever the main thread is: here, raised from inside the wait.
+    name = script(tmp_path, "long.sh", 'echo $$ > "$OUT_DIR/leader.pid"\nsleep 60\n')
+    leader = tmp_path / "leader.pid"
+
+    def ctrl_c_once_started() -> None:
+        if leader.exists() and leader.read_text().strip():
+            raise KeyboardInterrupt
+
+    runner.interrupted = ctrl_c_once_started  # type: ignore[assignment]
     with pytest.raises(KeyboardInterrupt):
         runner.run(command(tmp_path, name, timeout_seconds=30), CONTEXT)
-    assert wait_gone(int((tmp_path / "leader.pid").read_text()))
+    assert wait_gone(int(leader.read_text()))
+
+
+def test_a_signal_while_a_python_hook_runs_stops_waiting_for_it(runner: HookRunner) -> None:
+    flag = InterruptFlag()
+    runner.interrupted = flag.pending
+    started = time.monotonic()
+    with flag.installed():
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        result = runner.run(python("hook_targets:hang", timeout_seconds=30), CONTEXT)
+
+    assert not result.succeeded and not result.timed_out
+    assert result.error is not None
+    assert result.error.startswith("stopped: the deployment was interrupted by SIGTERM")
+    assert time.monotonic() - started < 10
 
 
 def test_missing_command_names_the_path(tmp_path: Path, runner: HookRunner) -> None:
