@@ -28,8 +28,8 @@ from bluegreen.errors import (
 )
 from bluegreen.interrupts import Interrupted
 from bluegreen.machine import State
-from bluegreen.model import AlarmState, HealthState, TaskSetStatus
-from bluegreen.record import Event, Request
+from bluegreen.model import AlarmState, HealthState, TargetHealth, TaskSetStatus
+from bluegreen.record import DeploymentRecord, Event, Request
 
 V2 = {"web": "repo/web:v2"}
 MakeDeployer = Callable[..., Deployer]
@@ -554,4 +554,96 @@ def test_rollback_of_a_dead_deployment_goes_straight_back(
     after = world.calls[calls_before:]
     assert "CreateTaskSet" not in after and "RegisterTaskDefinition" not in after
     assert result.state in (State.ROLLED_BACK, State.STOPPED)
+    assert_on_blue(world)
+
+
+# --- gates during a stage: issue 9 item 4 --------------------------------------------------
+
+
+def latest(deployer: Deployer) -> DeploymentRecord:
+    rec = deployer.store.latest(deployer.config.service_key)
+    assert rec is not None
+    return rec
+
+
+def _draining(world: World) -> None:
+    replace_health(world, GREEN, HealthState.DRAINING, "Target.DeregistrationInProgress")
+
+
+def _gone(world: World) -> None:
+    world.targets[GREEN] = {}
+
+
+def _one_unhealthy(world: World) -> None:
+    first = sorted(world.targets[GREEN])[0]
+    world.targets[GREEN][first] = TargetHealth(
+        first, 8080, HealthState.UNHEALTHY, "Target.ResponseCodeMismatch"
+    )
+
+
+GREEN_GOES_WRONG = {
+    "all draining": (_draining, "0 healthy, 0 unhealthy"),
+    "all deregistered": (_gone, "0 healthy, 0 unhealthy"),
+    "one of two unhealthy": (_one_unhealthy, "1 healthy, 1 unhealthy"),
+}
+
+
+@pytest.mark.parametrize(("weight", "failed_in"), [(10, State.SHIFTING), (100, State.BAKING)])
+@pytest.mark.parametrize("what", list(GREEN_GOES_WRONG))
+def test_green_losing_targets_during_a_stage_rolls_back_at_that_stage(
+    make_deployer: MakeDeployer,
+    world: World,
+    clock: VirtualClock,
+    what: str,
+    weight: int,
+    failed_in: State,
+) -> None:
+    """Kills, in gates.green_still_healthy: `or health.healthy_count == 0` dropped (draining,
+    deregistered), and `if unhealthy or …` → `if unhealthy == len(health.targets) or …`
+    / `if unhealthy and …` (one of two unhealthy)."""
+    change, counts = GREEN_GOES_WRONG[what]
+
+    def while_green_has_weight(_now: float) -> None:
+        if world.routes[HTTP].get(GREEN) == weight:  # after every tick: the fake heals
+            change(world)
+
+    clock.on_advance(while_green_has_weight)
+    deployer = make_deployer()
+    with pytest.raises(GateFailed):
+        deployer.deploy(V2)
+
+    rec = latest(deployer)
+    assert rec.state is State.ROLLED_BACK and rec.failed_in is failed_in
+    assert (rec.reason or "").startswith(
+        f"gate failed at {weight}% green: green target health: {counts}"
+    )
+    # Rolled back during that stage, never shifted further.
+    assert [w[GREEN] for _, ref, w in world.writes if ref == HTTP] == [
+        *(w for w in (10, 50, 100) if w <= weight),
+        0,
+    ]
+    assert world.weights(HTTP) == world.weights(HTTPS) == {BLUE: 100, GREEN: 0}
+    assert [ts.target_group for ts in world.task_sets.values()] == [BLUE]
+
+
+def test_an_alarm_deleted_during_a_bake_rolls_back_naming_it(
+    make_deployer: MakeDeployer, world: World, clock: VirtualClock
+) -> None:
+    """Fail closed. Kills, in gates.alarms_ok: the `if missing:` verdict dropped (a deleted
+    alarm read as OK)."""
+    world.alarms["web-5xx"] = world.alarms["web-latency"] = AlarmState.OK
+
+    def delete_at_fifty(_now: float) -> None:
+        if world.routes[HTTP].get(GREEN) == 50:
+            world.alarms.pop("web-5xx", None)
+
+    clock.on_advance(delete_at_fifty)
+    deployer = make_deployer(gates={"alarms": ["web-5xx", "web-latency"]})
+    with pytest.raises(GateFailed, match="web-5xx"):
+        deployer.deploy(V2)
+
+    rec = latest(deployer)
+    assert rec.state is State.ROLLED_BACK and rec.failed_in is State.SHIFTING
+    assert rec.reason == "gate failed at 50% green: alarm(s) no longer exist: web-5xx"
+    assert [w[GREEN] for _, ref, w in world.writes if ref == HTTP] == [10, 50, 0]
     assert_on_blue(world)
