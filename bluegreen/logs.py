@@ -37,6 +37,9 @@ def configure_logging(
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            # A traceback becomes text before redaction: rendered by the renderer, its
+            # message (and the console's locals) would reach stderr unredacted.
+            structlog.processors.format_exc_info,
             redacting_processor(Redactor()),
             renderer,
         ],

@@ -11,8 +11,14 @@ A `Redactor` replaces, in this order:
    `key: value` (YAML, HTTP headers), where the key contains, case-insensitively, one of
    password, passwd, secret, token, api_key, apikey, access_key, private_key, credential,
    auth (`-` may stand for `_`). The key stays, so the reader still sees what was hidden;
-3. AWS access key ids (`AKIA…`/`ASIA…` + 16 upper-case letters or digits) and the
-   credential after `Bearer`.
+3. AWS access key ids (`AKIA…`/`ASIA…` + 16 upper-case letters or digits, with the
+   40-character secret key when one follows, as in `AKIA…:secret`); AWS secret access keys
+   (40 characters of base64) after a name like `aws_secret_access_key`/`secret_key`, also
+   when only a space separates them (`aws configure set aws_secret_access_key …`,
+   `--aws-secret-access-key …`);
+4. API tokens recognisable by their prefix wherever they appear: `sk_live_…`/`sk-live-…`
+   (and `rk_`/`_test_` ones), `sk-…` keys of 20 characters or more, GitHub (`ghp_…`…) and
+   Slack (`xoxb-…`…) tokens; and the credential after `Bearer`.
 
 Over-redacting is accepted; leaking is not. Redactors are immutable: `with_values` returns
 a new one. `redacting_processor` plugs a redactor into structlog.
@@ -54,7 +60,24 @@ _COLON_PAIR_RE = re.compile(
     rf"(?P<pre>(?<![\w.-]){_KEY}:[ \t]+)(?P<val>[^\r\n]+)",
     re.IGNORECASE,
 )
-_AWS_ACCESS_KEY_ID_RE = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
+_BASE64_40 = r"[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"
+# The key id, and the secret key with it when one follows (`AKIA…:secret`, `AKIA… secret`).
+_AWS_ACCESS_KEY_ID_RE = re.compile(rf"\b(?:AKIA|ASIA)[A-Z0-9]{{16}}\b(?:[:\s,;]+{_BASE64_40})?")
+# A secret access key after its name: `=`/`:` pairs are caught above, this also takes a
+# space (`aws configure set aws_secret_access_key KEY`, `--aws-secret-access-key KEY`).
+_AWS_SECRET_KEY_RE = re.compile(
+    rf"""(?P<pre>(?<![\w.-])[\w.-]*secret[_-]?(?:access[_-]?)?key["']?[\s:=]+["']?)"""
+    rf"(?P<val>{_BASE64_40})",
+    re.IGNORECASE,
+)
+# Tokens whose prefix says what they are: Stripe-like live/test keys, `sk-…` API keys,
+# GitHub and Slack tokens.
+_PREFIXED_TOKEN_RE = re.compile(
+    r"\b(?:[rs]k[-_](?:live|test)[-_][A-Za-z0-9]+"
+    r"|sk-[A-Za-z0-9_-]{20,}"
+    r"|gh[pousr]_[A-Za-z0-9]{30,}"
+    r"|xox[abposr]-[A-Za-z0-9-]{10,})"
+)
 _BEARER_RE = re.compile(r"\b(?P<pre>bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 
 
@@ -100,7 +123,9 @@ class Redactor:
         text = _QUOTED_PAIR_RE.sub(_mask_value, text)
         text = _ASSIGNMENT_RE.sub(_mask_value, text)
         text = _COLON_PAIR_RE.sub(_mask_value, text)
+        text = _AWS_SECRET_KEY_RE.sub(lambda m: f"{m.group('pre')}{MASK}", text)
         text = _AWS_ACCESS_KEY_ID_RE.sub(MASK, text)
+        text = _PREFIXED_TOKEN_RE.sub(MASK, text)
         return _BEARER_RE.sub(lambda m: f"{m.group('pre')}{MASK}", text)
 
     def redact_value(self, value: Any) -> Any:

@@ -229,3 +229,53 @@ def test_status_watch_refreshes_until_its_count(run_cli: Cli) -> None:
 
     text = run_cli("status", "--watch", "--count", "1")
     assert text.exit_code == 0 and "live target group web-blue" in text.stdout
+
+
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documented example key
+HOOK_SECRETS = ["sk_live_51HxYzAbCdEfGhIjKl", "AKIAIOSFODNN7EXAMPLE", AWS_SECRET, "hunter2-pw"]
+
+
+@pytest.mark.parametrize("log_format", ["console", "json"])
+def test_a_hooks_secrets_reach_neither_the_output_the_logs_nor_the_record(
+    run_cli: Cli, log_format: str
+) -> None:
+    # A command hook prints secrets and succeeds (its output is logged); a Python hook then
+    # fails with secrets in its message (the message becomes the record's reason and the
+    # JSON result's). Kills, in redact.py, the prefixed-token and secret-key substitutions
+    # (`text = _PREFIXED_TOKEN_RE.sub(MASK, text)` / `_AWS_SECRET_KEY_RE.sub(…)` removed).
+    folder = run_cli.config.parent
+    (folder / "leaky_smoke_hook.py").write_text(
+        "def check(context):\n"
+        f"    raise RuntimeError('charge failed with {HOOK_SECRETS[0]} as "
+        f"{HOOK_SECRETS[1]} (aws_secret_access_key {AWS_SECRET})')\n"
+    )
+    printed = "; ".join(
+        [
+            f"echo 'using {HOOK_SECRETS[0]}'",
+            f"echo 'aws configure set aws_secret_access_key {AWS_SECRET}'",
+            f"echo 'key id {HOOK_SECRETS[1]}'",
+            f"echo 'DB_PASSWORD={HOOK_SECRETS[3]}'",
+        ]
+    )
+    run_cli.configure(
+        hooks=[
+            {"event": "post_provision", "command": [printed], "shell": True},
+            {"event": "post_provision", "python": "leaky_smoke_hook:check"},
+        ]
+    )
+
+    result = run_cli(
+        "deploy", "--image", f"web={V2}", "--output", "json", "--log-format", log_format
+    )
+
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    assert document["outcome"] == "rolled_back"
+    assert "charge failed with ***" in document["reason"]
+    assert "using ***" in result.stderr  # the command hook's output was logged, redacted
+    records = [p.read_text() for p in (folder / ".bluegreen").rglob("*.json")]
+    assert any("charge failed with ***" in text for text in records)
+    for secret in HOOK_SECRETS:
+        assert secret not in result.stdout
+        assert secret not in result.stderr
+        assert all(secret not in text for text in records)

@@ -11,6 +11,8 @@ import pytest
 from sim_helpers import ecs, elb
 
 from bluegreen.errors import DeploymentStopped, GateFailed, HealthCheckFailed, HookFailed
+from bluegreen.machine import State
+from bluegreen.record import Event
 from bluegreen.sandbox import AppModel, Sandbox
 from bluegreen.sandbox.stack import SandboxStack
 
@@ -104,6 +106,39 @@ def test_an_alarm_firing_at_step_two_rolls_back(
         deployer.deploy({"web": V2})
 
     assert "at 50% green" in str(caught.value)
+    assert_blue_serves(stack)
+
+
+def test_an_alarm_deleted_mid_deployment_rolls_back_naming_it(
+    make: Any, sandbox: Sandbox, stack: SandboxStack
+) -> None:
+    # Fail closed: a gate on an alarm that no longer exists must not pass. Kills, in
+    # gates.alarms_ok, the `if missing:` verdict dropped, and in aws/cloudwatch.py
+    # `found.get(name, AlarmState.MISSING)` → `found.get(name, AlarmState.OK)`.
+    cloudwatch = boto3.client("cloudwatch", region_name=sandbox.region)
+    cloudwatch.put_metric_alarm(
+        AlarmName="web-green-5xx",
+        Namespace="AWS/ApplicationELB",
+        MetricName="HTTPCode_Target_5XX_Count",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=100,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
+    )
+
+    def delete_the_alarm_at_step_two(event: Event) -> None:
+        if event.message.startswith("step 2/3"):  # 50 % on green, its bake about to start
+            cloudwatch.delete_alarms(AlarmNames=["web-green-5xx"])
+
+    deployer = make(strategy={"type": "steps", "steps": STEPS}, gates={"alarms": ["web-green-5xx"]})
+    with pytest.raises(GateFailed) as caught:
+        deployer.deploy({"web": V2}, on_event=delete_the_alarm_at_step_two)
+
+    record = caught.value.result.record  # type: ignore[attr-defined]
+    assert record.state is State.ROLLED_BACK
+    assert record.reason == "gate failed at 50% green: alarm(s) no longer exist: web-green-5xx"
     assert_blue_serves(stack)
 
 

@@ -3,6 +3,7 @@ longer bakes, and an all-at-once swap for listeners that take no weights."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from sim_helpers import elb
 from bluegreen.errors import DeploymentFailed, HealthCheckFailed, PreflightError
 from bluegreen.plan import NLB_SETTLE_SECONDS
 from bluegreen.sandbox import AppModel, Sandbox
+from bluegreen.sandbox.observe import Observer
 from bluegreen.sandbox.stack import SandboxStack, build_stack
 
 V2 = "public.ecr.aws/bluegreen/demo-web:2.0.0"
@@ -53,6 +55,23 @@ def test_weighted_canary_on_an_nlb_bakes_each_stage_long_enough(
     assert result.outcome == "succeeded"
     assert forwards(stack) == [{stack.blue_tg_arn: 0, stack.green_tg_arn: 100}] * 2
     assert [s.bake for s in result.record.stages] == [NLB_SETTLE_SECONDS, 0]
+
+
+def test_an_nlb_listener_keeps_each_weight_at_least_90_virtual_seconds(
+    make: Any, sandbox: Sandbox, stack: SandboxStack
+) -> None:
+    # Measured in AWS, in the sandbox's virtual time, against the literal 90 s an NLB needs
+    # to settle a weight change — not against the product's constant. Kills
+    # `NLB_SETTLE_SECONDS = 90.0` → `30.0` (or any value under 90).
+    deployer = make(strategy={"type": "linear", "step_percent": 25, "interval": "10s"})
+    with Observer(sandbox) as observer:
+        assert deployer.deploy({"web": V2}).outcome == "succeeded"
+
+    for listener in (stack.http_listener_arn, stack.https_listener_arn):
+        changes = [c for c in observer.weight_changes if c.route == listener]
+        assert [c.weights[stack.green_tg_arn] for c in changes] == [25, 50, 75, 100]
+        held = [later.at - earlier.at for earlier, later in itertools.pairwise(changes)]
+        assert all(seconds >= 90 for seconds in held), held
 
 
 def test_listeners_that_take_no_weights_switch_all_at_once(make: Any, stack: SandboxStack) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 import recording_hooks
 from fakes import BLUE, GREEN, HTTP, HTTPS, TEST, World, replace_health
+from structlog.testing import capture_logs
 
 from bluegreen.clock import VirtualClock
 from bluegreen.deployer import Deployer
@@ -30,8 +31,8 @@ from bluegreen.errors import (
 )
 from bluegreen.interrupts import Interrupted
 from bluegreen.machine import State
-from bluegreen.model import AlarmState, HealthState, TaskSetStatus
-from bluegreen.record import Event, Request
+from bluegreen.model import AlarmState, HealthState, TargetHealth, TaskSetStatus
+from bluegreen.record import DeploymentRecord, Event, Request
 
 V2 = {"web": "repo/web:v2"}
 MakeDeployer = Callable[..., Deployer]
@@ -585,3 +586,206 @@ def test_rollback_of_a_dead_deployment_goes_straight_back(
     assert "CreateTaskSet" not in after and "RegisterTaskDefinition" not in after
     assert result.state in (State.ROLLED_BACK, State.STOPPED)
     assert_on_blue(world)
+
+
+# --- gates during a stage: issue 9 item 4 --------------------------------------------------
+
+
+def latest(deployer: Deployer) -> DeploymentRecord:
+    rec = deployer.store.latest(deployer.config.service_key)
+    assert rec is not None
+    return rec
+
+
+def latest_of(make_deployer: MakeDeployer) -> DeploymentRecord:
+    """The newest record in the store the deployers of this test share."""
+    return latest(make_deployer())
+
+
+def _draining(world: World) -> None:
+    replace_health(world, GREEN, HealthState.DRAINING, "Target.DeregistrationInProgress")
+
+
+def _gone(world: World) -> None:
+    world.targets[GREEN] = {}
+
+
+def _one_unhealthy(world: World) -> None:
+    first = sorted(world.targets[GREEN])[0]
+    world.targets[GREEN][first] = TargetHealth(
+        first, 8080, HealthState.UNHEALTHY, "Target.ResponseCodeMismatch"
+    )
+
+
+GREEN_GOES_WRONG = {
+    "all draining": (_draining, "0 healthy, 0 unhealthy"),
+    "all deregistered": (_gone, "0 healthy, 0 unhealthy"),
+    "one of two unhealthy": (_one_unhealthy, "1 healthy, 1 unhealthy"),
+}
+
+
+@pytest.mark.parametrize(("weight", "failed_in"), [(10, State.SHIFTING), (100, State.BAKING)])
+@pytest.mark.parametrize("what", list(GREEN_GOES_WRONG))
+def test_green_losing_targets_during_a_stage_rolls_back_at_that_stage(
+    make_deployer: MakeDeployer,
+    world: World,
+    clock: VirtualClock,
+    what: str,
+    weight: int,
+    failed_in: State,
+) -> None:
+    """Kills, in gates.green_still_healthy: `or health.healthy_count == 0` dropped (draining,
+    deregistered), and `if unhealthy or …` → `if unhealthy == len(health.targets) or …`
+    / `if unhealthy and …` (one of two unhealthy)."""
+    change, counts = GREEN_GOES_WRONG[what]
+
+    def while_green_has_weight(_now: float) -> None:
+        if world.routes[HTTP].get(GREEN) == weight:  # after every tick: the fake heals
+            change(world)
+
+    clock.on_advance(while_green_has_weight)
+    deployer = make_deployer()
+    with pytest.raises(GateFailed):
+        deployer.deploy(V2)
+
+    rec = latest(deployer)
+    assert rec.state is State.ROLLED_BACK and rec.failed_in is failed_in
+    assert (rec.reason or "").startswith(
+        f"gate failed at {weight}% green: green target health: {counts}"
+    )
+    # Rolled back during that stage, never shifted further.
+    assert [w[GREEN] for _, ref, w in world.writes if ref == HTTP] == [
+        *(w for w in (10, 50, 100) if w <= weight),
+        0,
+    ]
+    assert world.weights(HTTP) == world.weights(HTTPS) == {BLUE: 100, GREEN: 0}
+    assert [ts.target_group for ts in world.task_sets.values()] == [BLUE]
+
+
+def test_an_alarm_deleted_during_a_bake_rolls_back_naming_it(
+    make_deployer: MakeDeployer, world: World, clock: VirtualClock
+) -> None:
+    """Fail closed. Kills, in gates.alarms_ok: the `if missing:` verdict dropped (a deleted
+    alarm read as OK)."""
+    world.alarms["web-5xx"] = world.alarms["web-latency"] = AlarmState.OK
+
+    def delete_at_fifty(_now: float) -> None:
+        if world.routes[HTTP].get(GREEN) == 50:
+            world.alarms.pop("web-5xx", None)
+
+    clock.on_advance(delete_at_fifty)
+    deployer = make_deployer(gates={"alarms": ["web-5xx", "web-latency"]})
+    with pytest.raises(GateFailed, match="web-5xx"):
+        deployer.deploy(V2)
+
+    rec = latest(deployer)
+    assert rec.state is State.ROLLED_BACK and rec.failed_in is State.SHIFTING
+    assert rec.reason == "gate failed at 50% green: alarm(s) no longer exist: web-5xx"
+    assert [w[GREEN] for _, ref, w in world.writes if ref == HTTP] == [10, 50, 0]
+    assert_on_blue(world)
+
+
+# --- outcome hooks: their failures are logged, never change the outcome ---------------------
+
+
+def _succeed(make_deployer: MakeDeployer, world: World) -> None:
+    make_deployer().deploy(V2)
+
+
+def _roll_back(make_deployer: MakeDeployer, world: World) -> None:
+    world.behaviour["repo/web:v2"] = "unhealthy"
+    make_deployer().deploy(V2)
+
+
+def _fail_the_rollback(make_deployer: MakeDeployer, world: World) -> None:
+    steps = [{"weight": 30, "pause": True}, {"weight": 100}]
+    deployer = make_deployer(strategy={"type": "steps", "steps": steps})
+    deployer.deploy(V2, detach_at_pause=True)
+    replace_health(world, BLUE, HealthState.UNHEALTHY, "Target.Timeout")
+    deployer.rollback()
+
+
+# outcome hook → (how to get there, end state, exit code, green's weight at the end)
+OUTCOMES: dict[str, tuple[Callable[[MakeDeployer, World], None], State, int, int]] = {
+    "on_success": (_succeed, State.SUCCEEDED, 0, 100),
+    "on_rollback": (_roll_back, State.ROLLED_BACK, 1, 0),
+    "on_failure": (_fail_the_rollback, State.FAILED, 3, 30),  # refused: blue has no target
+}
+
+
+@pytest.mark.parametrize(
+    ("failing", "outcome"),
+    [
+        ("on_success", "on_success"),
+        ("on_rollback", "on_rollback"),
+        ("on_failure", "on_failure"),
+        ("finally", "on_success"),
+        ("finally", "on_rollback"),
+        ("finally", "on_failure"),
+    ],
+)
+def test_a_failing_outcome_hook_is_logged_and_changes_nothing(
+    make_deployer: MakeDeployer, world: World, failing: str, outcome: str
+) -> None:
+    """Kills, in Engine._outcome_hooks: `log.warning(...)` → `raise HookFailed(...)` (for
+    every event, or only for on_rollback / on_failure), and the log.warning dropped."""
+    run, state, exit_code, green_weight = OUTCOMES[outcome]
+    recording_hooks.FAIL_AT.add(failing)
+
+    with capture_logs() as logs:
+        try:
+            run(make_deployer, world)
+            raised: BaseException | None = None
+        except (DeploymentFailed, RollbackFailed) as failed:
+            raised = failed
+    if raised is not None:  # the deployment's own failure, with its result — not the hook's
+        assert not isinstance(raised, HookFailed)
+        result = raised.result  # type: ignore[attr-defined]
+        assert raised.exit_code == result.exit_code == exit_code
+        assert result.state is state
+    rec = latest_of(make_deployer)
+    assert rec.state is state
+    assert [c["event"] for c in recording_hooks.CALLS][-2:] == [outcome, "finally"]
+    assert (
+        world.weights(HTTP)
+        == world.weights(HTTPS)
+        == {
+            BLUE: 100 - green_weight,
+            GREEN: green_weight,
+        }
+    )
+    logged = [
+        (entry["hook"], entry["log_level"])
+        for entry in logs
+        if entry["event"] == "hook_failed"
+        and entry["hook_event"] == failing
+        and entry.get("deployment_id") == rec.id  # the engine's entry, not the runner's
+    ]
+    assert logged == [("recording_hooks:record", "warning")]
+
+
+def test_a_failed_listener_write_is_undone_at_once_even_when_the_rollback_cannot_act(
+    make_deployer: MakeDeployer, world: World
+) -> None:
+    """Only the shifter's own restore may put the first listener back: from the failed write
+    on, listeners cannot be read, so the rollback stops before writing anything. Kills, in
+    TrafficShifter.apply: `self._restore(before[: len(written)])` removed (the listeners
+    stay split, HTTP at 10 % green and HTTPS on blue)."""
+    writes = {"n": 0}
+
+    def second_write_fails() -> Exception | None:
+        writes["n"] += 1
+        if writes["n"] != 2:
+            return None
+        world.fail["DescribeListeners"] = lambda: AwsError(
+            "DescribeListeners", "ServiceUnavailable", "listeners unreadable"
+        )
+        return AwsError("ModifyListener", "ValidationError", "boom")
+
+    world.fail["ModifyListener"] = second_write_fails
+    deployer = make_deployer()
+    with pytest.raises(RollbackFailed, match="listeners unreadable"):
+        deployer.deploy(V2)
+
+    assert latest(deployer).state is State.FAILED
+    assert world.weights(HTTP) == world.weights(HTTPS) == {BLUE: 100, GREEN: 0}

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 import pytest
 import structlog
 from structlog.testing import capture_logs
 
+from bluegreen.logs import configure_logging
 from bluegreen.redact import MASK, Redactor, is_sensitive_key, redacting_processor
+
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documented example key
 
 
 def test_known_values_are_masked() -> None:
@@ -58,6 +62,24 @@ def test_with_values_returns_a_new_redactor() -> None:
         ("credentials: from env", "credentials: ***"),
         ("key AKIAIOSFODNN7EXAMPLE used", "key *** used"),
         ("ASIAY34FZKBOKMUTVV7A", "***"),
+        ("AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY@host", "***@host"),
+        (f"aws_secret_access_key {AWS_SECRET}", "aws_secret_access_key ***"),
+        (
+            f"aws configure set aws_secret_access_key {AWS_SECRET}",
+            "aws configure set aws_secret_access_key ***",
+        ),
+        (
+            f"--aws-secret-access-key {AWS_SECRET} --region x",
+            "--aws-secret-access-key *** --region x",
+        ),
+        (f'setx AWS_SECRET_KEY "{AWS_SECRET}"', 'setx AWS_SECRET_KEY "***"'),
+        (f'{{"SecretAccessKey": "{AWS_SECRET}"}}', '{"SecretAccessKey": "***"}'),
+        ("token sk-live-123456", "token ***"),
+        ("STRIPE=sk_live_51HxYzAbCdEfGhIjKlMn end", "STRIPE=*** end"),
+        ("rk_test_abc123 and sk_test_4eC39HqLyjWDarjtT1zdp7dc", "*** and ***"),
+        ("OPENAI=sk-proj-abcdefghijklmnopqrstuvwx", "OPENAI=***"),
+        ("git remote ghp_abcdefghijklmnopqrstuvwxyz0123456789AB", "git remote ***"),
+        ("slack xoxb-123456789012-abcdefghijkl", "slack ***"),
         ("curl -H 'Bearer eyJhbGciOi.J9.x-y_z'", "curl -H 'Bearer ***'"),
         ("bearer abc123", "bearer ***"),
     ],
@@ -75,6 +97,8 @@ def test_patterns(text: str, expected: str) -> None:
         "AKIA-not-a-key",
         "user=bob mode=canary",
         "authentication failed for bob",  # "auth" in prose, not a key
+        "commit 3f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39 deployed",  # 40 characters, no key
+        "risk-live-check passed; task sk-8 ok",
     ],
 )
 def test_ordinary_text_is_untouched(text: str) -> None:
@@ -134,3 +158,47 @@ def test_processor_in_a_structlog_chain() -> None:
     with capture_logs(processors=[processor]) as logs:
         structlog.get_logger().info("connect", dsn="postgres://u:known-secret@db")
     assert logs == [{"event": "connect", "dsn": "postgres://u:***@db", "log_level": "info"}]
+
+
+# --- the real pipeline: configure_logging → stderr ---------------------------------------
+
+LEAKS = {
+    "password": "hunter2-pw",
+    "stripe": "sk_live_51HxYzAbCdEfGhIjKl",
+    "api": "sk-live-123456",
+    "key id": "AKIAIOSFODNN7EXAMPLE",
+    "secret key": AWS_SECRET,
+}
+
+
+def _log_every_kind_of_secret() -> None:
+    log = structlog.get_logger("bluegreen")
+    log.info("hook_output", hook="smoke", line=f"export AWS_SECRET_ACCESS_KEY={AWS_SECRET}")
+    log.info("hook_output", hook="smoke", line=f"charging with {LEAKS['stripe']}")
+    log.warning("connect", password=LEAKS["password"], target=f"{LEAKS['key id']} in use")
+    log.error(f"hook said token {LEAKS['api']}")
+    try:
+        raise RuntimeError(f"aws_secret_access_key {AWS_SECRET} rejected ({LEAKS['api']})")
+    except RuntimeError:
+        log.exception("unexpected_error", deployment_id="bg-1")
+
+
+@pytest.mark.parametrize("fmt", ["console", "json"])
+def test_configured_logging_never_writes_a_secret_to_stderr(
+    fmt: Literal["console", "json"], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Kills, in logs.configure_logging: `redacting_processor(Redactor()),` removed from the
+    processors, and `format_exc_info` removed (the traceback's message then reaches the
+    renderer unredacted)."""
+    configure_logging(fmt)
+    _log_every_kind_of_secret()
+
+    err = capsys.readouterr().err
+    assert "hook_output" in err and "unexpected_error" in err and "RuntimeError" in err
+    assert err.count(MASK) >= 6
+    for name, secret in LEAKS.items():
+        assert secret not in err, f"the {name} reached stderr"
+    if fmt == "json":
+        lines = [json.loads(line) for line in err.splitlines()]
+        assert [entry["event"] for entry in lines][-1] == "unexpected_error"
+        assert lines[2]["password"] == MASK
