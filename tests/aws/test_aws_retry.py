@@ -13,9 +13,15 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from stack import Stack
 
 from bluegreen.aws import AwsCloud, connect
-from bluegreen.aws.retry import MAX_ATTEMPTS, AwsCaller, is_not_found, operation_name
+from bluegreen.aws.retry import (
+    CONNECT_ATTEMPTS,
+    MAX_ATTEMPTS,
+    AwsCaller,
+    is_not_found,
+    operation_name,
+)
 from bluegreen.clock import VirtualClock
-from bluegreen.errors import AwsError, ConfigError, MissingResourceError
+from bluegreen.errors import AwsError, ConfigError, EndpointUnreachable, MissingResourceError
 from bluegreen.model import AlarmState, RouteKind, RouteRef
 
 Handler = Callable[..., Any]
@@ -120,6 +126,41 @@ def test_connection_errors_are_retried(aws: None, clock: VirtualClock) -> None:
     cloud.alarms.alarm_states(["web-5xx"])
 
     assert len(cloud.calls) == 3
+
+
+def test_an_unreachable_endpoint_is_named_and_given_up_on_within_a_second(
+    aws: None, clock: VirtualClock
+) -> None:
+    cloud = cloud_with(DESCRIBE_ALARMS, unreachable(100), clock)
+    sleeps = sleeps_of(clock)
+
+    with pytest.raises(EndpointUnreachable) as caught:
+        cloud.alarms.alarm_states(["web-5xx"])
+
+    error = caught.value
+    assert error.message.startswith(
+        "could not reach the AWS endpoint https://monitoring.amazonaws.com (DescribeAlarms)"
+    )
+    assert error.hint and "--endpoint-url" in error.hint and "us-east-1" in error.hint
+    assert "throttl" not in str(error).lower()
+    assert error.exit_code == 2
+    assert cloud.calls == ["DescribeAlarms"] * CONNECT_ATTEMPTS
+    assert sum(sleeps) <= 0.75  # waits of at most 0.25 s and 0.5 s
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "says"),
+    [("Throttling", 400, "kept throttling"), ("ServiceUnavailable", 503, "kept failing")],
+)
+def test_giving_up_says_whether_aws_throttled_or_failed(
+    aws: None, clock: VirtualClock, code: str, status: int, says: str
+) -> None:
+    cloud = cloud_with(DESCRIBE_ALARMS, failing(100, code, status), clock)
+
+    with pytest.raises(AwsError) as caught:
+        cloud.alarms.alarm_states(["web-5xx"])
+
+    assert caught.value.hint and says in caught.value.hint
 
 
 def test_an_error_that_will_not_go_away_is_not_retried(aws: None, clock: VirtualClock) -> None:
