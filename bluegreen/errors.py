@@ -56,12 +56,24 @@ class ConflictError(PreflightError):
 
 
 class AwsError(BluegreenError):
+    """`transient`: AWS kept throttling or failing through every retry — it may pass, and
+    says nothing about the configuration."""
+
     exit_code = 1
 
-    def __init__(self, operation: str, code: str, message: str, *, hint: str | None = None):
+    def __init__(
+        self,
+        operation: str,
+        code: str,
+        message: str,
+        *,
+        hint: str | None = None,
+        transient: bool = False,
+    ):
         super().__init__(f"AWS {operation} failed: {code}: {message}", hint=hint)
         self.operation = operation
         self.code = code
+        self.transient = transient
 
 
 class EndpointUnreachable(AwsError):
@@ -78,6 +90,7 @@ class EndpointUnreachable(AwsError):
         self.operation = operation
         self.code = "EndpointUnreachable"
         self.endpoint = endpoint
+        self.transient = True  # a network blip passes too
 
 
 class DeploymentFailed(BluegreenError):

@@ -11,7 +11,9 @@ Rules:
   `CONNECT_ATTEMPTS` times within a second — a blip passes, a wrong endpoint never does —
   then EndpointUnreachable naming the endpoint and what to check. Never called throttling.
 - A not-found answer becomes MissingResourceError naming the resource and how to fix it.
-- NoCredentialsError / NoRegionError become ConfigError; anything else becomes AwsError.
+- NoCredentialsError / NoRegionError become ConfigError; anything else becomes AwsError,
+  `transient` when it is a retryable error that outlasted the retries (it may pass: the
+  rollback runs again, a preflight does not count it as a finding).
 - Calls that are not safe to repeat (a Lambda invoke) use `idempotent=False`: only errors
   that prove the request never ran (throttling, no connection) are retried.
 """
@@ -55,6 +57,7 @@ T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 MAX_ATTEMPTS = 6
+MAX_WAIT = 8.0  # seconds: the longest back-off between two attempts
 # No connection at all: 3 attempts, waits of at most 0.25 s and 0.5 s.
 CONNECT_ATTEMPTS = 3
 
@@ -185,7 +188,7 @@ class AwsCaller:
         retrying = Retrying(
             sleep=self.clock.sleep,
             stop=self._stop,
-            wait=wait_random_exponential(multiplier=0.25, max=8),
+            wait=wait_random_exponential(multiplier=0.25, max=MAX_WAIT),
             retry=retry_if_exception(self._retryable),
             before_sleep=_log_retry(operation),
             reraise=True,
@@ -230,8 +233,9 @@ class AwsCaller:
             return AwsError(operation, "ParamValidationError", str(exc))
         if is_unreachable(exc):
             return self._unreachable(operation, exc)
-        hint = self._exhausted_hint(exc) if self._retryable(exc) else None
-        return AwsError(operation, type(exc).__name__, str(exc), hint=hint)
+        transient = self._retryable(exc)
+        hint = self._exhausted_hint(exc) if transient else None
+        return AwsError(operation, type(exc).__name__, str(exc), hint=hint, transient=transient)
 
     def _translate_client_error(
         self, operation: str, about: str, exc: ClientError
@@ -259,8 +263,9 @@ class AwsCaller:
                 message,
                 hint="`bluegreen iam-policy` prints the permissions this configuration needs",
             )
-        hint = self._exhausted_hint(exc) if self._retryable(exc) else None
-        return AwsError(operation, code, message, hint=hint)
+        transient = self._retryable(exc)
+        hint = self._exhausted_hint(exc) if transient else None
+        return AwsError(operation, code, message, hint=hint, transient=transient)
 
     def _exhausted_hint(self, exc: BaseException) -> str:
         gave_up = f"gave up after {self.max_attempts} attempts"

@@ -98,6 +98,7 @@ def test_always_throttled_gives_up_after_bounded_attempts(aws: None, clock: Virt
     error = caught.value
     assert (error.operation, error.code, error.exit_code) == ("DescribeAlarms", "Throttling", 1)
     assert error.hint and f"after {MAX_ATTEMPTS} attempts" in error.hint
+    assert error.transient  # it may pass: a rollback tries again, a preflight is not failed
     assert cloud.calls == ["DescribeAlarms"] * MAX_ATTEMPTS
     assert len(sleeps) == MAX_ATTEMPTS - 1 and max(sleeps) <= 8
 
@@ -166,10 +167,10 @@ def test_giving_up_says_whether_aws_throttled_or_failed(
 def test_an_error_that_will_not_go_away_is_not_retried(aws: None, clock: VirtualClock) -> None:
     cloud = cloud_with(DESCRIBE_ALARMS, failing(1, "ValidationError", 400), clock)
 
-    with pytest.raises(AwsError, match="DescribeAlarms failed: ValidationError"):
+    with pytest.raises(AwsError, match="DescribeAlarms failed: ValidationError") as caught:
         cloud.alarms.alarm_states(["web-5xx"])
 
-    assert cloud.calls == ["DescribeAlarms"]
+    assert cloud.calls == ["DescribeAlarms"] and not caught.value.transient
     assert clock.now() == VirtualClock().now()
 
 
