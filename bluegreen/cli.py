@@ -168,7 +168,7 @@ def run(output: Output, action: Callable[[], T], show: Callable[[T], None]) -> N
                 )
             )
         elif isinstance(result, DeploymentResult):
-            _print_result(result)
+            _print_result(result, with_reason=False)  # the error below says why
         err.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
 
@@ -187,11 +187,11 @@ def _event_sink(output: Output) -> Callable[[Event], None] | None:
     return _print_event if output is Output.text else None
 
 
-def _print_result(result: DeploymentResult) -> None:
+def _print_result(result: DeploymentResult, *, with_reason: bool = True) -> None:
     rec = result.record
     colour = {"succeeded": "green", "paused": "yellow"}.get(result.outcome, "red")
     out.print(f"[bold {colour}]{result.outcome.upper()}[/] {rec.id}  state {rec.state.value}")
-    if rec.reason:
+    if rec.reason and with_reason:
         out.print(Text(f"reason: {rec.reason}"), highlight=False)
     for route, weights in result.final_weights.items():
         split = ", ".join(f"{_short(a)}={w}" for a, w in weights.items())

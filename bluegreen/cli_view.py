@@ -81,7 +81,11 @@ def render_status(status: Status) -> RenderableType:
         split = ", ".join(f"{name}={weight}" for name, weight in route["weights"].items())
         lines.append(Text(f"  {route['route']}: {split}"))
     for group in status.target_groups:
-        counts = {k: v for k, v in group.items() if k not in ("name", "arn", "reasons")}
+        counts = {
+            state: count
+            for state, count in group.items()
+            if state not in ("name", "arn", "reasons") and (count or state == "healthy")
+        }
         lines.append(Text(f"  {group['name']}: {counts} {group['reasons'] or ''}"))
     for ts in status.task_sets:
         lines.append(

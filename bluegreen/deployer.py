@@ -20,7 +20,6 @@ from bluegreen.config import DeploymentConfig, load_config
 from bluegreen.engine import Engine, EventSink
 from bluegreen.errors import (
     BluegreenError,
-    ConflictError,
     DeploymentFailed,
     RollbackFailed,
     UsageError,
@@ -252,10 +251,12 @@ class Deployer:
         return getattr(self.cloud, "functions", None)
 
     def _refuse_if_in_flight(self) -> None:
+        """One deployment of a service at a time: one in flight (paused, or left by a process
+        that died) holds the service as the lock does, so the refusal is LockHeldError (4)."""
         latest = self.store.latest(self.config.service_key)
         if latest and not latest.state.terminal:
-            raise ConflictError(
-                f"deployment {latest.id} of this service is {latest.state.value}",
+            raise LockHeldError(
+                f"deployment {latest.id} of this service is in flight ({latest.state.value})",
                 hint="see it with `bluegreen status`; then `bluegreen promote`, "
                 "`bluegreen resume` or `bluegreen rollback`",
             )

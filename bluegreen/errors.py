@@ -7,6 +7,7 @@
     │   ├── MissingResourceError            a cluster, service, listener or target group is missing
     │   └── ConflictError                   listeners disagree / split in flight with no record
     ├── AwsError                   exit 1   an AWS call failed after bounded retries
+    │   └── EndpointUnreachable    exit 2   no connection to the endpoint: nothing was sent
     ├── DeploymentFailed           exit 1   the deployment failed and was rolled back; blue serves
     │   ├── HealthCheckFailed               green never became healthy
     │   ├── GateFailed                      an alarm or target health gate failed during a stage
@@ -14,6 +15,7 @@
     │   └── DeploymentStopped               pre_provision hook failed: nothing to roll back
     ├── RollbackFailed             exit 3   rollback could not complete: a person must act
     └── LockHeldError              exit 4   another deployment of this service holds the lock
+                                            or is in flight (paused, or its process died)
 
 Messages say what failed, where, and what to do about it; the CLI prints them as they are.
 """
@@ -54,12 +56,41 @@ class ConflictError(PreflightError):
 
 
 class AwsError(BluegreenError):
+    """`transient`: AWS kept throttling or failing through every retry — it may pass, and
+    says nothing about the configuration."""
+
     exit_code = 1
 
-    def __init__(self, operation: str, code: str, message: str, *, hint: str | None = None):
+    def __init__(
+        self,
+        operation: str,
+        code: str,
+        message: str,
+        *,
+        hint: str | None = None,
+        transient: bool = False,
+    ):
         super().__init__(f"AWS {operation} failed: {code}: {message}", hint=hint)
         self.operation = operation
         self.code = code
+        self.transient = transient
+
+
+class EndpointUnreachable(AwsError):
+    """No connection could be made to the AWS endpoint, so no request reached AWS and
+    nothing changed. Most often configuration (the endpoint URL, the region, a proxy), so
+    exit 2 like one; during a deployment it is a failed call like any other (rollback)."""
+
+    exit_code = 2
+
+    def __init__(self, operation: str, endpoint: str, detail: str, *, hint: str | None = None):
+        BluegreenError.__init__(
+            self, f"could not reach the AWS endpoint {endpoint} ({operation}): {detail}", hint=hint
+        )
+        self.operation = operation
+        self.code = "EndpointUnreachable"
+        self.endpoint = endpoint
+        self.transient = True  # a network blip passes too
 
 
 class DeploymentFailed(BluegreenError):

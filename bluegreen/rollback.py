@@ -5,18 +5,25 @@ task set is being retired.
 It refuses to send traffic to blue when blue has no healthy target (SPEC §1): then the
 deployment is FAILED (exit 3) and the message says exactly what AWS looks like, so a person
 can act.
+
+Every step is idempotent, so when AWS keeps throttling or failing through a call's retries
+(a transient AwsError) the whole rollback runs again after a pause, up to ROUNDS times:
+giving up — exit 3, a person paged — is for what will not pass by itself.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bluegreen.errors import BluegreenError, RollbackFailed
+from bluegreen.errors import AwsError, BluegreenError, RollbackFailed
 from bluegreen.strategies import weights_for
 
 if TYPE_CHECKING:
     from bluegreen.engine import Engine
     from bluegreen.record import DeploymentRecord
+
+ROUNDS = 3
+ROUND_PAUSE = 30.0  # seconds before round 2, twice that before round 3
 
 
 class RollBack:
@@ -31,17 +38,29 @@ class RollBack:
                 "blue's task set was already being retired: there is nothing to roll back to",
                 hint="deploy the previous version again with `bluegreen deploy`",
             )
-        try:
-            self._restore_traffic()
-            self._restore_primary()
-            self._retire_green()
-        except BluegreenError as exc:
-            raise RollbackFailed(
-                f"rollback could not complete: {exc.message}\n"
-                + describe_aws_state(self.engine, self.rec),
-                hint="a person must act: fix what is named above, "
-                "then run `bluegreen rollback` again",
-            ) from exc
+        for round_number in range(1, ROUNDS + 1):
+            try:
+                self._restore_traffic()
+                self._restore_primary()
+                self._retire_green()
+                return
+            except AwsError as exc:
+                if not exc.transient or round_number == ROUNDS:
+                    raise self._failed(exc) from exc
+                pause = ROUND_PAUSE * round_number
+                self.engine.event(
+                    self.rec, f"rollback stopped by {exc.message}; trying again in {pause:g}s"
+                )
+                self.engine.clock.sleep(pause)
+            except BluegreenError as exc:
+                raise self._failed(exc) from exc
+
+    def _failed(self, exc: BluegreenError) -> RollbackFailed:
+        return RollbackFailed(
+            f"rollback could not complete: {exc.message}\n"
+            + describe_aws_state(self.engine, self.rec),
+            hint="a person must act: fix what is named above, then run `bluegreen rollback` again",
+        )
 
     def _restore_traffic(self) -> None:
         rec, blue, green = self.rec, self.rec.blue_target_group, self.rec.green_target_group

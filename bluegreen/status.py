@@ -56,7 +56,8 @@ def read_status(config: DeploymentConfig, cloud: Cloud, latest: DeploymentRecord
         )
     for group in groups:
         health = cloud.elb.target_health(group.arn)
-        counts = {s.value: health.count(s) for s in HealthState if health.count(s)}
+        # every state, zeros included: `healthy: 0` is the one a reader most needs to see
+        counts = {s.value: health.count(s) for s in HealthState}
         status.target_groups.append(
             {"name": group.name, "arn": group.arn, **counts, "reasons": health.reasons()}
         )

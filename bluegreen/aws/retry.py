@@ -4,10 +4,16 @@ are built with `client_config()` (one attempt each).
 
 Rules:
 - Retried, with random exponential back-off slept on the injected Clock: throttling codes,
-  service-unavailable / internal-error codes, any HTTP 5xx, and connection errors. Up to
-  `MAX_ATTEMPTS` attempts, then AwsError.
+  service-unavailable / internal-error codes, any HTTP 5xx, and answers lost on the way
+  (connection closed, read timeout). Up to `MAX_ATTEMPTS` attempts, then AwsError saying
+  whether AWS kept throttling or kept failing.
+- No connection at all (refused, name not resolved, connect timeout, proxy, TLS): retried
+  `CONNECT_ATTEMPTS` times within a second — a blip passes, a wrong endpoint never does —
+  then EndpointUnreachable naming the endpoint and what to check. Never called throttling.
 - A not-found answer becomes MissingResourceError naming the resource and how to fix it.
-- NoCredentialsError / NoRegionError become ConfigError; anything else becomes AwsError.
+- NoCredentialsError / NoRegionError become ConfigError; anything else becomes AwsError,
+  `transient` when it is a retryable error that outlasted the retries (it may pass: the
+  rollback runs again, a preflight does not count it as a finding).
 - Calls that are not safe to repeat (a Lambda invoke) use `idempotent=False`: only errors
   that prove the request never ran (throttling, no connection) are retried.
 """
@@ -23,22 +29,27 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectionClosedError,
-    EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
     ParamValidationError,
     ReadTimeoutError,
 )
+from botocore.exceptions import ConnectionError as NoConnectionError
 from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception,
-    stop_after_attempt,
     wait_random_exponential,
 )
 
 from bluegreen.clock import Clock
-from bluegreen.errors import AwsError, BluegreenError, ConfigError, MissingResourceError
+from bluegreen.errors import (
+    AwsError,
+    BluegreenError,
+    ConfigError,
+    EndpointUnreachable,
+    MissingResourceError,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -46,6 +57,9 @@ T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 MAX_ATTEMPTS = 6
+MAX_WAIT = 8.0  # seconds: the longest back-off between two attempts
+# No connection at all: 3 attempts, waits of at most 0.25 s and 0.5 s.
+CONNECT_ATTEMPTS = 3
 
 THROTTLING_CODES = frozenset(
     {
@@ -116,8 +130,14 @@ def is_throttling(exc: BaseException) -> bool:
     return isinstance(exc, ClientError) and error_code(exc) in THROTTLING_CODES
 
 
+def is_unreachable(exc: BaseException) -> bool:
+    """No connection could be made (refused, DNS, connect timeout, proxy, TLS): the request
+    was never sent. botocore's ConnectionError, not the builtin."""
+    return isinstance(exc, NoConnectionError)
+
+
 def is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, EndpointConnectionError | ConnectionClosedError | ReadTimeoutError):
+    if isinstance(exc, NoConnectionError | ConnectionClosedError | ReadTimeoutError):
         return True
     if not isinstance(exc, ClientError):
         return False
@@ -127,7 +147,7 @@ def is_retryable(exc: BaseException) -> bool:
 
 def is_retryable_unsent(exc: BaseException) -> bool:
     """Errors after which the request certainly did not run: safe to repeat anything."""
-    return isinstance(exc, EndpointConnectionError) or is_throttling(exc)
+    return is_unreachable(exc) or is_throttling(exc)
 
 
 def operation_name(fn: Callable[..., object]) -> str:
@@ -167,8 +187,8 @@ class AwsCaller:
         operation = operation_name(fn)
         retrying = Retrying(
             sleep=self.clock.sleep,
-            stop=stop_after_attempt(self.max_attempts),
-            wait=wait_random_exponential(multiplier=0.25, max=8),
+            stop=self._stop,
+            wait=wait_random_exponential(multiplier=0.25, max=MAX_WAIT),
             retry=retry_if_exception(self._retryable),
             before_sleep=_log_retry(operation),
             reraise=True,
@@ -178,6 +198,14 @@ class AwsCaller:
         except (ClientError, BotoCoreError) as exc:
             raise self.translate(operation, about, exc) from exc
         return result
+
+    def _stop(self, state: RetryCallState) -> bool:
+        """After MAX_ATTEMPTS; after CONNECT_ATTEMPTS when the endpoint cannot be reached."""
+        exc = state.outcome.exception() if state.outcome else None
+        limit = self.max_attempts
+        if exc is not None and is_unreachable(exc):
+            limit = min(limit, CONNECT_ATTEMPTS)
+        return state.attempt_number >= limit
 
     def _attempt(self, operation: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         self.calls.append(operation)
@@ -190,8 +218,12 @@ class AwsCaller:
         """Our error for one of botocore's."""
         if isinstance(exc, NoCredentialsError):
             return ConfigError(
-                "no AWS credentials found",
-                hint="set AWS_PROFILE or --profile, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
+                "no AWS credentials found (looked in the environment, the shared credentials "
+                "and config files, and the container or instance role)",
+                hint="name a profile with --profile or AWS_PROFILE (`aws configure` or "
+                "`aws sso login` sets one up), or set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys); "
+                "to rehearse with no account: `bluegreen demo`",
             )
         if isinstance(exc, NoRegionError):
             return ConfigError("no AWS region configured", hint="set --region or AWS_REGION")
@@ -199,8 +231,11 @@ class AwsCaller:
             return self._translate_client_error(operation, about, exc)
         if isinstance(exc, ParamValidationError):
             return AwsError(operation, "ParamValidationError", str(exc))
-        hint = self._exhausted_hint() if self._retryable(exc) else None
-        return AwsError(operation, type(exc).__name__, str(exc), hint=hint)
+        if is_unreachable(exc):
+            return self._unreachable(operation, exc)
+        transient = self._retryable(exc)
+        hint = self._exhausted_hint(exc) if transient else None
+        return AwsError(operation, type(exc).__name__, str(exc), hint=hint, transient=transient)
 
     def _translate_client_error(
         self, operation: str, about: str, exc: ClientError
@@ -228,13 +263,35 @@ class AwsCaller:
                 message,
                 hint="`bluegreen iam-policy` prints the permissions this configuration needs",
             )
-        hint = self._exhausted_hint() if self._retryable(exc) else None
-        return AwsError(operation, code, message, hint=hint)
+        transient = self._retryable(exc)
+        hint = self._exhausted_hint(exc) if transient else None
+        return AwsError(operation, code, message, hint=hint, transient=transient)
 
-    def _exhausted_hint(self) -> str:
+    def _exhausted_hint(self, exc: BaseException) -> str:
+        gave_up = f"gave up after {self.max_attempts} attempts"
+        if is_throttling(exc):
+            return (
+                f"{gave_up}: AWS kept throttling; try again in a few minutes, or run fewer "
+                "deployments (or other API clients) at once in this account and region"
+            )
         return (
-            f"gave up after {self.max_attempts} attempts; AWS is throttling or unavailable: "
-            "try again in a few minutes, or run fewer deployments at once in this account"
+            f"{gave_up}: AWS kept failing (unavailable, or the answer was lost); "
+            "try again in a few minutes, and check the AWS Health Dashboard for the region"
+        )
+
+    def _unreachable(self, operation: str, exc: BotoCoreError) -> EndpointUnreachable:
+        fields: dict[str, Any] = getattr(exc, "kwargs", {})
+        endpoint = str(fields.get("endpoint_url") or fields.get("proxy_url") or "(unknown)")
+        # urllib3 says "AWSHTTPConnection(host=…, port=…): Failed to …": keep the why
+        cause = str(fields.get("error") or exc).rsplit("): ", 1)[-1]
+        return EndpointUnreachable(
+            operation,
+            endpoint,
+            f"{cause} (tried {min(self.max_attempts, CONNECT_ATTEMPTS)} times)",
+            hint="check the endpoint URL (--endpoint-url, AWS_ENDPOINT_URL: leave them unset "
+            f"for AWS itself) and the region ({self.region}), then the network: DNS, a proxy "
+            "(HTTPS_PROXY), a firewall; for the simulated AWS, that `bluegreen sandbox serve` "
+            "is still running",
         )
 
 

@@ -2,11 +2,15 @@
 before moto sees the request — so a failed call changed nothing, as on AWS.
 
 Rules (`Faults.throttle`, `fail`, `slow`) name an API operation ("ModifyListener") or None
-for every operation. Each call: every matching `slow` rule first sleeps on the clock (on a
-VirtualClock that is virtual latency: time moves and the simulators tick, nothing waits),
-then the first matching `throttle`/`fail` rule whose draw falls under its fraction answers
-an error. Draws come from a Random seeded with `seed`: one run repeats exactly. Everything
-injected is counted in `injected[(operation, code)]` ("Slow" for delays).
+for every operation, and optionally a service by its signing name ("elasticloadbalancing",
+"ecs"; see THROTTLING) to apply to that service's calls only. Each call: every matching
+`slow` rule first sleeps on the clock (on a VirtualClock that is virtual latency: time moves
+and the simulators tick, nothing waits), then the first matching `throttle`/`fail` rule
+whose draw falls under its fraction answers an error. Draws come from a Random seeded with
+`seed`: one run repeats exactly. Everything injected is counted in
+`injected[(operation, code)]` ("Slow" for delays); `last_error` is the error the latest
+call was answered with (None: moto answered it), so an observer can tell a retry's
+back-off from a wait of the caller's own.
 
 The errors AWS answers:
 - throttling: elbv2 and CloudWatch `Throttling`, ECS `ThrottlingException` (HTTP 400),
@@ -72,12 +76,15 @@ class Rule:
     code: str | None = None  # fail: the error code (default by status)
     seconds: float = 0.0  # slow: the delay
     message: str | None = None  # fail: the error message (default by status)
+    service: str | None = None  # the signing name of the only service it applies to
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fraction <= 1.0:
             raise ValueError(f"a fault's fraction is between 0 and 1, not {self.fraction}")
 
-    def applies_to(self, operation: str) -> bool:
+    def applies_to(self, operation: str, service: str) -> bool:
+        if self.service is not None and self.service != service:
+            return False
         return self.operation is None or self.operation == operation
 
 
@@ -94,13 +101,16 @@ class Faults:
     seed: int = 0
     rules: list[Rule] = field(default_factory=list)
     injected: Counter[tuple[str, str]] = field(default_factory=Counter)
+    last_error: Injection | None = None
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()  # a moto server answers from several threads
 
-    def throttle(self, operation: str | None = None, fraction: float = 1.0) -> Rule:
-        return self._add(Rule("throttle", operation, fraction))
+    def throttle(
+        self, operation: str | None = None, fraction: float = 1.0, *, service: str | None = None
+    ) -> Rule:
+        return self._add(Rule("throttle", operation, fraction, service=service))
 
     def fail(
         self,
@@ -109,8 +119,11 @@ class Faults:
         status: int = 500,
         code: str | None = None,
         message: str | None = None,
+        *,
+        service: str | None = None,
     ) -> Rule:
-        return self._add(Rule("fail", operation, fraction, status, code, message=message))
+        rule = Rule("fail", operation, fraction, status, code, message=message, service=service)
+        return self._add(rule)
 
     def slow(self, operation: str | None = None, seconds: float = 1.0) -> Rule:
         return self._add(Rule("slow", operation, seconds=seconds))
@@ -129,9 +142,12 @@ class Faults:
         """Apply the slow rules for one call, and the error to answer it with, if any."""
         with self._lock:
             delay = sum(
-                r.seconds for r in self.rules if r.kind == "slow" and r.applies_to(operation)
+                r.seconds
+                for r in self.rules
+                if r.kind == "slow" and r.applies_to(operation, service)
             )
             injection = self._draw_error(service, operation)
+            self.last_error = injection
             if delay:
                 self.injected[operation, "Slow"] += 1
             if injection is not None:
@@ -142,7 +158,7 @@ class Faults:
 
     def _draw_error(self, service: str, operation: str) -> Injection | None:
         for rule in self.rules:
-            if rule.kind == "slow" or not rule.applies_to(operation):
+            if rule.kind == "slow" or not rule.applies_to(operation, service):
                 continue
             if self._rng.random() >= rule.fraction:
                 continue

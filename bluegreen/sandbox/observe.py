@@ -16,11 +16,15 @@ It records, in the sandbox's virtual time:
 - every ECS change a deployment makes (RegisterTaskDefinition, CreateTaskSet,
   UpdateServicePrimaryTaskSet, DeleteTaskSet), with the ARN it concerns;
 - every S3 object written or deleted (a deployment record, the lock, a promote or rollback
-  request), with its body.
+  request), with its body;
+- given `together` (the routes one deployment moves: its listeners and rules), on every
+  clock tick each moment they stop forwarding the same weights (a split), unless
+  `excused()` says the tick belongs to a write still in progress — the caller's definition,
+  e.g. "the latest call was refused and is being retried" (Faults.last_error).
 
 `violations()` names every weight change to, and every exposure of, a target group without
 a healthy target: SPEC §1's "never shifts traffic to a target group that has no healthy
-target", checked across a whole run instead of at its end.
+target", checked across a whole run instead of at its end; and every split of `together`.
 
 Rules:
 - moto's backend classes are wrapped (as the ECS simulator wraps ECS's), so the observer
@@ -38,7 +42,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -86,6 +90,14 @@ class Exposure:
 
 
 @dataclass(frozen=True)
+class Split:
+    """From `at` (a clock tick) on, routes that move together forwarded different weights."""
+
+    at: float
+    weights: Mapping[str, Mapping[str, int]]  # route → target group ARN → weight
+
+
+@dataclass(frozen=True)
 class EcsChange:
     at: float
     call: str  # the backend method: "create_task_set", "delete_task_set", …
@@ -105,14 +117,24 @@ class ObjectChange:
 class Observer:
     """What happened to `sandbox`'s world while installed (see the module docstring)."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        *,
+        together: Sequence[str] = (),
+        excused: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.sandbox = sandbox
+        self.together = tuple(together)
+        self.excused = excused
         self._lock = threading.Lock()  # the test reads while the server's threads record
         self._weight_changes: list[WeightChange] = []
         self._exposures: list[Exposure] = []
         self._ecs_changes: list[EcsChange] = []
         self._objects: list[ObjectChange] = []
         self._exposed: set[tuple[str, str]] = set()  # (route, target group) exposed now
+        self._splits: list[Split] = []
+        self._split_now = False
 
     # -- what was seen ---------------------------------------------------------------------
 
@@ -125,6 +147,11 @@ class Observer:
     def exposures(self) -> list[Exposure]:
         with self._lock:
             return list(self._exposures)
+
+    @property
+    def splits(self) -> list[Split]:
+        with self._lock:
+            return list(self._splits)
 
     @property
     def ecs_changes(self) -> list[EcsChange]:
@@ -148,6 +175,10 @@ class Observer:
             f"at {e.at:.1f}: {e.route} sent {e.weight} weight to {e.target_group}, "
             "which had no healthy target left"
             for e in self.exposures
+        ]
+        found += [
+            f"at {s.at:.1f}: routes that move together disagreed: {dict(s.weights)}"
+            for s in self.splits
         ]
         return found
 
@@ -201,8 +232,9 @@ class Observer:
 
     def _on_tick(self, now: float) -> None:
         exposed: dict[tuple[str, str], int] = {}
-        for route, actions in _routes(self.sandbox.elbv2()):
-            for arn, weight in _forward_weights(actions).items():
+        weights = route_weights(self.sandbox)
+        for route in weights:
+            for arn, weight in weights[route].items():
                 if weight > 0 and not self._healthy(arn):
                     exposed[route, arn] = weight
         with self._lock:
@@ -210,6 +242,16 @@ class Observer:
                 if (route, arn) not in self._exposed:
                     self._exposures.append(Exposure(now, route, arn, weight))
             self._exposed = set(exposed)
+        self._check_together(now, weights)
+
+    def _check_together(self, now: float, weights: Mapping[str, dict[str, int]]) -> None:
+        moving = {route: weights.get(route, {}) for route in self.together}
+        split = len({tuple(sorted(w.items())) for w in moving.values()}) > 1
+        split = split and not self.excused()
+        with self._lock:
+            if split and not self._split_now:  # once per split, not once per tick
+                self._splits.append(Split(now, moving))
+            self._split_now = split
 
     def _healthy(self, target_group_arn: str) -> int:
         backend = self.sandbox.elbv2()
@@ -287,6 +329,12 @@ def _after_delete(
 
 
 # -- reading moto's models ---------------------------------------------------------------------
+
+
+def route_weights(sandbox: Sandbox) -> dict[str, dict[str, int]]:
+    """Route ARN → target group ARN → weight, for every listener and rule, read from moto
+    directly: no API call, no injected fault."""
+    return {route: _forward_weights(actions) for route, actions in _routes(sandbox.elbv2())}
 
 
 def _routes(backend: Any) -> Iterator[tuple[str, list[Any]]]:

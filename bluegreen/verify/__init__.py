@@ -7,7 +7,10 @@ otherwise; `deploy` runs the same checks first and stops on `Report.raise_for_fa
 
 Rules:
 - Every check runs, whatever failed before it: a read that fails fails its own check, and a
-  check that needs what it would have read is skipped, saying what was missing.
+  check that needs what it would have read is skipped, saying what was missing. Except when
+  AWS cannot be asked at all (no credentials or region, the endpoint unreachable) or kept
+  throttling or failing through every retry: that error is raised once, as it is — it is
+  not a finding about the configuration (`deploy` then stops, exit 1; nothing changed).
 - Blue is read from the listeners (the target group they send all traffic to), as `deploy`
   does; the container checks look at the task set or service attached to it.
 

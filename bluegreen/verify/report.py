@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ParamSpec, TypeVar
 
-from bluegreen.errors import BluegreenError, PreflightError
+from bluegreen.errors import AwsError, BluegreenError, ConfigError, PreflightError
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -92,9 +92,18 @@ class Findings:
 
     def read(self, name: str, fetch: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
         """`fetch(*args, **kwargs)`; on our error, None and a failed check carrying the
-        error's message and hint."""
+        error's message and hint — except an error every other read would repeat (no
+        credentials, no region, no connection to AWS) or that says nothing about what is
+        checked (AWS throttling or failing through every retry): raised as it is."""
         try:
             return fetch(*args, **kwargs)
+        except ConfigError:
+            raise
+        except AwsError as exc:
+            if exc.transient:
+                raise
+            self.fail(name, exc.message, exc.hint)
+            return None
         except BluegreenError as exc:
             self.fail(name, exc.message, exc.hint)
             return None

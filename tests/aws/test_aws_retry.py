@@ -13,9 +13,15 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from stack import Stack
 
 from bluegreen.aws import AwsCloud, connect
-from bluegreen.aws.retry import MAX_ATTEMPTS, AwsCaller, is_not_found, operation_name
+from bluegreen.aws.retry import (
+    CONNECT_ATTEMPTS,
+    MAX_ATTEMPTS,
+    AwsCaller,
+    is_not_found,
+    operation_name,
+)
 from bluegreen.clock import VirtualClock
-from bluegreen.errors import AwsError, ConfigError, MissingResourceError
+from bluegreen.errors import AwsError, ConfigError, EndpointUnreachable, MissingResourceError
 from bluegreen.model import AlarmState, RouteKind, RouteRef
 
 Handler = Callable[..., Any]
@@ -92,6 +98,7 @@ def test_always_throttled_gives_up_after_bounded_attempts(aws: None, clock: Virt
     error = caught.value
     assert (error.operation, error.code, error.exit_code) == ("DescribeAlarms", "Throttling", 1)
     assert error.hint and f"after {MAX_ATTEMPTS} attempts" in error.hint
+    assert error.transient  # it may pass: a rollback tries again, a preflight is not failed
     assert cloud.calls == ["DescribeAlarms"] * MAX_ATTEMPTS
     assert len(sleeps) == MAX_ATTEMPTS - 1 and max(sleeps) <= 8
 
@@ -122,13 +129,48 @@ def test_connection_errors_are_retried(aws: None, clock: VirtualClock) -> None:
     assert len(cloud.calls) == 3
 
 
+def test_an_unreachable_endpoint_is_named_and_given_up_on_within_a_second(
+    aws: None, clock: VirtualClock
+) -> None:
+    cloud = cloud_with(DESCRIBE_ALARMS, unreachable(100), clock)
+    sleeps = sleeps_of(clock)
+
+    with pytest.raises(EndpointUnreachable) as caught:
+        cloud.alarms.alarm_states(["web-5xx"])
+
+    error = caught.value
+    assert error.message.startswith(
+        "could not reach the AWS endpoint https://monitoring.amazonaws.com (DescribeAlarms)"
+    )
+    assert error.hint and "--endpoint-url" in error.hint and "us-east-1" in error.hint
+    assert "throttl" not in str(error).lower()
+    assert error.exit_code == 2
+    assert cloud.calls == ["DescribeAlarms"] * CONNECT_ATTEMPTS
+    assert sum(sleeps) <= 0.75  # waits of at most 0.25 s and 0.5 s
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "says"),
+    [("Throttling", 400, "kept throttling"), ("ServiceUnavailable", 503, "kept failing")],
+)
+def test_giving_up_says_whether_aws_throttled_or_failed(
+    aws: None, clock: VirtualClock, code: str, status: int, says: str
+) -> None:
+    cloud = cloud_with(DESCRIBE_ALARMS, failing(100, code, status), clock)
+
+    with pytest.raises(AwsError) as caught:
+        cloud.alarms.alarm_states(["web-5xx"])
+
+    assert caught.value.hint and says in caught.value.hint
+
+
 def test_an_error_that_will_not_go_away_is_not_retried(aws: None, clock: VirtualClock) -> None:
     cloud = cloud_with(DESCRIBE_ALARMS, failing(1, "ValidationError", 400), clock)
 
-    with pytest.raises(AwsError, match="DescribeAlarms failed: ValidationError"):
+    with pytest.raises(AwsError, match="DescribeAlarms failed: ValidationError") as caught:
         cloud.alarms.alarm_states(["web-5xx"])
 
-    assert cloud.calls == ["DescribeAlarms"]
+    assert cloud.calls == ["DescribeAlarms"] and not caught.value.transient
     assert clock.now() == VirtualClock().now()
 
 

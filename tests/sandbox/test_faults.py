@@ -127,6 +127,18 @@ def test_server_errors(
     assert green_weight(stack) == 0
 
 
+def test_a_rule_for_one_service_leaves_the_others_alone(stack: Stack, faults: Faults) -> None:
+    faults.throttle(None, 1.0, service="ecs")
+
+    client("elbv2").describe_load_balancers()
+    assert faults.last_error is None
+    with pytest.raises(ClientError):
+        client("ecs").list_services(cluster=stack.cluster)
+
+    assert faults.last_error is not None and faults.last_error.code == "ThrottlingException"
+    assert faults.injected == {("ListServices", "ThrottlingException"): 1}
+
+
 def test_a_fraction_throttles_about_that_fraction_and_repeats_with_the_seed() -> None:
     def run(seed: int) -> list[bool]:
         faults = Faults(seed=seed)

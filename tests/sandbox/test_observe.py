@@ -108,3 +108,42 @@ def test_uninstall_puts_moto_back_and_one_observer_at_a_time(sandbox: Sandbox) -
     first.uninstall()
     assert ELBv2Backend.modify_listener is original
     Observer(sandbox).install().uninstall()  # installable again
+
+
+def test_routes_that_move_together_and_disagree_at_a_tick_are_a_split(
+    sandbox: Sandbox, stack: SandboxStack
+) -> None:
+    routes = [stack.http_listener_arn, stack.https_listener_arn]
+    green_task_set(stack)
+    advance(sandbox, 60)  # green healthy: only the split is wrong
+    with Observer(sandbox, together=routes) as watching:
+        elb().modify_listener(
+            ListenerArn=stack.http_listener_arn, DefaultActions=forward(stack, 50, 50)
+        )
+        assert watching.splits == []  # the instant of the write: no tick yet
+        advance(sandbox, 10)
+        elb().modify_listener(
+            ListenerArn=stack.https_listener_arn, DefaultActions=forward(stack, 50, 50)
+        )
+        advance(sandbox, 10)
+
+    [split] = watching.splits
+    assert split.weights[stack.https_listener_arn] == {
+        stack.blue_tg_arn: 100,
+        stack.green_tg_arn: 0,
+    }
+    assert [v for v in watching.violations() if "disagreed" in v] != []
+
+
+def test_a_split_at_an_excused_tick_is_not_recorded(sandbox: Sandbox, stack: SandboxStack) -> None:
+    routes = [stack.http_listener_arn, stack.https_listener_arn]
+    with Observer(sandbox, together=routes, excused=lambda: True) as watching:
+        elb().modify_listener(
+            ListenerArn=stack.http_listener_arn, DefaultActions=forward(stack, 100, 0)
+        )
+        elb().modify_listener(
+            ListenerArn=stack.https_listener_arn, DefaultActions=forward(stack, 0, 100)
+        )
+        advance(sandbox, 10)
+
+    assert watching.splits == []

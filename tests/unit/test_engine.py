@@ -410,9 +410,10 @@ def test_nothing_to_deploy_is_a_usage_error(make_deployer: MakeDeployer) -> None
 def test_a_second_deployment_while_one_is_paused_is_refused(make_deployer: MakeDeployer) -> None:
     steps = [{"weight": 30, "pause": True}, {"weight": 100}]
     deployer = make_deployer(strategy={"type": "steps", "steps": steps})
-    deployer.deploy(V2, detach_at_pause=True)
-    with pytest.raises(ConflictError, match="PAUSED"):
+    paused = deployer.deploy(V2, detach_at_pause=True)
+    with pytest.raises(LockHeldError, match="PAUSED") as caught:
         deployer.deploy(V2)
+    assert caught.value.exit_code == 4 and paused.deployment_id in caught.value.message
 
 
 def test_a_held_lock_exits_4_naming_the_holder(make_deployer: MakeDeployer) -> None:
@@ -483,8 +484,9 @@ def test_plan_during_a_paused_deployment_names_it(make_deployer: MakeDeployer) -
     steps = [{"weight": 30, "pause": True}, {"weight": 100}]
     deployer = make_deployer(strategy={"type": "steps", "steps": steps})
     paused = deployer.deploy(V2, detach_at_pause=True)
-    with pytest.raises(ConflictError, match=paused.deployment_id):
+    with pytest.raises(LockHeldError, match=paused.deployment_id) as caught:
         deployer.plan(V2)
+    assert caught.value.exit_code == 4
 
 
 def test_plan_is_read_only_and_lists_every_step(make_deployer: MakeDeployer, world: World) -> None:
