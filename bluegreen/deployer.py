@@ -21,6 +21,7 @@ from bluegreen.engine import Engine, EventSink
 from bluegreen.errors import (
     BluegreenError,
     DeploymentFailed,
+    LockHeldError,
     RollbackFailed,
     UsageError,
 )
