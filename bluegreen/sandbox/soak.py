@@ -35,8 +35,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from bluegreen.aws import connect
 from bluegreen.aws.retry import MAX_WAIT
 from bluegreen.config import parse_config
@@ -168,7 +166,10 @@ def run_soak(
     sandbox = Sandbox(seed=seed)
     with in_process(sandbox), tempfile.TemporaryDirectory() as folder:
         stack = build_stack(sandbox, api_rule=True)
-        alarms = [_alarm_on_5xx(sandbox, stack, arn) for arn in _target_groups(stack)]
+        # Made before the faults are injected (CloudWatch is never faulted here anyway).
+        alarms = [
+            stack.add_5xx_alarm(f"{arn.split('/')[-2]}-5xx", arn) for arn in _target_groups(stack)
+        ]
         data = stack.config(**SETTINGS, gates={**GATES, "alarms": alarms})
         config = parse_config(data, source=Path(folder) / "bluegreen.toml")
         cloud = connect(clock=sandbox.clock)  # one for the run: its calls are counted
@@ -290,27 +291,3 @@ def not_at_rest(sandbox: Sandbox, stack: SandboxStack) -> list[str]:
 
 def _target_groups(stack: SandboxStack) -> tuple[str, str]:
     return stack.blue_tg_arn, stack.green_tg_arn
-
-
-def _alarm_on_5xx(sandbox: Sandbox, stack: SandboxStack, target_group_arn: str) -> str:
-    """An alarm on a target group's 5xx count: more than 100 in a minute. Made before the
-    faults are injected (CloudWatch is never faulted here anyway)."""
-    group = target_group_arn.split(":")[-1]  # targetgroup/<name>/<id>
-    name = f"{group.split('/')[1]}-5xx"
-    balancer = "/".join(stack.lb_arn.split(":")[-1].split("/")[1:])  # app/<name>/<id>
-    boto3.client("cloudwatch", region_name=sandbox.region).put_metric_alarm(
-        AlarmName=name,
-        Namespace="AWS/ApplicationELB",
-        MetricName="HTTPCode_Target_5XX_Count",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=100,
-        ComparisonOperator="GreaterThanThreshold",
-        TreatMissingData="notBreaching",
-        Dimensions=[
-            {"Name": "LoadBalancer", "Value": balancer},
-            {"Name": "TargetGroup", "Value": group},
-        ],
-    )
-    return name

@@ -121,6 +121,28 @@ class SandboxStack:
     def config_toml(self, **overrides: Any) -> str:
         return to_toml(self.config(**overrides))
 
+    def add_5xx_alarm(self, name: str, target_group_arn: str, threshold: float = 100) -> str:
+        """An alarm on a target group's 5xx count, more than `threshold` in a minute, as a
+        user would make for `[gates] alarms`; the sandbox evaluates it every minute."""
+        group = target_group_arn.split(":")[-1]  # targetgroup/<name>/<id>
+        balancer = "/".join(self.lb_arn.split(":")[-1].split("/")[1:])  # app/<name>/<id>
+        boto3.client("cloudwatch", region_name=self.region).put_metric_alarm(
+            AlarmName=name,
+            Namespace="AWS/ApplicationELB",
+            MetricName="HTTPCode_Target_5XX_Count",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=threshold,
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="notBreaching",
+            Dimensions=[
+                {"Name": "LoadBalancer", "Value": balancer},
+                {"Name": "TargetGroup", "Value": group},
+            ],
+        )
+        return name
+
 
 def build_stack(
     sandbox: Sandbox,

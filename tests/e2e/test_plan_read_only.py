@@ -25,16 +25,7 @@ ALARM = "web-green-5xx"
 def stack(sandbox: Sandbox) -> SandboxStack:
     """Every kind of route a plan reads: two listeners, a rule, a test listener."""
     built = build_stack(sandbox, api_rule=True, test_listener=True)
-    boto3.client("cloudwatch", region_name=built.region).put_metric_alarm(
-        AlarmName=ALARM,
-        Namespace="AWS/ApplicationELB",
-        MetricName="HTTPCode_Target_5XX_Count",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=100,
-        ComparisonOperator="GreaterThanThreshold",
-    )
+    built.add_5xx_alarm(ALARM, built.green_tg_arn)
     return built
 
 

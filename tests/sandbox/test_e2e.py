@@ -83,23 +83,7 @@ def test_an_alarm_firing_at_step_two_rolls_back(
     # 3000 at 50 %. With 5 % errors that is 30, then 150 a minute: the alarm (> 100) fires
     # only once step 2 carries traffic.
     sandbox.apps[V2] = AppModel(error_rate=0.05)
-    green = stack.green_tg_arn.split(":")[-1]
-    balancer = "/".join(stack.lb_arn.split(":")[-1].split("/")[1:])
-    boto3.client("cloudwatch", region_name=sandbox.region).put_metric_alarm(
-        AlarmName="web-green-5xx",
-        Namespace="AWS/ApplicationELB",
-        MetricName="HTTPCode_Target_5XX_Count",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=100,
-        ComparisonOperator="GreaterThanThreshold",
-        TreatMissingData="notBreaching",
-        Dimensions=[
-            {"Name": "LoadBalancer", "Value": balancer},
-            {"Name": "TargetGroup", "Value": green},
-        ],
-    )
+    stack.add_5xx_alarm("web-green-5xx", stack.green_tg_arn)
     deployer = make(strategy={"type": "steps", "steps": STEPS}, gates={"alarms": ["web-green-5xx"]})
 
     with pytest.raises(GateFailed, match="web-green-5xx") as caught:
@@ -116,17 +100,7 @@ def test_an_alarm_deleted_mid_deployment_rolls_back_naming_it(
     # gates.alarms_ok, the `if missing:` verdict dropped, and in aws/cloudwatch.py
     # `found.get(name, AlarmState.MISSING)` → `found.get(name, AlarmState.OK)`.
     cloudwatch = boto3.client("cloudwatch", region_name=sandbox.region)
-    cloudwatch.put_metric_alarm(
-        AlarmName="web-green-5xx",
-        Namespace="AWS/ApplicationELB",
-        MetricName="HTTPCode_Target_5XX_Count",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=100,
-        ComparisonOperator="GreaterThanThreshold",
-        TreatMissingData="notBreaching",
-    )
+    stack.add_5xx_alarm("web-green-5xx", stack.green_tg_arn)
 
     def delete_the_alarm_at_step_two(event: Event) -> None:
         if event.message.startswith("step 2/3"):  # 50 % on green, its bake about to start
