@@ -60,14 +60,16 @@ class TakeOver:
                 return answer
             holder = self.store.who_holds(rec.service_key)
             if holder is not None:
-                if answered is None:
-                    _refuse_a_live_holder(held, first, holder)
+                if answered is None and (holder.expires_at is None or _renewed(first, holder)):
+                    raise _alive(held, holder)
                 first = first or holder
                 line = _waiting(holder, asked=answered is not None)
                 if line != said:  # a countdown: one line each time the seconds left change
                     self.notify(line)
                     said = line
-            if waited >= self.patience_seconds:
+            # A lease that is not renewed runs out by itself: never give up on one.
+            counting_down = holder is not None and not _renewed(first, holder)
+            if waited >= self.patience_seconds and not counting_down:
                 raise LockHeldError(
                     f"the process running {rec.id} has not acted on the request within "
                     f"{self.patience_seconds:g}s: {holder.describe() if holder else 'gone'}",
@@ -89,21 +91,25 @@ def _waiting(holder: LockHolder, *, asked: bool) -> str:
     return f"{who}; {lapses}, unless that process is alive and renews it"
 
 
-def _refuse_a_live_holder(held: LockHeldError, first: LockHolder | None, now: LockHolder) -> None:
-    """For resume: a holder without a lease is a live process (a dead one's lock is broken
-    by the store); one that renewed its lease since we first looked is alive too."""
-    if now.expires_at is None:
-        raise held
-    renewed = (
+def _renewed(first: LockHolder | None, now: LockHolder) -> bool:
+    """The same holder pushed its lease's end since we first looked: it is alive."""
+    return (
         first is not None
         and first.expires_at is not None
+        and now.expires_at is not None
         and (now.deployment_id, now.holder) == (first.deployment_id, first.holder)
         and now.expires_at > first.expires_at
     )
-    if renewed:
-        raise LockHeldError(
-            f"{now.deployment_id} is running in a live process: {now.describe()}; it renewed "
-            "its lease while we waited",
-            hint="it takes `bluegreen promote` and `bluegreen rollback` requests; `resume` "
-            "is for a deployment whose process died",
-        )
+
+
+def _alive(held: LockHeldError, holder: LockHolder) -> LockHeldError:
+    """For resume, which has no request to hand over: a holder without a lease is a live
+    process (the store breaks a dead one's lock), and one that renews its lease is alive."""
+    if holder.expires_at is None:
+        return held
+    return LockHeldError(
+        f"{holder.deployment_id} is running in a live process: {holder.describe()}; it "
+        "renewed its lease while we waited",
+        hint="it takes `bluegreen promote` and `bluegreen rollback` requests; `resume` "
+        "is for a deployment whose process died",
+    )

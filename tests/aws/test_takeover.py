@@ -141,3 +141,18 @@ def test_a_live_holder_that_never_acts_is_given_up_on(
 
     with pytest.raises(LockHeldError, match="has not acted on the request within 30s"):
         patient.lock(rec, lambda: None)
+
+
+def test_a_lease_running_out_is_waited_for_past_the_patience_for_live_holders(
+    make_store: MakeStore, lease_clock: VirtualClock
+) -> None:
+    # The rollback's request is never answered (the holder is dead) and the lease outlasts
+    # the patience given to a live holder: it still runs out, and the lock is taken over.
+    rec = record()
+    crashed_elsewhere(make_store, rec)
+    patient = TakeOver(make_store("me@laptop pid 7"), lease_clock, POLL, print, 30.0)
+
+    lock = patient.lock(rec, lambda: None)
+
+    assert isinstance(lock, S3Lock) and lock.taken_from is not None
+    assert LEASE <= lease_clock.now() - T0 <= LEASE + POLL
