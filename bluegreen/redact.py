@@ -10,7 +10,8 @@ A `Redactor` replaces, in this order:
    `KEY=value`, `"key": "value"` (JSON, or Python reprs with single quotes) and
    `key: value` (YAML, HTTP headers), where the key contains, case-insensitively, one of
    password, passwd, secret, token, api_key, apikey, access_key, private_key, credential,
-   auth (`-` may stand for `_`). The key stays, so the reader still sees what was hidden;
+   auth (`-` may stand for `_`), and a command-line flag `--password value` (a hook's
+   command as shown in a plan). The key stays, so the reader still sees what was hidden;
 3. AWS access key ids (`AKIA…`/`ASIA…` + 16 upper-case letters or digits) and the
    credential after `Bearer`.
 
@@ -52,6 +53,12 @@ _ASSIGNMENT_RE = re.compile(
 # key: value — the rest of the line is the value ("Authorization: Basic abc" has a space).
 _COLON_PAIR_RE = re.compile(
     rf"(?P<pre>(?<![\w.-]){_KEY}:[ \t]+)(?P<val>[^\r\n]+)",
+    re.IGNORECASE,
+)
+# --password value / --db-token "a b": a flag with a secret-looking name, then its value
+# (a value never starts with "-": that is the next flag).
+_FLAG_RE = re.compile(
+    rf"""(?P<pre>(?<![\w.-])--{_KEY}[ \t]+)(?P<val>"[^"]*"|'[^']*'|[^\s"'-][^\s"']*)""",
     re.IGNORECASE,
 )
 _AWS_ACCESS_KEY_ID_RE = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
@@ -100,6 +107,7 @@ class Redactor:
         text = _QUOTED_PAIR_RE.sub(_mask_value, text)
         text = _ASSIGNMENT_RE.sub(_mask_value, text)
         text = _COLON_PAIR_RE.sub(_mask_value, text)
+        text = _FLAG_RE.sub(_mask_value, text)
         text = _AWS_ACCESS_KEY_ID_RE.sub(MASK, text)
         return _BEARER_RE.sub(lambda m: f"{m.group('pre')}{MASK}", text)
 
