@@ -211,6 +211,7 @@ def test_unknown_keys_are_refused_at_every_level(tmp_path: Path, text: str, key:
         ('cluster = "prod"', f'cluster = "{"c" * 256}"', "service.cluster"),
         ('name = "web"', 'name = "wéb"', "service.name"),
         ('name = "web"', 'name = "../web"', "service.name"),
+        ('name = "web"', 'name = "web"\ncontainer = "arn:aws:ecs:c"', "service.container"),
         ('blue = "web-blue"', f'blue = "{"b" * 33}"', "target_groups.blue"),
         ('blue = "web-blue"', 'blue = "-web-blue"', "target_groups.blue"),
         ('green = "web-green"', 'green = "web_green"', "target_groups.green"),
