@@ -1,57 +1,50 @@
 """The configuration model: `bluegreen.toml` parsed, validated and defaulted in one place.
 
-Rules: unknown keys are errors; durations are strings such as "90s", "5m", "1h30m" (or a
-number of seconds); every error names the file, the key and what is allowed, and is raised
-as ConfigError (exit 2) before any AWS call. CLI flags arrive as `overrides`, a nested dict
-merged over the file before validation, so they are validated exactly like the file.
+Rules: unknown keys are errors at every level; durations are strings such as "90s", "5m",
+"1h30m" (or a number of seconds), finite and at most MAX_DURATION_SECONDS; names follow
+AWS's own rules (both in bluegreen.config_fields); every error names the file, the key and
+what is allowed, and is raised as ConfigError (exit 2) before any AWS call — a file that
+cannot be read or parsed (missing, a directory, not UTF-8, nested too deeply) included.
+CLI flags arrive as `overrides`, a nested dict merged over the file before validation, so
+they are validated exactly like the file.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
     model_validator,
 )
 
+from bluegreen.config_fields import (
+    AlarmName,
+    Arn,
+    Command,
+    ContainerName,
+    Duration,
+    EcsName,
+    Environment,
+    LambdaFunction,
+    PythonTarget,
+    TargetGroupName,
+    parse_duration,
+)
 from bluegreen.errors import ConfigError
 from bluegreen.hooks import HookEvent
+from bluegreen.redact import Redactor, is_sensitive_key
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(value: object) -> float:
-    """ "90s", "5m", "1h30m", "250ms" or a number of seconds → seconds."""
-    if isinstance(value, bool):
-        raise ValueError('a duration is a string like "90s", "5m" or "1h"')
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and value.strip():
-        text = value.strip().replace(" ", "")
-        parts = _DURATION.findall(text)
-        if not parts or "".join(n + u for n, u in parts) != text:
-            raise ValueError(f'"{value}" is not a duration: use e.g. "90s", "5m", "1h30m"')
-        seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
-    else:
-        raise ValueError('a duration is a string like "90s", "5m" or "1h"')
-    if seconds < 0:
-        raise ValueError("a duration cannot be negative")
-    return seconds
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+__all__ = ["DeploymentConfig", "load_config", "merge_overrides", "parse_config", "parse_duration"]
 
 
 class _Strict(BaseModel):
@@ -59,12 +52,12 @@ class _Strict(BaseModel):
 
 
 class ServiceConfig(_Strict):
-    cluster: str = Field(min_length=1)
-    name: str | None = None
+    cluster: EcsName
+    name: EcsName | None = None
     mode: Literal["task-sets", "service-pair"] = "task-sets"
-    blue_service: str | None = None
-    green_service: str | None = None
-    container: str | None = None
+    blue_service: EcsName | None = None
+    green_service: EcsName | None = None
+    container: ContainerName | None = None
     container_port: int | None = Field(default=None, ge=1, le=65535)
 
     @model_validator(mode="after")
@@ -77,8 +70,8 @@ class ServiceConfig(_Strict):
 
 
 class TargetGroupsConfig(_Strict):
-    blue: str = Field(min_length=1)
-    green: str = Field(min_length=1)
+    blue: TargetGroupName
+    green: TargetGroupName
 
     @model_validator(mode="after")
     def _distinct(self) -> TargetGroupsConfig:
@@ -90,8 +83,8 @@ class TargetGroupsConfig(_Strict):
 class RouteConfig(_Strict):
     """A listener's default action (`arn`) or one listener rule (`rule`)."""
 
-    arn: str | None = None
-    rule: str | None = None
+    arn: Arn | None = None
+    rule: Arn | None = None
     # "swap": the route takes no target-group weights (a Network LB listener where AWS
     # refuses them): it is switched all at once, and so is every other route with it.
     shift: Literal["weighted", "swap"] = "weighted"
@@ -165,7 +158,7 @@ class HealthConfig(_Strict):
 
 
 class GatesConfig(_Strict):
-    alarms: list[str] = Field(default_factory=list)
+    alarms: list[AlarmName] = Field(default_factory=list)
     bake_after_shift: Duration = 300.0
     termination_wait: Duration = 300.0
 
@@ -173,31 +166,37 @@ class GatesConfig(_Strict):
 class HookConfig(_Strict):
     event: HookEvent
     name: str | None = None
-    command: list[str] | None = None
-    python: str | None = None
-    lambda_function: str | None = Field(default=None, alias="lambda")
+    command: Command | None = None
+    python: PythonTarget | None = None
+    lambda_function: LambdaFunction | None = Field(default=None, alias="lambda")
     shell: bool = False
-    timeout: Duration = 300.0
-    env: dict[str, str] = Field(default_factory=dict)
+    timeout: Duration = Field(default=300.0, gt=0)
+    env: Environment = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_kind(self) -> HookConfig:
-        kinds = [k for k in (self.command, self.python, self.lambda_function) if k]
+        kinds = [k for k in (self.command, self.python, self.lambda_function) if k is not None]
         if len(kinds) != 1:
             raise ValueError('give exactly one of "command", "python" or "lambda"')
-        if self.python and ":" not in self.python:
-            raise ValueError(f'python = "{self.python}": use "module:function"')
         if self.shell and self.command and len(self.command) != 1:
             raise ValueError('with shell = true, command is one string: ["cmd | other"]')
         return self
 
     @property
     def display_name(self) -> str:
+        """How the hook is shown (plan, logs, records): its command line with secrets masked,
+        the values of its secret-named `env` entries included."""
         if self.name:
-            return self.name
-        if self.command:
-            return " ".join(self.command)
-        return self.python or self.lambda_function or "hook"
+            shown = self.name
+        elif self.command:
+            shown = " ".join(self.command)
+        else:
+            shown = self.python or self.lambda_function or "hook"
+        return self.redactor.redact(shown)
+
+    @property
+    def redactor(self) -> Redactor:
+        return Redactor(value for key, value in self.env.items() if is_sensitive_key(key))
 
 
 class StateConfig(_Strict):
@@ -238,24 +237,62 @@ class DeploymentConfig(_Strict):
         return self.service.name or f"{self.service.blue_service}+{self.service.green_service}"
 
     @property
+    def redactor(self) -> Redactor:
+        """Masks what the logs mask, and the values of every hook's secret-named `env`."""
+        return Redactor(v for hook in self.hooks for v in hook.redactor.secret_values)
+
+    @property
     def service_key(self) -> str:
-        """Names this service in records and locks: one lock per service."""
-        return f"{self.service.cluster}/{self.service_label}".replace(":", "_").replace("/", "__")
+        """Names this service in records and locks: one lock per service. It is one file
+        name (the file store's directory): a key longer than a file name may be (two long
+        ARNs) keeps its start and ends with a digest of the whole, so it stays unique."""
+        key = f"{self.service.cluster}/{self.service_label}".replace(":", "_").replace("/", "__")
+        if len(key) <= MAX_SERVICE_KEY_LENGTH:
+            return key
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        return f"{key[: MAX_SERVICE_KEY_LENGTH - len(digest) - 1]}-{digest}"
+
+
+# NAME_MAX of common file systems; keys up to it are kept as they always were.
+MAX_SERVICE_KEY_LENGTH = 255
+# No valid configuration nests deeper than 4 (hooks → env → value); far deeper input is
+# hostile, and would exhaust the recursion limit of what reads it.
+MAX_NESTING = 16
 
 
 def load_config(
     path: str | Path = "bluegreen.toml", overrides: Mapping[str, Any] | None = None
 ) -> DeploymentConfig:
     path = Path(path)
+    return parse_config(_read_toml(path), source=path, overrides=overrides)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file as TOML; every way it can fail to be read or parsed is a ConfigError."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: no such file", hint="pass --config PATH, or run `bluegreen init`"
         ) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"{path}: is a directory, not a file", hint="pass --config PATH/bluegreen.toml"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}): TOML files are UTF-8",
+            hint="save the file as UTF-8",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(data, source=path, overrides=overrides)
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: nested too deeply to be read (arrays or tables inside each other)",
+            hint=f"a bluegreen.toml nests at most {MAX_NESTING} levels",
+        ) from None
 
 
 def parse_config(
@@ -264,12 +301,33 @@ def parse_config(
     source: Path = Path("bluegreen.toml"),
     overrides: Mapping[str, Any] | None = None,
 ) -> DeploymentConfig:
+    for given in (data, overrides or {}):
+        _refuse_deep_nesting(source, given)
     merged = merge_overrides(data, overrides or {})
-    merged.pop("source", None)
+    if "source" in merged:  # the model's own field for the file's path, never a key
+        raise ConfigError(f"{source}: source: unknown key{_allowed_keys(('source',))}")
     try:
         return DeploymentConfig.model_validate({**merged, "source": source})
     except ValidationError as exc:
         raise ConfigError(_describe(source, exc, merged)) from None
+
+
+def _refuse_deep_nesting(source: Path, data: Mapping[str, Any]) -> None:
+    """Refuse, naming the key, data nested deeper than MAX_NESTING, before anything
+    recursive (copy, validation) walks it. Walked without recursion."""
+    pending: list[tuple[tuple[str, ...], Any]] = [((), data)]
+    while pending:
+        location, value = pending.pop()
+        if len(location) > MAX_NESTING:
+            key = ".".join(location[:MAX_NESTING])
+            raise ConfigError(
+                f"{source}: {key}: nested more than {MAX_NESTING} levels deep",
+                hint="no bluegreen.toml key takes arrays or tables nested this deep",
+            )
+        if isinstance(value, Mapping):
+            pending.extend(((*location, str(k)), v) for k, v in value.items())
+        elif isinstance(value, list | tuple):
+            pending.extend(((*location, str(i)), v) for i, v in enumerate(value))
 
 
 def merge_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -313,9 +371,15 @@ def _describe(source: Path, exc: ValidationError, data: Mapping[str, Any]) -> st
         elif error["type"] == "missing":
             message = "required key is missing"
         elif "input" in error and not isinstance(error["input"], dict | list):
-            message += f" (got {error['input']!r})"
+            message += f" (got {_shown(error['input'])})"
         lines.append(f"{source}: {location}: {message}" if location else f"{source}: {message}")
     return "\n".join(lines)
+
+
+def _shown(value: object, limit: int = 80) -> str:
+    """The offending value, shortened: a hostile 10 kB name need not be printed whole."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
 
 
 def _allowed_keys(loc: tuple[int | str, ...]) -> str:

@@ -3,7 +3,8 @@
 `resolve()` reads AWS and decides colours (the target group holding all the weight on every
 production route is blue); `build_plan()` turns that into the ordered steps `deploy` will
 take. `plan` and `deploy --dry-run` print the same Plan; the engine's PREFLIGHT uses the
-same `resolve()`, so what is shown is what runs.
+same `resolve()`, so what is shown is what runs. A plan is shown as the logs are: redacted
+(a hook's command line may carry a secret), so `build_plan` returns it masked.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from bluegreen.config import DeploymentConfig, RouteConfig
 from bluegreen.errors import ConflictError, PreflightError
 from bluegreen.model import AlarmState, LoadBalancer, Route, RouteKind, RouteRef, TargetGroup
 from bluegreen.ports import Cloud
+from bluegreen.redact import Redactor
 from bluegreen.refusals import forwards_elsewhere, gateway_refusal, listeners_disagree
 from bluegreen.strategies import Stage, stages_for
 from bluegreen.taskdef import is_task_definition_arn
@@ -199,6 +201,20 @@ class Plan:
             "minimum_seconds": self.minimum_seconds,
         }
 
+    def redacted(self, redactor: Redactor) -> Plan:
+        """This plan with every text masked by `redactor`, as the logs are."""
+        mask = redactor.redact
+        return replace(
+            self,
+            service=mask(self.service),
+            cluster=mask(self.cluster),
+            blue=mask(self.blue),
+            green=mask(self.green),
+            from_task_definition=mask(self.from_task_definition),
+            release=mask(self.release),
+            steps=tuple(PlanStep(mask(s.action), mask(s.detail)) for s in self.steps),
+        )
+
 
 # An NLB keeps sending new connections to old targets for about 75 s after a listener
 # change (AWS-NOTES.md): a stage judged sooner is judged on traffic it has not had yet.
@@ -246,7 +262,7 @@ def build_plan(config: DeploymentConfig, resolved: Resolved, release: Release) -
     gates = ["green target health"] + [f"alarm {a}" for a in config.gates.alarms]
     steps.append(PlanStep("gates watched", ", ".join(gates)))
     minimum = sum(s.bake for s in stages) + config.gates.bake_after_shift
-    return Plan(
+    plan = Plan(
         fleet.service,
         config.service.cluster,
         blue,
@@ -257,6 +273,7 @@ def build_plan(config: DeploymentConfig, resolved: Resolved, release: Release) -
         tuple(steps),
         minimum + config.gates.termination_wait,
     )
+    return plan.redacted(config.redactor)
 
 
 def _shift_steps(resolved: Resolved, stages: tuple[Stage, ...]) -> list[PlanStep]:

@@ -10,7 +10,8 @@ A `Redactor` replaces, in this order:
    `KEY=value`, `"key": "value"` (JSON, or Python reprs with single quotes) and
    `key: value` (YAML, HTTP headers), where the key contains, case-insensitively, one of
    password, passwd, secret, token, api_key, apikey, access_key, private_key, credential,
-   auth (`-` may stand for `_`). The key stays, so the reader still sees what was hidden;
+   auth (`-` may stand for `_`), and a command-line flag `--password value` (a hook's
+   command as shown in a plan). The key stays, so the reader still sees what was hidden;
 3. AWS access key ids (`AKIA…`/`ASIA…` + 16 upper-case letters or digits, with the
    40-character secret key when one follows, as in `AKIA…:secret`); AWS secret access keys
    (40 characters of base64) after a name like `aws_secret_access_key`/`secret_key`, also
@@ -58,6 +59,12 @@ _ASSIGNMENT_RE = re.compile(
 # key: value — the rest of the line is the value ("Authorization: Basic abc" has a space).
 _COLON_PAIR_RE = re.compile(
     rf"(?P<pre>(?<![\w.-]){_KEY}:[ \t]+)(?P<val>[^\r\n]+)",
+    re.IGNORECASE,
+)
+# --password value / --db-token "a b": a flag with a secret-looking name, then its value
+# (a value never starts with "-": that is the next flag).
+_FLAG_RE = re.compile(
+    rf"""(?P<pre>(?<![\w.-])--{_KEY}[ \t]+)(?P<val>"[^"]*"|'[^']*'|[^\s"'-][^\s"']*)""",
     re.IGNORECASE,
 )
 _BASE64_40 = r"[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"
@@ -123,6 +130,7 @@ class Redactor:
         text = _QUOTED_PAIR_RE.sub(_mask_value, text)
         text = _ASSIGNMENT_RE.sub(_mask_value, text)
         text = _COLON_PAIR_RE.sub(_mask_value, text)
+        text = _FLAG_RE.sub(_mask_value, text)
         text = _AWS_SECRET_KEY_RE.sub(lambda m: f"{m.group('pre')}{MASK}", text)
         text = _AWS_ACCESS_KEY_ID_RE.sub(MASK, text)
         text = _PREFIXED_TOKEN_RE.sub(MASK, text)

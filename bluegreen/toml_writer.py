@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def to_toml(data: Mapping[str, Any]) -> str:
@@ -50,8 +50,9 @@ def _value(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        # a JSON string is a valid TOML basic string (same escapes)
-        return json.dumps(value, ensure_ascii=False)
+        # a JSON string is a valid TOML basic string (same escapes), but for DEL, which
+        # JSON leaves as is and TOML refuses unescaped
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_value(v) for v in value) + "]"
     if isinstance(value, Mapping):  # a table inside an array of scalars
@@ -60,7 +61,7 @@ def _value(value: Any) -> str:
 
 
 def _key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else json.dumps(key, ensure_ascii=False)
+    return key if _BARE_KEY.fullmatch(key) else _value(key)
 
 
 def _dotted(path: tuple[str, ...]) -> str:

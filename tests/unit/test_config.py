@@ -155,3 +155,142 @@ def test_state_lease(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, '[state]\nbackend = "s3://bucket/p"\nlease = "5s"\n'))
     assert config.state.lease == 5 and load_config(write(tmp_path, "")).state.lease == 60
     assert "state.lease" in error_of(tmp_path, '[state]\nlease = "0s"\n')
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[health]\ntimeout = inf\n", "health.timeout"),
+        ("[health]\ntimeout = nan\n", "health.timeout"),
+        ('[health]\ntimeout = "8d"\n', "health.timeout"),
+        ("[gates]\nbake_after_shift = 604801\n", "gates.bake_after_shift"),
+        (f"[gates]\ntermination_wait = {10**30}\n", "gates.termination_wait"),
+        (
+            '[strategy]\ntype = "steps"\nsteps = [{weight = 100, bake = -inf}]\n',
+            "strategy.steps.0.bake",
+        ),
+        ('[health]\ntimeout = "99999999999999999999d"\n', "health.timeout"),
+    ],
+)
+def test_durations_are_finite_and_at_most_a_week(tmp_path: Path, text: str, key: str) -> None:
+    message = error_of(tmp_path, text)
+    assert f": {key}: a duration " in message
+
+
+def test_a_week_is_the_longest_duration(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, '[health]\ntimeout = "7d"\n')).health.timeout == 604800
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('source = "elsewhere.toml"\n', "source"),  # the model's own field, never a key
+        ("[strategy]\nbake_time = 1\n", "strategy.bake_time"),
+        (
+            '[strategy]\ntype = "steps"\nsteps = [{weight = 100, wait = 1}]\n',
+            "strategy.steps.0.wait",
+        ),
+        ('[[hooks]]\nevent = "pre_shift"\ncommand = ["x"]\nretries = 2\n', "hooks.0.retries"),
+        ('[state]\nbackend = "file"\npath = "/tmp"\n', "state.path"),
+        ('[test_listener]\narn = "arn:x"\nweight = 5\n', "test_listener.weight"),
+    ],
+)
+def test_unknown_keys_are_refused_at_every_level(tmp_path: Path, text: str, key: str) -> None:
+    # `source` must come before the first table to be a top-level key.
+    path = tmp_path / "bluegreen.toml"
+    path.write_text(text + GOOD if text.startswith("source") else GOOD + text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert f": {key}: unknown key" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('cluster = "prod"', 'cluster = "pr\\u0000od"', "service.cluster"),
+        ('cluster = "prod"', f'cluster = "{"c" * 256}"', "service.cluster"),
+        ('name = "web"', 'name = "wéb"', "service.name"),
+        ('name = "web"', 'name = "../web"', "service.name"),
+        ('name = "web"', 'name = "web"\ncontainer = "arn:aws:ecs:c"', "service.container"),
+        ('blue = "web-blue"', f'blue = "{"b" * 33}"', "target_groups.blue"),
+        ('blue = "web-blue"', 'blue = "-web-blue"', "target_groups.blue"),
+        ('green = "web-green"', 'green = "web_green"', "target_groups.green"),
+        (
+            'arn = "arn:aws:elasticloadbalancing',
+            'arn = "xrn:aws:elasticloadbalancing',
+            "listeners.0.arn",
+        ),
+    ],
+)
+def test_names_follow_aws_rules(tmp_path: Path, old: str, new: str, key: str) -> None:
+    path = tmp_path / "bluegreen.toml"
+    path.write_text(GOOD.replace(old, new, 1))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert f": {key}: " in str(caught.value)
+
+
+def test_arns_are_accepted_where_aws_takes_them(tmp_path: Path) -> None:
+    cluster = "arn:aws:ecs:us-east-1:123456789012:cluster/" + "c" * 255
+    service = "arn:aws:ecs:us-east-1:123456789012:service/prod/" + "s" * 255
+    tg = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-blue/0123456789abcdef"
+    text = GOOD.replace('"prod"', f'"{cluster}"').replace('"web"', f'"{service}"')
+    path = tmp_path / "bluegreen.toml"
+    path.write_text(text.replace('"web-blue"', f'"{tg}"'))
+    config = load_config(path)
+    assert config.service.cluster == cluster and config.target_groups.blue == tg
+    # Two long ARNs make a key longer than a file name: kept unique, short enough to be one.
+    assert len(config.service_key) == 255 and config.service_key.startswith("arn_aws_ecs")
+    (tmp_path / config.service_key).mkdir()
+
+
+def test_a_short_service_key_is_unchanged(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, "")).service_key == "prod__web"
+
+
+@pytest.mark.parametrize(
+    ("hook", "key"),
+    [
+        ('command = [""]', "hooks.0.command"),
+        ('command = ["  ", "x"]', "hooks.0.command"),
+        ("command = []", "hooks.0.command"),
+        ('command = [""]\nshell = true', "hooks.0.command"),
+        ('command = ["x\\u0000"]', "hooks.0.command.0"),
+        ('command = ["x"]\nenv = {"A=B" = "1"}', "hooks.0.env"),
+        ('command = ["x"]\nenv = {A = "\\u0000"}', "hooks.0.env.A"),
+        ('python = ""', "hooks.0.python"),
+        ('python = "not a target"', "hooks.0.python"),
+        ('lambda = "my function"', "hooks.0.lambda"),
+        ('command = ["x"]\ntimeout = 0', "hooks.0.timeout"),
+    ],
+)
+def test_hooks_that_could_not_run_are_refused(tmp_path: Path, hook: str, key: str) -> None:
+    message = error_of(tmp_path, f'[[hooks]]\nevent = "pre_provision"\n{hook}\n')
+    assert f": {key}: " in message
+
+
+def test_a_hook_is_shown_with_its_secrets_masked(tmp_path: Path) -> None:
+    text = '[[hooks]]\nevent = "pre_shift"\ncommand = ["m", "--with", "s3cret-v"]\n'
+    config = load_config(write(tmp_path, text + 'env = {API_TOKEN = "s3cret-v"}\n'))
+    assert config.hooks[0].display_name == "m --with ***"
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (GOOD.encode() + b"# caf\xe9\n", "not UTF-8 text"),
+        (("x = " + "[" * 2000 + "]" * 2000 + "\n").encode(), "nested too deeply"),
+        (GOOD.encode() + b"[hooks.env]\nx = " + b"[" * 40 + b"]" * 40 + b"\n", "levels deep"),
+    ],
+)
+def test_unreadable_files_are_config_errors(tmp_path: Path, content: bytes, says: str) -> None:
+    path = tmp_path / "bluegreen.toml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(path) in str(caught.value) and says in str(caught.value)
+
+
+def test_a_directory_is_not_a_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_config(tmp_path)

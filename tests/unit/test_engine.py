@@ -498,6 +498,14 @@ def test_plan_is_read_only_and_lists_every_step(make_deployer: MakeDeployer, wor
     assert plan.minimum_seconds == 60 + 60 + 120 + 60
 
 
+def test_every_text_of_the_plan_is_redacted(make_deployer: MakeDeployer) -> None:
+    # Not only hook names: whatever the plan shows passes through the logs' redaction.
+    plan = make_deployer().plan({"web": "repo/web:2#DB_PASSWORD=hunter2secret"})
+    assert "hunter2secret" not in str(plan.to_dict())
+    assert plan.release == "web=repo/web:2#DB_PASSWORD=***"
+    assert "DB_PASSWORD=***" in next(s.detail for s in plan.steps if "register" in s.action)
+
+
 def _signal_at_fifty_percent(clock: VirtualClock, world: World, signum: int) -> None:
     sent: list[bool] = []
 
