@@ -10,7 +10,8 @@ whose draw falls under its fraction answers an error. Draws come from a Random s
 `seed`: one run repeats exactly. Everything injected is counted in
 `injected[(operation, code)]` ("Slow" for delays); `last_error` is the error the latest
 call was answered with (None: moto answered it), so an observer can tell a retry's
-back-off from a wait of the caller's own.
+back-off from a wait of the caller's own; `operations` lists every call, answered or not,
+so a test can assert what reached AWS without wrapping moto a second time.
 
 The errors AWS answers:
 - throttling: elbv2 and CloudWatch `Throttling`, ECS `ThrottlingException` (HTTP 400),
@@ -24,8 +25,10 @@ The errors AWS answers:
 In process, moto answers every botocore request — including those of the product's own
 boto3 sessions — from one "before-send" handler, `BotocoreStubber.__call__`; botocore
 stops at the first handler that answers, so a handler of ours registered after it would
-never run (AWS-NOTES.md). `install` wraps that method and `uninstall` restores it. For a
-moto server, `wrap_wsgi(app, faults)` does the same as WSGI middleware.
+never run (AWS-NOTES.md). `install` wraps that method and `uninstall` restores it; a
+wrapper of ours found there (left by a patch undone out of order, e.g. a test's own
+monkeypatch of the method) is unwrapped first, so two interceptors never draw for one
+call. For a moto server, `wrap_wsgi(app, faults)` does the same as WSGI middleware.
 """
 
 from __future__ import annotations
@@ -102,6 +105,7 @@ class Faults:
     rules: list[Rule] = field(default_factory=list)
     injected: Counter[tuple[str, str]] = field(default_factory=Counter)
     last_error: Injection | None = None
+    operations: list[str] = field(default_factory=list)  # every call, in order
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -141,6 +145,7 @@ class Faults:
     def decide(self, service: str, operation: str) -> Injection | None:
         """Apply the slow rules for one call, and the error to answer it with, if any."""
         with self._lock:
+            self.operations.append(operation)
             delay = sum(
                 r.seconds
                 for r in self.rules
@@ -254,7 +259,7 @@ def install(sandbox: Sandbox | None = None, faults: Faults | None = None) -> Fau
         clock = sandbox.clock if sandbox is not None else None
         faults = Faults(clock=clock, seed=sandbox.seed if sandbox is not None else 0)
     if _patch.original is None:
-        _patch.original = BotocoreStubber.__call__
+        _patch.original = _unwrapped(BotocoreStubber.__call__)
         BotocoreStubber.__call__ = _intercepting(_patch.original)  # type: ignore[method-assign]
     _patch.active = faults
     return faults
@@ -267,6 +272,13 @@ def uninstall() -> None:
         BotocoreStubber.__call__ = _patch.original  # type: ignore[method-assign]
     _patch.original = None
     _patch.active = None
+
+
+def _unwrapped(method: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's own method under any stale wrappers of ours."""
+    while (inner := getattr(method, "_faults_wraps", None)) is not None:
+        method = inner
+    return method
 
 
 def _intercepting(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -282,6 +294,7 @@ def _intercepting(original: Callable[..., Any]) -> Callable[..., Any]:
                 return AWSResponse(request.url, status, headers, MockRawResponse(body))  # type: ignore[arg-type]
         return original(stubber, event_name, request, **kwargs)
 
+    __call__._faults_wraps = original  # type: ignore[attr-defined]
     return __call__
 
 

@@ -1,7 +1,7 @@
 """Hostile `bluegreen.toml` files, generated (hypothesis): each exits 2 through the CLI with
 a message naming the offending key (or the file, when it cannot be read), never a
-traceback, and makes no mutating AWS call — seen by a recorder in front of moto, on the
-sandbox stack the files are derived from.
+traceback, and makes no mutating AWS call — seen by the sandbox's recorder in front of
+moto, on the sandbox stack the files are derived from.
 
 Every generated file starts from a valid configuration of the sandbox stack (`valid()`) and
 is broken in one way that is invalid whatever else holds: an unknown key at any level, a
@@ -28,10 +28,10 @@ import pytest
 from cli_harness import BASE, Cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto.core.botocore_stubber import BotocoreStubber
 
 from bluegreen.config import DeploymentConfig
 from bluegreen.hooks import HookEvent
+from bluegreen.sandbox import Sandbox
 from bluegreen.toml_writer import to_toml
 
 V2 = "public.ecr.aws/bluegreen/demo-web:2.0.0"
@@ -54,17 +54,11 @@ HOSTILE = settings(
 
 
 @pytest.fixture
-def aws_operations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every AWS operation that reached moto (the sandbox), by name, in order."""
-    seen: list[str] = []
-    original = BotocoreStubber.__call__
-
-    def record(self: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
-        seen.append(event_name.rsplit(".", 1)[-1])  # "before-send.ecs.CreateTaskSet"
-        return original(self, event_name, request, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", record)
-    return seen
+def aws_operations(sandbox: Sandbox) -> list[str]:
+    """Every AWS operation that reached moto (the sandbox), by name, in order: recorded by
+    the sandbox's own interceptor in front of moto (wrapping moto once more here, with a
+    patch undone out of order, once left a stale interceptor for the tests after)."""
+    return sandbox.faults.operations
 
 
 def valid(run_cli: Cli) -> dict[str, Any]:

@@ -195,6 +195,26 @@ def test_uninstall_restores_moto(stack: Stack, sandbox: Sandbox) -> None:
     assert not faults.injected
 
 
+def test_a_stale_interceptor_left_by_a_patch_undone_out_of_order_is_not_chained(
+    stack: Stack,
+) -> None:
+    # A test's monkeypatch of the same method, undone after the sandbox's uninstall, puts
+    # our interceptor back: the next install must not wrap it again (each call would then
+    # be decided twice — 20 % throttling became 36 %, and a test failed now and then).
+    faults_module.install(Sandbox())
+    ours = BotocoreStubber.__call__
+    faults_module.uninstall()
+    BotocoreStubber.__call__ = ours  # type: ignore[method-assign]  # the stale one
+    try:
+        faults = faults_module.install(Sandbox())
+        client("elbv2").describe_load_balancers()
+        assert faults.operations == ["DescribeLoadBalancers"]  # decided once
+        faults_module.uninstall()
+        assert BotocoreStubber.__call__ is ORIGINAL_STUBBER_CALL
+    finally:
+        BotocoreStubber.__call__ = ORIGINAL_STUBBER_CALL  # type: ignore[method-assign]
+
+
 # -- server mode: WSGI middleware ------------------------------------------------------
 
 QUERY_AUTH = "AWS4-HMAC-SHA256 Credential=AKID/20270115/us-east-1/elasticloadbalancing/aws4_request"
