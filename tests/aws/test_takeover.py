@@ -34,13 +34,18 @@ def take_over(store: S3Store, clock: VirtualClock, said: list[str]) -> TakeOver:
     return TakeOver(store, clock, POLL, said.append, patience_seconds=600.0)
 
 
-def crashed_elsewhere(make_store: MakeStore, rec: DeploymentRecord) -> S3Lock:
-    """A lock held by a process on another machine that stopped renewing it."""
-    lock = make_store("ci@runner-7 pid 4242", host="runner-7 pid:[1]", pid=4242).acquire_lock(
-        SERVICE, rec.id
-    )
-    lock._stop.set()  # its renewal thread is as dead as its process
-    return lock
+def held_elsewhere(
+    make_store: MakeStore, rec: DeploymentRecord, renewing_on: VirtualClock | None = None
+) -> tuple[S3Store, S3Lock]:
+    """The lock, held by a process on another machine: alive (renewing its lease as
+    `renewing_on` advances), or crashed (renewing nothing)."""
+    store = make_store("ci@runner-7 pid 4242", host="runner-7 pid:[1]", pid=4242)
+    lock = store.acquire_lock(SERVICE, rec.id)
+    if renewing_on is not None:
+        renewing_on.on_advance(lambda _now: lock._renew())
+    else:
+        lock._stop.set()  # its renewal thread is as dead as its process
+    return store, lock
 
 
 def test_a_dead_process_on_this_host_loses_its_lock_at_once(make_store: MakeStore) -> None:
@@ -64,7 +69,7 @@ def test_a_holder_elsewhere_is_waited_out_with_a_countdown_then_taken_over(
     make_store: MakeStore, lease_clock: VirtualClock
 ) -> None:
     rec = record()
-    crashed_elsewhere(make_store, rec)
+    held_elsewhere(make_store, rec)
     laptop, said = make_store("me@laptop pid 7"), []
 
     lock = take_over(laptop, lease_clock, said).lock(rec)
@@ -84,9 +89,7 @@ def test_resume_stops_when_the_holder_renews_its_lease(
     make_store: MakeStore, lease_clock: VirtualClock
 ) -> None:
     rec = record()
-    live = make_store("ci@runner-7 pid 4242", host="runner-7 pid:[1]", pid=4242)
-    held = live.acquire_lock(SERVICE, rec.id)
-    lease_clock.on_advance(lambda _now: held._renew())  # alive: renews as time passes
+    held_elsewhere(make_store, rec, renewing_on=lease_clock)
     said: list[str] = []
 
     with pytest.raises(LockHeldError, match="is running in a live process") as refused:
@@ -101,9 +104,7 @@ def test_a_live_holder_that_acts_on_the_request_is_not_taken_over(
     make_store: MakeStore, lease_clock: VirtualClock
 ) -> None:
     rec = record()
-    live = make_store("ci@runner-7 pid 4242", host="runner-7 pid:[1]", pid=4242)
-    held = live.acquire_lock(SERVICE, rec.id)
-    lease_clock.on_advance(lambda _now: held._renew())
+    live, _ = held_elsewhere(make_store, rec, renewing_on=lease_clock)
     polls: list[float] = []
 
     def answered() -> str | None:
@@ -133,10 +134,7 @@ def test_a_live_holder_that_never_acts_is_given_up_on(
     make_store: MakeStore, lease_clock: VirtualClock
 ) -> None:
     rec = record()
-    held = make_store("ci@runner-7 pid 4242", host="runner-7 pid:[1]", pid=4242).acquire_lock(
-        SERVICE, rec.id
-    )
-    lease_clock.on_advance(lambda _now: held._renew())
+    held_elsewhere(make_store, rec, renewing_on=lease_clock)
     patient = TakeOver(make_store("me@laptop pid 7"), lease_clock, POLL, print, 30.0)
 
     with pytest.raises(LockHeldError, match="has not acted on the request within 30s"):
@@ -149,7 +147,7 @@ def test_a_lease_running_out_is_waited_for_past_the_patience_for_live_holders(
     # The rollback's request is never answered (the holder is dead) and the lease outlasts
     # the patience given to a live holder: it still runs out, and the lock is taken over.
     rec = record()
-    crashed_elsewhere(make_store, rec)
+    held_elsewhere(make_store, rec)
     patient = TakeOver(make_store("me@laptop pid 7"), lease_clock, POLL, print, 30.0)
 
     lock = patient.lock(rec, lambda: None)
