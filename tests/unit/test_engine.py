@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable
 
 import pytest
 import recording_hooks
 from fakes import BLUE, GREEN, HTTP, HTTPS, TEST, World, replace_health
+from signal_helpers import signal_once_started
 from structlog.testing import capture_logs
 
 from bluegreen.clock import VirtualClock
@@ -559,10 +559,11 @@ def test_a_signal_during_a_long_hook_stops_it_at_once(
 ) -> None:
     # The handler only sets a flag; the hook runner sees it within a poll and kills the hook,
     # instead of waiting out its timeout. Then the signal decides: roll back, or leave.
-    hook = {"event": "post_provision", "command": ["sleep", "600"], "timeout": "20s"}
+    long_hook = "echo running > started; exec sleep 600"
+    hook = {"event": "post_provision", "command": [long_hook], "shell": True, "timeout": "20s"}
     deployer = make_deployer(hooks=[hook], on_interrupt=on_interrupt)
     started = time.monotonic()
-    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    signal_once_started(deployer.config.base_dir / "started", signal.SIGTERM)
     with pytest.raises(DeploymentFailed, match="interrupted by SIGTERM"):
         deployer.deploy(V2)
 

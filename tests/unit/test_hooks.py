@@ -19,6 +19,7 @@ from typing import Any
 
 import hook_targets
 import pytest
+from signal_helpers import signal_once_started
 from structlog.testing import capture_logs
 
 from bluegreen.errors import AwsError, ConfigError, DeploymentStopped, HookFailed
@@ -188,13 +189,13 @@ def test_timeout_sigkills_a_group_that_ignores_sigterm(tmp_path: Path, runner: H
 
 def test_a_signal_while_waiting_stops_the_hook_at_once(tmp_path: Path, runner: HookRunner) -> None:
     # The engine's SIGINT/SIGTERM handler only sets a flag (interrupts.py); the runner polls
-    # it. A real signal, sent to ourselves by a timer while the runner waits on the hook.
+    # it. A real signal, sent to ourselves once the hook runs, while the runner waits on it.
     name = script(tmp_path, "long.sh", 'echo $$ > "$OUT_DIR/leader.pid"\nsleep 60\n')
     flag = InterruptFlag()
     runner.interrupted = flag.pending
     started = time.monotonic()
     with flag.installed():
-        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+        signal_once_started(tmp_path / "leader.pid", signal.SIGINT)
         result = runner.run(command(tmp_path, name, timeout_seconds=30), CONTEXT)
 
     assert not result.succeeded and not result.timed_out
