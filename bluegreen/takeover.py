@@ -68,7 +68,11 @@ class TakeOver:
                     self.notify(line)
                     said = line
             # A lease that is not renewed runs out by itself: never give up on one.
-            counting_down = holder is not None and not _renewed(first, holder)
+            counting_down = (
+                holder is not None
+                and holder.expires_at is not None
+                and not _renewed(first, holder)
+            )
             if waited >= self.patience_seconds and not counting_down:
                 raise LockHeldError(
                     f"the process running {rec.id} has not acted on the request within "
