@@ -69,9 +69,7 @@ class TakeOver:
                     said = line
             # A lease that is not renewed runs out by itself: never give up on one.
             counting_down = (
-                holder is not None
-                and holder.expires_at is not None
-                and not _renewed(first, holder)
+                holder is not None and holder.expires_at is not None and not _renewed(first, holder)
             )
             if waited >= self.patience_seconds and not counting_down:
                 raise LockHeldError(
