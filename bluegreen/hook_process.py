@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import IO, Any
 
 KILL_GRACE_SECONDS = 2.0
@@ -140,7 +141,8 @@ def _supervise(
     writer = start_thread(_write_stdin, proc.stdin, payload.encode())
     reader = start_thread(_read_lines, proc.stdout, on_line)
     try:
-        exit_code, stopped = _wait(proc, timeout, interrupted)
+        stopped = wait_unless_interrupted(partial(_exited, proc), timeout, interrupted)
+        exit_code = proc.returncode
         if exit_code is None:
             _kill_process_group(proc)
             reader.join(OUTPUT_DRAIN_SECONDS)
@@ -162,24 +164,29 @@ def _supervise(
     return Outcome(False, f"exited {exit_code}", exit_code=exit_code)
 
 
-def _wait(
-    proc: subprocess.Popen[bytes], timeout: float, interrupted: Callable[[], str | None]
-) -> tuple[int | None, str | None]:
-    """(exit code, None) when the hook ends; (None, "interrupted by SIG…") when a signal asks
-    the deployment to stop; (None, None) on timeout. The signal is a flag the engine's handler
-    sets, polled here: it never depends on an exception reaching this frame."""
+def wait_unless_interrupted(
+    done: Callable[[float], bool], timeout: float, interrupted: Callable[[], str | None]
+) -> str | None:
+    """Wait for a hook, `done(seconds)` at a time (True once it has ended), until it ends or
+    `timeout` passes: None; or "interrupted by SIG…" as soon as `interrupted()` names a
+    signal. The signal is a flag the engine's handler sets, polled here: it never depends on
+    an exception reaching this frame."""
     deadline = time.monotonic() + timeout
     while True:
         signal_name = interrupted()
         if signal_name:
-            return None, f"interrupted by {signal_name}"
+            return f"interrupted by {signal_name}"
         left = deadline - time.monotonic()
-        if left <= 0:
-            return None, None
-        try:
-            return proc.wait(timeout=min(INTERRUPT_POLL_SECONDS, left)), None
-        except subprocess.TimeoutExpired:
-            continue
+        if left <= 0 or done(min(INTERRUPT_POLL_SECONDS, left)):
+            return None
+
+
+def _exited(proc: subprocess.Popen[bytes], seconds: float) -> bool:
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def _signal_name(number: int) -> str:

@@ -37,13 +37,19 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
 import structlog
 
 from bluegreen.errors import ConfigError, DeploymentFailed, DeploymentStopped, HookFailed
-from bluegreen.hook_process import INTERRUPT_POLL_SECONDS, Outcome, run_command, start_thread
+from bluegreen.hook_process import (
+    Outcome,
+    run_command,
+    start_thread,
+    wait_unless_interrupted,
+)
 from bluegreen.ports import Functions
 from bluegreen.redact import Redactor, is_sensitive_key
 
@@ -337,7 +343,7 @@ def _run_python(
     # on timeout the hook keeps running in the background (daemon, so it does not keep the
     # process alive) and we carry on without it.
     worker = start_thread(call)
-    stopped = _join(worker, spec.timeout_seconds, interrupted)
+    stopped = wait_unless_interrupted(partial(_joined, worker), spec.timeout_seconds, interrupted)
     if stopped:
         return Outcome(
             False, f"stopped: the deployment was {stopped} (the Python hook runs on unstopped)"
@@ -352,16 +358,9 @@ def _run_python(
     return outcome[0]
 
 
-def _join(
-    worker: threading.Thread, timeout: float, interrupted: Callable[[], str | None]
-) -> str | None:
-    """Wait for `worker` up to `timeout`; "interrupted by SIG…" if a signal came first."""
-    deadline = time.monotonic() + timeout
-    while worker.is_alive() and (left := deadline - time.monotonic()) > 0:
-        if signal_name := interrupted():
-            return f"interrupted by {signal_name}"
-        worker.join(min(INTERRUPT_POLL_SECONDS, left))
-    return None
+def _joined(worker: threading.Thread, seconds: float) -> bool:
+    worker.join(seconds)
+    return not worker.is_alive()
 
 
 _SYS_PATH_LOCK = threading.Lock()
