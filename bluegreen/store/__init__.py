@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 
 
 class Lock(Protocol):
-    # The holder whose lock this one replaced (its process gone, or its lease lapsed).
-    taken_from: LockHolder | None
+    @property
+    def taken_from(self) -> LockHolder | None:
+        """The holder whose lock this one replaced (its process gone, or its lease lapsed)."""
+        ...
 
     def release(self) -> None: ...
 

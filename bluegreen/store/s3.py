@@ -139,7 +139,6 @@ class S3Lock:
     ) -> None:
         self.lease = lease
         self.broke = broke  # the lapsed (or dead holder's) lease this lock replaced, if any
-        self.taken_from = broke.as_holder(lease.acquired_at) if broke else None
         self.lost = False  # someone broke our lease: we no longer hold the lock
         self._objects = objects
         self._key = key
@@ -151,6 +150,10 @@ class S3Lock:
             target=self._renew_until_stopped, name=f"bluegreen-lease {key}", daemon=True
         )
         self._thread.start()
+
+    @property
+    def taken_from(self) -> LockHolder | None:
+        return self.broke.as_holder(self.lease.acquired_at) if self.broke else None
 
     def release(self) -> None:
         """Stop renewing and delete the lock, unless someone else holds it by now."""
