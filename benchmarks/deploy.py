@@ -17,9 +17,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bluegreen.cli.logs import configure_logging
 from bluegreen.config import parse_config
 from bluegreen.deployer import Deployer
-from bluegreen.logs import configure_logging
 from bluegreen.sandbox import Sandbox, in_process
 from bluegreen.sandbox.stack import build_stack
 from bluegreen.sandbox.stack_parts import LoadBalancerType, Mode

@@ -18,7 +18,7 @@ import sys
 
 import structlog
 
-from bluegreen.logs import configure_logging
+from bluegreen.cli.logs import configure_logging
 from bluegreen.sandbox.soak import Outcome, run_soak
 
 

@@ -17,7 +17,11 @@ import structlog
 
 from bluegreen.clock import Clock, RealClock
 from bluegreen.config import DeploymentConfig, load_config
-from bluegreen.engine import Engine, EventSink
+from bluegreen.engine.engine import Engine, EventSink
+from bluegreen.engine.interrupts import Interrupted
+from bluegreen.engine.plan import Plan, Release, build_plan, resolve
+from bluegreen.engine.reads import once
+from bluegreen.engine.status import Status, read_status
 from bluegreen.errors import (
     BluegreenError,
     DeploymentFailed,
@@ -25,19 +29,15 @@ from bluegreen.errors import (
     RollbackFailed,
     UsageError,
 )
-from bluegreen.hooks import HookRunner, HookSpec
-from bluegreen.identity import user_at_host
-from bluegreen.interrupts import Interrupted
+from bluegreen.hooks.runner import HookRunner, HookSpec
 from bluegreen.machine import State
-from bluegreen.plan import Plan, Release, build_plan, resolve
 from bluegreen.ports import Cloud
-from bluegreen.reads import once
+from bluegreen.preflight import Report, run_checks
 from bluegreen.record import DeploymentRecord, Event, Request, new_deployment_id
 from bluegreen.redact import Redactor
-from bluegreen.status import Status, read_status
 from bluegreen.store import Store, open_store
-from bluegreen.takeover import TakeOver
-from bluegreen.verify import Report, run_checks
+from bluegreen.store.holder import user_at_host
+from bluegreen.store.takeover import TakeOver
 
 if TYPE_CHECKING:
     from bluegreen.aws.s3 import S3Objects

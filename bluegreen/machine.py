@@ -1,4 +1,4 @@
-"""The deployment states and the explicit transition table. No I/O.
+"""The deployment states, the transition table and the hook events fired on the way. No I/O.
 
     PENDING → PREFLIGHT → PROVISIONING → WAITING_HEALTHY → [TEST_TRAFFIC] → SHIFTING (per
     stage) → [PAUSED] → BAKING → CLEANING_UP → SUCCEEDED
@@ -76,6 +76,34 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 }
 for _state in _ROLLBACK_FROM:
     TRANSITIONS[_state] = TRANSITIONS[_state] | {State.ROLLING_BACK}
+
+
+# The hook events the engine fires on its transitions (the order is in engine/engine.py's
+# docstring). A failing hook at a fatal event fails the deployment; at the others it is logged.
+class HookEvent(StrEnum):
+    PRE_PROVISION = "pre_provision"
+    POST_PROVISION = "post_provision"
+    POST_TEST_TRAFFIC = "post_test_traffic"
+    PRE_SHIFT = "pre_shift"
+    POST_SHIFT = "post_shift"
+    ON_PAUSE = "on_pause"
+    PRE_CLEANUP = "pre_cleanup"
+    ON_SUCCESS = "on_success"
+    ON_ROLLBACK = "on_rollback"
+    ON_FAILURE = "on_failure"
+    FINALLY = "finally"
+
+
+FATAL_EVENTS: frozenset[HookEvent] = frozenset(
+    {
+        HookEvent.PRE_PROVISION,
+        HookEvent.POST_PROVISION,
+        HookEvent.POST_TEST_TRAFFIC,
+        HookEvent.PRE_SHIFT,
+        HookEvent.POST_SHIFT,
+        HookEvent.PRE_CLEANUP,
+    }
+)
 
 
 class IllegalTransition(BluegreenError):

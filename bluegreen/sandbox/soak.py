@@ -37,10 +37,9 @@ from typing import Any
 
 from bluegreen.aws import connect
 from bluegreen.aws.retry import MAX_WAIT
-from bluegreen.config import parse_config
+from bluegreen.config import parse_config, route_refs
 from bluegreen.deployer import Deployer, DeploymentResult
 from bluegreen.errors import BluegreenError
-from bluegreen.plan import route_refs
 from bluegreen.sandbox.core import AppModel, Sandbox, in_process
 from bluegreen.sandbox.faults import Faults
 from bluegreen.sandbox.observe import Observer, route_weights

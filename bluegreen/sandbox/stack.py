@@ -35,6 +35,7 @@ from typing import Any
 import boto3
 
 from bluegreen.config import merge_overrides
+from bluegreen.onboarding.toml_writer import to_toml
 from bluegreen.sandbox import ecs
 from bluegreen.sandbox import stack_parts as parts
 from bluegreen.sandbox.core import Sandbox
@@ -47,7 +48,6 @@ from bluegreen.sandbox.stack_parts import (
     register_task_definition,
     self_signed,
 )
-from bluegreen.toml_writer import to_toml
 
 __all__ = [
     "CONTAINER",

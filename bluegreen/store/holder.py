@@ -9,6 +9,7 @@ alive while it renews it, gone once the lease lapses.
 
 from __future__ import annotations
 
+import getpass
 import os
 import socket
 import time
@@ -17,6 +18,15 @@ from dataclasses import dataclass
 
 def utc(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(seconds))
+
+
+def user_at_host() -> str:
+    """Who is acting, as named in lock holders and in promote/rollback requests."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers) or no login name
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
 
 
 def process_space() -> str:

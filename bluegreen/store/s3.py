@@ -38,9 +38,8 @@ from bluegreen.aws import connect_s3
 from bluegreen.aws.s3 import PreconditionFailed, S3Objects
 from bluegreen.clock import Clock, RealClock
 from bluegreen.errors import ConfigError, LockHeldError, MissingResourceError
-from bluegreen.identity import user_at_host
 from bluegreen.record import DeploymentRecord, Request
-from bluegreen.store.holder import LockHolder, process_space, utc
+from bluegreen.store.holder import LockHolder, process_space, user_at_host, utc
 
 log = structlog.get_logger(__name__)
 

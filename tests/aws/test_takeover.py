@@ -17,7 +17,7 @@ from bluegreen.errors import LockHeldError
 from bluegreen.record import DeploymentRecord
 from bluegreen.store.holder import process_space
 from bluegreen.store.s3 import S3Lock, S3Store
-from bluegreen.takeover import TakeOver
+from bluegreen.store.takeover import TakeOver
 
 POLL = 5.0
 LEASE = 60.0

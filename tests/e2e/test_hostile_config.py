@@ -30,9 +30,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bluegreen.config import DeploymentConfig
-from bluegreen.hooks import HookEvent
+from bluegreen.machine import HookEvent
+from bluegreen.onboarding.toml_writer import to_toml
 from bluegreen.sandbox import Sandbox
-from bluegreen.toml_writer import to_toml
 
 V2 = "public.ecr.aws/bluegreen/demo-web:2.0.0"
 COMMANDS = [

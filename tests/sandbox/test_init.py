@@ -15,7 +15,7 @@ from bluegreen import Deployer, cli
 from bluegreen.aws import AwsCloud, connect
 from bluegreen.config import load_config
 from bluegreen.errors import ConfigError, PreflightError
-from bluegreen.initialize import CREATED_BY_TAG, default_green_name, initialize
+from bluegreen.onboarding.initialize import CREATED_BY_TAG, default_green_name, initialize
 from bluegreen.sandbox import Sandbox
 from bluegreen.sandbox.stack import SandboxStack, build_stack
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sim_helpers import elb
 
+from bluegreen.engine.plan import NLB_SETTLE_SECONDS
 from bluegreen.errors import DeploymentFailed, HealthCheckFailed, PreflightError
-from bluegreen.plan import NLB_SETTLE_SECONDS
 from bluegreen.sandbox import AppModel, Sandbox
 from bluegreen.sandbox.observe import Observer
 from bluegreen.sandbox.stack import SandboxStack, build_stack

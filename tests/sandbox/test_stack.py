@@ -9,9 +9,9 @@ from pathlib import Path
 from sim_helpers import describe_task_set, ecs, elb, health, states
 
 from bluegreen.config import load_config, parse_config
+from bluegreen.onboarding.toml_writer import to_toml
 from bluegreen.sandbox import Sandbox
 from bluegreen.sandbox.stack import SandboxStack, build_stack
-from bluegreen.toml_writer import to_toml
 
 
 def weights(listener_arn: str, stack: SandboxStack) -> dict[str, int]:

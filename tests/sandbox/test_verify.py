@@ -18,9 +18,9 @@ from bluegreen.aws import AwsCloud, connect
 from bluegreen.config import parse_config
 from bluegreen.deployer import Deployer
 from bluegreen.errors import MissingResourceError, PreflightError
+from bluegreen.preflight import Check, Report, Result, run_checks
 from bluegreen.sandbox import Sandbox
 from bluegreen.sandbox.stack import CONTAINER, CONTAINER_PORT, SandboxStack, build_stack
-from bluegreen.verify import Check, Report, Result, run_checks
 
 EVERY_CHECK = {
     "service",

@@ -11,7 +11,7 @@ from fakes import FakeCloud, World, build_world
 from bluegreen.clock import VirtualClock
 from bluegreen.config import parse_config
 from bluegreen.deployer import Deployer
-from bluegreen.hooks import HookEvent
+from bluegreen.machine import HookEvent
 
 BASE: dict[str, Any] = {
     "service": {"cluster": "prod", "name": "web"},

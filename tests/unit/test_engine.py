@@ -15,6 +15,7 @@ from structlog.testing import capture_logs
 
 from bluegreen.clock import VirtualClock
 from bluegreen.deployer import Deployer
+from bluegreen.engine.interrupts import Interrupted
 from bluegreen.errors import (
     AwsError,
     ConflictError,
@@ -29,7 +30,6 @@ from bluegreen.errors import (
     TimeoutExceeded,
     UsageError,
 )
-from bluegreen.interrupts import Interrupted
 from bluegreen.machine import State
 from bluegreen.model import AlarmState, HealthState, TargetHealth, TaskSetStatus
 from bluegreen.record import DeploymentRecord, Event, Request

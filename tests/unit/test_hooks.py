@@ -22,9 +22,10 @@ import pytest
 from signal_helpers import signal_once_started
 from structlog.testing import capture_logs
 
+from bluegreen.engine.interrupts import InterruptFlag
 from bluegreen.errors import AwsError, ConfigError, DeploymentStopped, HookFailed
-from bluegreen.hook_process import context_environment
-from bluegreen.hooks import (
+from bluegreen.hooks.process import context_environment
+from bluegreen.hooks.runner import (
     FATAL_EVENTS,
     OUTPUT_LIMIT,
     HookEvent,
@@ -32,7 +33,6 @@ from bluegreen.hooks import (
     HookRunner,
     HookSpec,
 )
-from bluegreen.interrupts import InterruptFlag
 from bluegreen.redact import Redactor
 
 HERE = str(Path(__file__).parent)

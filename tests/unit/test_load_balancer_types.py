@@ -10,8 +10,8 @@ import pytest
 from fakes import BLUE, GREEN, HTTP, HTTPS, World
 
 from bluegreen import Deployer
+from bluegreen.engine.plan import NLB_SETTLE_SECONDS
 from bluegreen.errors import PreflightError
-from bluegreen.plan import NLB_SETTLE_SECONDS
 
 STEPS = {"type": "steps", "steps": [{"weight": 10, "bake": "30s"}, {"weight": 50}, {"weight": 100}]}
 

@@ -8,8 +8,8 @@ import pytest
 from fakes import FakeCloud, World
 
 from bluegreen import Deployer
+from bluegreen.engine.reads import once
 from bluegreen.errors import MissingResourceError
-from bluegreen.reads import once
 
 
 def test_a_read_is_asked_of_aws_once(world: World) -> None:

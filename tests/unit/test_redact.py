@@ -9,7 +9,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from bluegreen.logs import configure_logging
+from bluegreen.cli.logs import configure_logging
 from bluegreen.redact import MASK, Redactor, is_sensitive_key, redacting_processor
 
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documented example key

@@ -15,7 +15,7 @@ from bluegreen.clock import VirtualClock
 from bluegreen.errors import LockHeldError
 from bluegreen.record import DeploymentRecord, Request
 from bluegreen.store import FileStore
-from bluegreen.takeover import TakeOver
+from bluegreen.store.takeover import TakeOver
 
 
 def record(n: int) -> DeploymentRecord:

@@ -12,9 +12,9 @@ from fakes import BLUE, GREEN, HTTP, HTTPS, World
 
 from bluegreen.clock import VirtualClock
 from bluegreen.deployer import Deployer
+from bluegreen.engine.rollback import ROUND_PAUSE, ROUNDS
 from bluegreen.errors import AwsError, RollbackFailed
 from bluegreen.machine import State
-from bluegreen.rollback import ROUND_PAUSE, ROUNDS
 
 V2 = {"web": "repo/web:v2"}
 PAUSE_AT_30 = [{"weight": 30, "pause": True}, {"weight": 100}]

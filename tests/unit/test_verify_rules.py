@@ -11,9 +11,9 @@ from fakes import BLUE, FakeCloud, World
 
 from bluegreen.config import parse_config
 from bluegreen.model import HealthCheck, IngressRule, LoadBalancer, Route, RouteRef
-from bluegreen.verify import Report, Result, run_checks
-from bluegreen.verify.settings import health_check_problems, matcher_codes
-from bluegreen.verify.tasks import covers
+from bluegreen.preflight import Report, Result, run_checks
+from bluegreen.preflight.settings import health_check_problems, matcher_codes
+from bluegreen.preflight.tasks import covers
 
 CONFIG: dict[str, Any] = {
     "service": {"cluster": "prod", "name": "web", "container": "web", "container_port": 8080},

@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 from bluegreen.clock import Clock
 from bluegreen.config import DeploymentConfig
+from bluegreen.engine.interrupts import InterruptFlag
 from bluegreen.errors import GateFailed, RollbackRequested, TimeoutExceeded
 from bluegreen.gates import alarms_ok, green_still_healthy
-from bluegreen.interrupts import InterruptFlag
 from bluegreen.ports import Cloud
 from bluegreen.record import DeploymentRecord
 from bluegreen.store import Store

@@ -36,8 +36,8 @@ from __future__ import annotations
 
 from bluegreen.config import DeploymentConfig
 from bluegreen.ports import Cloud
-from bluegreen.verify import settings, tasks, wiring
-from bluegreen.verify.report import Check, Findings, Report, Result
+from bluegreen.preflight import settings, tasks, wiring
+from bluegreen.preflight.report import Check, Findings, Report, Result
 
 __all__ = ["Check", "Report", "Result", "run_checks"]
 

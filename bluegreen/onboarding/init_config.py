@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bluegreen.model import LoadBalancer, Route, RouteKind, TargetGroup
-from bluegreen.toml_writer import to_toml
+from bluegreen.onboarding.toml_writer import to_toml
 
 DEFAULT_HEALTH_TIMEOUT = 900  # seconds: SPEC §3's "15m"
 MAX_TARGET_GROUP_NAME = 32  # AWS's limit

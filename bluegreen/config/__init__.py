@@ -2,7 +2,7 @@
 
 Rules: unknown keys are errors at every level; durations are strings such as "90s", "5m",
 "1h30m" (or a number of seconds), finite and at most MAX_DURATION_SECONDS; names follow
-AWS's own rules (both in bluegreen.config_fields); every error names the file, the key and
+AWS's own rules (both in bluegreen.config.fields); every error names the file, the key and
 what is allowed, and is raised as ConfigError (exit 2) before any AWS call — a file that
 cannot be read or parsed (missing, a directory, not UTF-8, nested too deeply) included.
 CLI flags arrive as `overrides`, a nested dict merged over the file before validation, so
@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from bluegreen.config_fields import (
+from bluegreen.config.fields import (
     AlarmName,
     Arn,
     Command,
@@ -41,7 +41,8 @@ from bluegreen.config_fields import (
     parse_duration,
 )
 from bluegreen.errors import ConfigError
-from bluegreen.hooks import HookEvent
+from bluegreen.machine import HookEvent
+from bluegreen.model import RouteKind, RouteRef
 from bluegreen.redact import Redactor, is_sensitive_key
 
 __all__ = ["DeploymentConfig", "load_config", "merge_overrides", "parse_config", "parse_duration"]
@@ -403,3 +404,14 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
         if found:
             return found
     return None
+
+
+def route_refs(config: DeploymentConfig) -> list[RouteRef]:
+    return [route_ref(r) for r in config.listeners]
+
+
+def route_ref(route: RouteConfig) -> RouteRef:
+    swap = route.shift == "swap"
+    if route.rule:
+        return RouteRef(RouteKind.RULE, route.rule, swap)
+    return RouteRef(RouteKind.LISTENER, route.arn or "", swap)

@@ -18,6 +18,13 @@ import structlog
 
 from bluegreen.clock import Clock
 from bluegreen.config import DeploymentConfig
+from bluegreen.engine.interrupts import Interrupted, InterruptFlag
+from bluegreen.engine.plan import Release, Resolved, resolve, stages_of
+from bluegreen.engine.reads import once
+from bluegreen.engine.rollback import RollBack
+from bluegreen.engine.taskdef import is_task_definition_arn, load_task_definition_file, with_images
+from bluegreen.engine.traffic import TrafficShifter
+from bluegreen.engine.watch import Watcher
 from bluegreen.errors import (
     BluegreenError,
     DeploymentFailed,
@@ -28,21 +35,14 @@ from bluegreen.errors import (
     RollbackRequested,
 )
 from bluegreen.gates import Verdict, explain_unhealthy
-from bluegreen.hooks import FATAL_EVENTS, HookEvent, HookRunner, HookSpec
-from bluegreen.interrupts import Interrupted, InterruptFlag
-from bluegreen.machine import State, can_roll_back
-from bluegreen.plan import Release, Resolved, resolve, stages_of
+from bluegreen.hooks.runner import HookRunner, HookSpec
+from bluegreen.machine import FATAL_EVENTS, HookEvent, State, can_roll_back
 from bluegreen.ports import Cloud
-from bluegreen.reads import once
+from bluegreen.preflight import run_checks
 from bluegreen.record import DeploymentRecord, Event, RouteEntry, StageEntry
-from bluegreen.rollback import RollBack
 from bluegreen.store import Store
 from bluegreen.strategies import weights_for
-from bluegreen.taskdef import is_task_definition_arn, load_task_definition_file, with_images
 from bluegreen.topology import topology_for
-from bluegreen.traffic import TrafficShifter
-from bluegreen.verify import run_checks
-from bluegreen.watch import Watcher
 
 log = structlog.get_logger("bluegreen")
 

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from bluegreen.errors import ConfigError, MissingResourceError, PreflightError
-from bluegreen.init_config import (
+from bluegreen.model import LoadBalancer, LoadBalancerBinding, Route, Service, TargetGroup
+from bluegreen.onboarding.init_config import (
     config_changes,
     default_green_name,
     file_has_swapped_pair,
@@ -35,7 +36,6 @@ from bluegreen.init_config import (
     route_label,
     short_name,
 )
-from bluegreen.model import LoadBalancer, LoadBalancerBinding, Route, Service, TargetGroup
 from bluegreen.ports import Cloud
 from bluegreen.refusals import controller_refusal, gateway_refusal
 from bluegreen.topology import refuse_classic_load_balancer

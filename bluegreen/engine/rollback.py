@@ -19,7 +19,7 @@ from bluegreen.errors import AwsError, BluegreenError, RollbackFailed
 from bluegreen.strategies import weights_for
 
 if TYPE_CHECKING:
-    from bluegreen.engine import Engine
+    from bluegreen.engine.engine import Engine
     from bluegreen.record import DeploymentRecord
 
 ROUNDS = 3

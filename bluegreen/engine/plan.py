@@ -13,14 +13,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bluegreen.config import DeploymentConfig, RouteConfig
+from bluegreen.config import DeploymentConfig, route_ref, route_refs
+from bluegreen.engine.taskdef import is_task_definition_arn
 from bluegreen.errors import ConflictError, PreflightError
-from bluegreen.model import AlarmState, LoadBalancer, Route, RouteKind, RouteRef, TargetGroup
+from bluegreen.model import AlarmState, LoadBalancer, Route, TargetGroup
 from bluegreen.ports import Cloud
 from bluegreen.redact import Redactor
 from bluegreen.refusals import forwards_elsewhere, gateway_refusal, listeners_disagree
 from bluegreen.strategies import Stage, stages_for
-from bluegreen.taskdef import is_task_definition_arn
 from bluegreen.topology import Fleet, Topology, topology_for
 
 
@@ -58,17 +58,6 @@ class Resolved:
     def swaps(self) -> bool:
         """Some route takes no weights: the whole deployment switches all at once."""
         return any(r.ref.swap for r in (*self.routes, *filter(None, [self.test_route])))
-
-
-def route_refs(config: DeploymentConfig) -> list[RouteRef]:
-    return [route_ref(r) for r in config.listeners]
-
-
-def route_ref(route: RouteConfig) -> RouteRef:
-    swap = route.shift == "swap"
-    if route.rule:
-        return RouteRef(RouteKind.RULE, route.rule, swap)
-    return RouteRef(RouteKind.LISTENER, route.arn or "", swap)
 
 
 def resolve(config: DeploymentConfig, cloud: Cloud) -> Resolved:

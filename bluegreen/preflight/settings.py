@@ -7,7 +7,7 @@ import re
 
 from bluegreen.model import HealthCheck, TargetGroup
 from bluegreen.ports import Cloud
-from bluegreen.verify.report import Findings
+from bluegreen.preflight.report import Findings
 
 SLOW_DEREGISTRATION = 300  # AWS's default: it dominates every deployment and rollback
 _CODES = re.compile(r"^\d{1,3}(-\d{1,3})?$")

@@ -12,7 +12,7 @@ from typing import Any
 from bluegreen.config import DeploymentConfig
 from bluegreen.model import LoadBalancer, Service, TargetGroup, TaskDefinition
 from bluegreen.ports import Cloud
-from bluegreen.verify.report import Findings
+from bluegreen.preflight.report import Findings
 
 
 @dataclass(frozen=True)

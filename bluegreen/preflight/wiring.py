@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bluegreen.config import DeploymentConfig
+from bluegreen.config import DeploymentConfig, route_ref, route_refs
 from bluegreen.model import AlarmState, LoadBalancer, Route, Service, TargetGroup
-from bluegreen.plan import route_ref, route_refs
 from bluegreen.ports import Cloud
+from bluegreen.preflight.report import Findings
 from bluegreen.refusals import (
     classic_refusal,
     controller_refusal,
@@ -17,7 +17,6 @@ from bluegreen.refusals import (
     gateway_refusal,
     listeners_disagree,
 )
-from bluegreen.verify.report import Findings
 
 # -- every resource exists ----------------------------------------------------------------
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bluegreen.config import DeploymentConfig
+from bluegreen.config import DeploymentConfig, route_refs
 from bluegreen.errors import BluegreenError
 from bluegreen.model import HealthState
-from bluegreen.plan import route_refs
 from bluegreen.ports import Cloud
 from bluegreen.record import DeploymentRecord
 from bluegreen.topology import topology_for

@@ -36,7 +36,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import partial
 from types import MappingProxyType
 from typing import Any
@@ -44,42 +43,17 @@ from typing import Any
 import structlog
 
 from bluegreen.errors import ConfigError, DeploymentFailed, DeploymentStopped, HookFailed
-from bluegreen.hook_process import (
+from bluegreen.hooks.process import (
     Outcome,
     run_command,
     start_thread,
     wait_unless_interrupted,
 )
+from bluegreen.machine import FATAL_EVENTS, HookEvent
 from bluegreen.ports import Functions
 from bluegreen.redact import Redactor, is_sensitive_key
 
 OUTPUT_LIMIT = 8 * 1024
-
-
-class HookEvent(StrEnum):
-    PRE_PROVISION = "pre_provision"
-    POST_PROVISION = "post_provision"
-    POST_TEST_TRAFFIC = "post_test_traffic"
-    PRE_SHIFT = "pre_shift"
-    POST_SHIFT = "post_shift"
-    ON_PAUSE = "on_pause"
-    PRE_CLEANUP = "pre_cleanup"
-    ON_SUCCESS = "on_success"
-    ON_ROLLBACK = "on_rollback"
-    ON_FAILURE = "on_failure"
-    FINALLY = "finally"
-
-
-FATAL_EVENTS: frozenset[HookEvent] = frozenset(
-    {
-        HookEvent.PRE_PROVISION,
-        HookEvent.POST_PROVISION,
-        HookEvent.POST_TEST_TRAFFIC,
-        HookEvent.PRE_SHIFT,
-        HookEvent.POST_SHIFT,
-        HookEvent.PRE_CLEANUP,
-    }
-)
 
 
 @dataclass(frozen=True)

@@ -24,14 +24,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from bluegreen.cli_view import render_status
+from bluegreen.cli.logs import configure_logging
+from bluegreen.cli.view import render_status
 from bluegreen.deployer import Deployer, DeploymentResult
+from bluegreen.engine.plan import Plan
+from bluegreen.engine.status import Status
+from bluegreen.engine.taskdef import parse_image_args
 from bluegreen.errors import BluegreenError, UsageError
-from bluegreen.logs import configure_logging
-from bluegreen.plan import Plan
 from bluegreen.record import DeploymentRecord, Event
-from bluegreen.status import Status
-from bluegreen.taskdef import parse_image_args
 
 app = typer.Typer(
     help="Blue/green deployments for Amazon ECS services behind Elastic Load Balancing.",
@@ -306,9 +306,9 @@ def plan(
 def verify(common: Common = NO_COMMON) -> None:
     """Preflight: every resource exists and fits together. Exit 0 when nothing failed
     (warnings allowed), 2 otherwise. Changes nothing in AWS."""
-    from bluegreen.cli_view import render_verify
+    from bluegreen.cli.view import render_verify
     from bluegreen.errors import PreflightError
-    from bluegreen.verify import Report
+    from bluegreen.preflight import Report
 
     output = common.output
 
@@ -456,7 +456,7 @@ def init(
     """Locate or create the green target group (a copy of blue's), add it at weight 0 to the
     production listeners, and write a starter bluegreen.toml (to --config)."""
     from bluegreen.aws import connect
-    from bluegreen.initialize import InitResult, initialize
+    from bluegreen.onboarding.initialize import InitResult, initialize
 
     output = common.output
 
@@ -522,7 +522,7 @@ def demo(
     if output is Output.json:
         print(json.dumps([r.to_dict() for r in reports], indent=2, default=str))
     else:
-        from bluegreen.cli_view import render_summary
+        from bluegreen.cli.view import render_summary
 
         out.print(render_summary(reports))
     if any(r.outcome != r.expected for r in reports):
@@ -532,7 +532,7 @@ def demo(
 def _demo_live(run_demo: Callable[..., Any], speed: float) -> Any:
     from rich.live import Live
 
-    from bluegreen.cli_view import render_frame
+    from bluegreen.cli.view import render_frame
 
     with Live(console=out, refresh_per_second=12, transient=False) as live:
         return run_demo(on_frame=lambda frame: live.update(render_frame(frame)), speed=speed)
@@ -600,6 +600,3 @@ def serve(
 def main() -> None:
     app()
 
-
-if __name__ == "__main__":
-    main()

@@ -10,11 +10,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bluegreen.status import Status
+from bluegreen.engine.status import Status
 
 if TYPE_CHECKING:
+    from bluegreen.preflight import Report
     from bluegreen.sandbox.demo import Frame, RunReport
-    from bluegreen.verify import Report
 
 BAR_WIDTH = 40
 HEALTH_STYLES = {"healthy": "green", "initial": "yellow", "unhealthy": "red", "draining": "magenta"}

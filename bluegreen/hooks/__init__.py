@@ -1,0 +1,11 @@
+"""Hooks: the user's commands, Python callables and Lambda functions run at each transition.
+
+`runner.py` runs the hooks of an event in order, with their time limits and the output kept
+redacted; `process.py` supervises a command's process group (time limits, interrupts, a
+pipeline that dies). The events themselves are part of the state table (`bluegreen.machine`).
+"""
+
+from bluegreen.hooks.runner import HookResult, HookRunner, HookSpec
+from bluegreen.machine import FATAL_EVENTS, HookEvent
+
+__all__ = ["FATAL_EVENTS", "HookEvent", "HookResult", "HookRunner", "HookSpec"]
