@@ -1,4 +1,4 @@
-"""Taking a deployment's lock for rollback, promote and resume (bluegreen/takeover.py) on the
+"""Taking a deployment's lock for rollback, promote and resume (bluegreen/store/takeover.py) on the
 S3 store against moto: a dead holder on this host is taken over at once, one elsewhere once
 its lease lapses (counting down meanwhile), a live one is left to act on the request, and
 resume refuses a holder that renews its lease. One virtual clock is both the lease clock and
