@@ -1,4 +1,5 @@
-"""bluegreen.sandbox: a simulated AWS for rehearsing deployments offline (see core.py).
+"""bluegreen.sandbox: a simulated AWS for rehearsing deployments offline (see core.py;
+the world its simulators share: world.py).
 
 Shipped in the package, like httpx's MockTransport: `bluegreen demo` runs on it, the
 end-to-end tests run on it, and users can rehearse their own configuration and hooks:
@@ -22,15 +23,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bluegreen.sandbox.core import HEALTHY, AppModel, Sandbox, in_process
+    from bluegreen.sandbox.core import in_process
     from bluegreen.sandbox.remote_clock import RemoteClock
     from bluegreen.sandbox.server import SandboxServer, build_demo_world
     from bluegreen.sandbox.stack import SandboxStack, build_stack
+    from bluegreen.sandbox.world import HEALTHY, AppModel, Sandbox
 
 _HOMES = {
-    "HEALTHY": "core",
-    "AppModel": "core",
-    "Sandbox": "core",
+    "HEALTHY": "world",
+    "AppModel": "world",
+    "Sandbox": "world",
     "in_process": "core",
     "RemoteClock": "remote_clock",
     "SandboxServer": "server",

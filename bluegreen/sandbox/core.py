@@ -6,157 +6,37 @@ registered with `on_tick` runs in order and moves the world the way AWS would: E
 tasks and registers them as targets, target health follows the health-check settings and
 the application model of the image, CloudWatch gets metrics and evaluates alarms.
 
-Simulators work on moto's backends directly (no API calls), so they cost nothing in the
-call counts and never see injected faults. State lives in moto's global backends: one
-active Sandbox per process.
+This module installs the simulators (ecs, health, metrics, wiring, faults) on moto's
+backends. The world they share — Sandbox, AppModel, Target, Task, on moto's global backends,
+one active Sandbox per process — lives in world.py, which imports no simulator; it is
+re-exported here, where it has always been imported from.
 
 Rules for simulators: behave as AWS documents (cite it in a comment where it is not
-obvious); be deterministic for a given seed; do nothing when nothing is due.
+obvious); be deterministic for a given seed; do nothing when nothing is due; import the
+world (world.py), never this module.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from moto import mock_aws
-from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.moto_api import state_manager
 
-from bluegreen.clock import VirtualClock
+from bluegreen.sandbox import ecs, faults, health, metrics, wiring
+from bluegreen.sandbox.world import HEALTHY, AppModel, Sandbox, Target, Task
 
-if TYPE_CHECKING:
-    from bluegreen.sandbox.faults import Faults
-
-
-@dataclass(frozen=True)
-class AppModel:
-    """What health checks and traffic see of the tasks running one image.
-
-    serves: path prefixes that answer 200; anything else answers 404 (so a health check on
-        "/" of an app that serves only "/api" fails with Target.ResponseCodeMismatch).
-        None serves every path.
-    hangs: health checks time out (Target.Timeout) — e.g. wrong port or security group.
-    crashes_after: seconds after a task starts that it crashes (its target turns unhealthy).
-    error_rate: fraction of requests answered 5xx (HTTPCode_Target_5XX_Count).
-    latency: seconds per request (TargetResponseTime).
-    """
-
-    serves: tuple[str, ...] | None = None
-    hangs: bool = False
-    crashes_after: float | None = None
-    error_rate: float = 0.0
-    latency: float = 0.05
-
-    def answers(self, path: str) -> int:
-        if self.serves is None or any(path.startswith(prefix) for prefix in self.serves):
-            return 200
-        return 404
-
-
-HEALTHY = AppModel()
-
-Tick = Callable[[float], None]
-
-
-@dataclass
-class Target:
-    """A target registered in a target group, as the simulators know it. moto keeps only
-    {Id, Port}; health needs when it was registered and what runs behind it."""
-
-    group_arn: str
-    id: str
-    port: int
-    registered_at: float
-    image: str | None = None  # None: registered by hand (RegisterTargets), a healthy app
-    task_id: str | None = None
-    deregistered_at: float | None = None  # draining from then…
-    drained_at: float | None = None  # …and gone from DescribeTargetHealth from then
-
-
-@dataclass
-class Task:
-    """A simulated ECS task. `owner` is the task set ARN, or "<service ARN>#<deployment id>"
-    for a service using the ECS (rolling update) controller."""
-
-    id: str
-    owner: str
-    image: str
-    subnet_id: str
-    ip: str
-    bindings: tuple[tuple[str, int], ...]  # (target group ARN, container port)
-    started_at: float  # PENDING from here
-    running_at: float  # RUNNING (and registered) from here
-    status: str = "PENDING"  # PENDING | RUNNING | STOPPED
-    stopped_at: float | None = None
-    stopped_reason: str | None = None
-
-
-@dataclass
-class Sandbox:
-    clock: VirtualClock = field(default_factory=VirtualClock)
-    region: str = "us-east-1"
-    account_id: str = DEFAULT_ACCOUNT_ID
-    apps: dict[str, AppModel] = field(default_factory=dict)  # image → model; default HEALTHY
-    task_start_delay: float = 15.0  # a task asked for → RUNNING and registered as a target
-    request_rate: float = 50.0  # requests per second arriving at each production listener
-    seed: int = 0
-    # The simulators' state: targets by (target group ARN, target id), tasks by id, and
-    # each installed simulator by name.
-    targets: dict[tuple[str, str], Target] = field(default_factory=dict)
-    tasks: dict[str, Task] = field(default_factory=dict)
-    simulators: dict[str, Any] = field(default_factory=dict)
-    _ticks: list[Tick] = field(default_factory=list)
-    rng: random.Random = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
-        self.clock.on_advance(self._tick)
-
-    def app(self, image: str) -> AppModel:
-        return self.apps.get(image, HEALTHY)
-
-    @property
-    def faults(self) -> Faults:
-        """Fault injection for this sandbox's calls (installed by `in_process`)."""
-        found: Faults = self.simulators["faults"]
-        return found
-
-    def on_tick(self, simulator: Tick) -> Tick:
-        self._ticks.append(simulator)
-        return simulator
-
-    def remove_tick(self, simulator: Tick) -> None:
-        self._ticks.remove(simulator)
-
-    def _tick(self, now: float) -> None:
-        for simulator in self._ticks:
-            simulator(now)
-
-    # -- moto's backends, for the simulators -----------------------------------------
-
-    def elbv2(self) -> Any:
-        from moto.elbv2.models import elbv2_backends
-
-        return elbv2_backends[self.account_id][self.region]
-
-    def ecs(self) -> Any:
-        from moto.ecs.models import ecs_backends
-
-        return ecs_backends[self.account_id][self.region]
-
-    def cloudwatch(self) -> Any:
-        from moto.cloudwatch.models import cloudwatch_backends
-
-        return cloudwatch_backends[self.account_id][self.region]
-
-    def ec2(self) -> Any:
-        from moto.ec2.models import ec2_backends
-
-        return ec2_backends[self.account_id][self.region]
+__all__ = [
+    "HEALTHY",
+    "AppModel",
+    "Sandbox",
+    "Target",
+    "Task",
+    "in_process",
+    "install_simulators",
+    "uninstall_simulators",
+]
 
 
 @contextmanager
@@ -175,9 +55,6 @@ def install_simulators(sandbox: Sandbox) -> None:
     """Make moto's process-global backends behave as AWS on `sandbox`'s clock — whether moto
     answers in process (`in_process`) or as a server (`bluegreen.sandbox.server`). Undo it
     with `uninstall_simulators()`."""
-    # Imported here: the simulators import this module for Sandbox and AppModel.
-    from bluegreen.sandbox import ecs, faults, health, metrics, wiring
-
     # moto advances a task one lifecycle step per DescribeTasks call; the simulators
     # own the task lifecycle, so moto's tasks stay where they are.
     state_manager.set_transition(
@@ -193,8 +70,6 @@ def install_simulators(sandbox: Sandbox) -> None:
 
 def uninstall_simulators() -> None:
     """Put moto's own behaviour back (target health, ECS task transitions, no faults)."""
-    from bluegreen.sandbox import ecs, faults, health, wiring
-
     faults.uninstall()
     ecs.uninstall()
     health.uninstall()

@@ -23,8 +23,9 @@ from bluegreen.config import parse_config
 from bluegreen.deployer import Deployer, DeploymentResult
 from bluegreen.errors import DeploymentFailed
 from bluegreen.record import Event
-from bluegreen.sandbox.core import AppModel, Sandbox, in_process
+from bluegreen.sandbox.core import in_process
 from bluegreen.sandbox.stack import SandboxStack, build_stack
+from bluegreen.sandbox.world import AppModel, Sandbox
 
 IMAGE = "public.ecr.aws/bluegreen/demo-web"
 

@@ -36,9 +36,9 @@ from typing import Any
 from moto.ecs.models import EC2ContainerServiceBackend
 
 from bluegreen.sandbox import health
-from bluegreen.sandbox.core import Sandbox
 from bluegreen.sandbox.rollouts import Rollout, moment
 from bluegreen.sandbox.tasks import Owner, Placement, Scheduler
+from bluegreen.sandbox.world import Sandbox
 
 # The calls after which the world is brought up to date at once, as AWS would answer.
 _CHANGING_CALLS = (

@@ -42,7 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import parse_qs
 
 from botocore.awsrequest import AWSResponse
@@ -51,8 +51,6 @@ from bluegreen.clock import Clock
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
-
-    from bluegreen.sandbox.core import Sandbox
 
 THROTTLING: dict[str, tuple[str, int, str]] = {  # signing name → code, HTTP status, message
     "elasticloadbalancing": ("Throttling", 400, "Rate exceeded"),
@@ -250,7 +248,18 @@ class _Patch:
 _patch = _Patch()
 
 
-def install(sandbox: Sandbox | None = None, faults: Faults | None = None) -> Faults:
+class SandboxLike(Protocol):
+    """What `install` reads of a bluegreen.sandbox Sandbox. Named by its shape, not
+    imported: the world (world.py) imports this module for the type of `Sandbox.faults`."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def seed(self) -> int: ...
+
+
+def install(sandbox: SandboxLike | None = None, faults: Faults | None = None) -> Faults:
     """Inject `faults` (a new, empty set on the sandbox's clock and seed by default) into
     every botocore call moto answers in this process, until `uninstall()`."""
     from moto.core.botocore_stubber import BotocoreStubber

@@ -37,7 +37,7 @@ from typing import Any
 
 from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
 
-from bluegreen.sandbox.core import HEALTHY, AppModel, Sandbox, Target
+from bluegreen.sandbox.world import HEALTHY, AppModel, Sandbox, Target
 
 DEFAULT_DEREGISTRATION_DELAY = 300.0  # ELB's default deregistration_delay.timeout_seconds
 

@@ -45,7 +45,7 @@ from bluegreen.sandbox.alarms import (
     reason_data,
     utc,
 )
-from bluegreen.sandbox.core import HEALTHY, AppModel, Sandbox
+from bluegreen.sandbox.world import HEALTHY, AppModel, Sandbox
 
 MINUTE = 60
 NAMESPACES = {"application": "AWS/ApplicationELB", "network": "AWS/NetworkELB"}

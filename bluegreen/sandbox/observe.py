@@ -50,7 +50,7 @@ from moto.ecs.models import EC2ContainerServiceBackend
 from moto.elbv2.models import ELBv2Backend
 from moto.s3.models import S3Backend
 
-from bluegreen.sandbox.core import Sandbox
+from bluegreen.sandbox.world import Sandbox
 
 ECS_CHANGES = (
     "register_task_definition",

@@ -8,6 +8,9 @@
     clock thread: every `step` real seconds, under the world lock, the sandbox's
       VirtualClock advances by the real time elapsed × `speed`: the simulators tick.
 
+The virtual time — its clock thread (SharedTime, `server.time`) and the endpoint — is
+server_clock.py's; this module serves the world and moto around it.
+
 Rules:
 - One world per process. moto's backends are process-global: `start()` resets them and
   installs the sandbox's simulators on them (core.install_simulators) — the very ones
@@ -22,8 +25,6 @@ Rules:
   request, body included: a simulator never sees a half-applied call, nor a call a
   half-moved world. Faults are decided before the lock, so a `slow` rule waits on the
   shared time (`server.time`) without stopping the world.
-- The clock endpoint holds a sleep request at most MAX_HOLD real seconds, then answers
-  with the deadline still ahead; the client asks again (remote_clock.py).
 - The server speaks HTTP/1.0, one connection per request: no keep-alive connection keeps
   a handler thread alive once `stop()` returned.
 - A simulator raising on a tick does not stop time (every client would hang): the error
@@ -36,125 +37,29 @@ with time paused while it does, exactly as `build_stack` builds it in process.
 from __future__ import annotations
 
 import functools
-import json
-import logging
-import math
 import signal
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from unittest import mock
-from urllib.parse import parse_qs
 
 import boto3
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from bluegreen.clock import VirtualClock
-from bluegreen.sandbox.core import Sandbox, install_simulators, uninstall_simulators
+from bluegreen.sandbox.core import install_simulators, uninstall_simulators
 from bluegreen.sandbox.faults import wrap_wsgi
 from bluegreen.sandbox.remote_clock import ENV_VAR as CLOCK_ENV_VAR
+from bluegreen.sandbox.server_clock import CLOCK_PATH, STEP, SharedTime, with_clock
 from bluegreen.sandbox.stack import SandboxStack, build_stack
+from bluegreen.sandbox.world import Sandbox
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-log = logging.getLogger(__name__)
-
-CLOCK_PATH = "/_bluegreen/clock"
-STEP = 0.02  # real seconds between clock ticks
-MAX_HOLD = 5.0  # real seconds a sleep request is held at most
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-class SharedTime:
-    """The sandbox's VirtualClock, moved at `speed` × real time by a thread of its own.
-
-    A bluegreen Clock for code in the server's process: `sleep` waits for the clock
-    thread instead of advancing the clock itself.
-    """
-
-    def __init__(
-        self, clock: VirtualClock, speed: float, lock: threading.RLock, step: float = STEP
-    ) -> None:
-        if speed <= 0 or step <= 0:
-            raise ValueError(f"speed and step must be positive, not {speed} and {step}")
-        self.clock, self.speed, self.step = clock, speed, step
-        self.errors: list[Exception] = []
-        self._lock = lock
-        self._moved = threading.Condition()
-        self._stopped = threading.Event()
-        self._paused = 0
-        self._thread: threading.Thread | None = None
-
-    def now(self) -> float:
-        return self.clock.now()
-
-    def sleep(self, seconds: float) -> None:
-        self.wait_until(self.now() + max(seconds, 0.0))
-
-    def wait_until(self, until: float, timeout: float | None = None) -> float:
-        """Block until virtual time reaches `until`, the clock stops, or `timeout` real
-        seconds passed; the virtual time then."""
-        with self._moved:
-            self._moved.wait_for(
-                lambda: self.clock.now() >= until or self._stopped.is_set(), timeout
-            )
-        return self.clock.now()
-
-    def advance(self, seconds: float) -> None:
-        """Jump virtual time ahead now (a test skipping a long bake), as a tick would."""
-        self._tick(max(seconds, 0.0), even_if_paused=True)
-
-    @contextmanager
-    def paused(self) -> Iterator[None]:
-        """No ticks inside: the world stands still while it is being built."""
-        with self._lock:
-            self._paused += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._paused -= 1
-
-    def start(self) -> None:
-        self._stopped.clear()
-        # daemon: a server never stopped must not keep the interpreter from exiting
-        self._thread = threading.Thread(
-            target=self._run, name="bluegreen-sandbox-clock", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop the clock thread and release every waiter."""
-        self._stopped.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        with self._moved:
-            self._moved.notify_all()
-
-    def _run(self) -> None:
-        last = time.monotonic()
-        while not self._stopped.wait(self.step):
-            real = time.monotonic()
-            self._tick((real - last) * self.speed)
-            last = real
-
-    def _tick(self, seconds: float, even_if_paused: bool = False) -> None:
-        with self._lock:
-            if self._paused and not even_if_paused:
-                return
-            try:
-                self.clock.advance(seconds)
-            except Exception as exc:  # time must go on: see the module docstring
-                log.exception("a sandbox simulator failed on a tick")
-                self.errors.append(exc)
-        with self._moved:
-            self._moved.notify_all()
 
 
 class SandboxServer:
@@ -273,7 +178,7 @@ class SandboxServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         moto_app = DomainDispatcherApplication(create_backend_app)
-        return _with_clock(
+        return with_clock(
             wrap_wsgi(_serialized(moto_app, self.lock), self.sandbox.faults), self.time
         )
 
@@ -349,47 +254,6 @@ def _serialized(app: WSGIApplication, lock: threading.RLock) -> WSGIApplication:
                     close()
 
     return serve
-
-
-def _with_clock(app: WSGIApplication, shared: SharedTime) -> WSGIApplication:
-    """`app`, with the virtual-time endpoint answered under CLOCK_PATH."""
-
-    def serve(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        path: str = environ.get("PATH_INFO", "")
-        if not path.startswith(CLOCK_PATH):
-            return app(environ, start_response)
-        query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-        status, doc = clock_answer(
-            shared, environ["REQUEST_METHOD"], path[len(CLOCK_PATH) :], query
-        )
-        body = json.dumps(doc).encode()
-        start_response(
-            status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-        )
-        return [body]
-
-    return serve
-
-
-def clock_answer(
-    shared: SharedTime, method: str, path: str, query: dict[str, str]
-) -> tuple[str, dict[str, Any]]:
-    """The clock endpoint: GET → now; POST /sleep?seconds=N|until=T → held until then
-    (at most MAX_HOLD real seconds)."""
-    if method == "GET" and path in ("", "/"):
-        return "200 OK", {"now": shared.now(), "speed": shared.speed}
-    if method != "POST" or path != "/sleep":
-        return "404 Not Found", {"error": f"no {method} {CLOCK_PATH}{path}"}
-    try:
-        until = (
-            float(query["until"]) if "until" in query else shared.now() + float(query["seconds"])
-        )
-    except (KeyError, ValueError):
-        until = math.nan
-    if not math.isfinite(until):  # NaN would hold every request, forever
-        return "400 Bad Request", {"error": "POST /sleep takes seconds=N or until=T"}
-    now = shared.wait_until(until, MAX_HOLD)
-    return "200 OK", {"now": now, "until": until, "speed": shared.speed}
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:

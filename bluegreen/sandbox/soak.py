@@ -40,10 +40,11 @@ from bluegreen.aws.retry import MAX_WAIT
 from bluegreen.config import parse_config, route_refs
 from bluegreen.deployer import Deployer, DeploymentResult
 from bluegreen.errors import BluegreenError
-from bluegreen.sandbox.core import AppModel, Sandbox, in_process
+from bluegreen.sandbox.core import in_process
 from bluegreen.sandbox.faults import Faults
 from bluegreen.sandbox.observe import Observer, route_weights
 from bluegreen.sandbox.stack import SandboxStack, build_stack
+from bluegreen.sandbox.world import AppModel, Sandbox
 
 IMAGE = "public.ecr.aws/bluegreen/soak-web"
 BROKEN = (

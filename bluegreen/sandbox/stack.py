@@ -38,7 +38,6 @@ from bluegreen.config import merge_overrides
 from bluegreen.onboarding.toml_writer import to_toml
 from bluegreen.sandbox import ecs
 from bluegreen.sandbox import stack_parts as parts
-from bluegreen.sandbox.core import Sandbox
 from bluegreen.sandbox.stack_parts import (
     CONTAINER,
     CONTAINER_PORT,
@@ -48,6 +47,7 @@ from bluegreen.sandbox.stack_parts import (
     register_task_definition,
     self_signed,
 )
+from bluegreen.sandbox.world import Sandbox
 
 __all__ = [
     "CONTAINER",

@@ -23,7 +23,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from bluegreen.sandbox import health
-from bluegreen.sandbox.core import Sandbox, Task
+from bluegreen.sandbox.world import Sandbox, Task
 
 MAX_PERCENT = 200  # ECS's default maximumPercent: room for replacements before stopping
 # Where tasks with no awsvpc subnets (bridge/host networking) get their addresses.
