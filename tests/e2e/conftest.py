@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from cli_harness import Cli
 
-from bluegreen import cli
+from bluegreen.cli import shared as cli
 from bluegreen.deployer import Deployer
 from bluegreen.sandbox import Sandbox
 from bluegreen.sandbox.stack import SandboxStack

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from cli_harness import Cli, task_sets
 
-from bluegreen import cli
+from bluegreen.cli import shared as cli
 
 SECRET = "hunter2secret"
 V2 = "public.ecr.aws/bluegreen/demo-web:2.0.0"

@@ -13,8 +13,8 @@ import pytest
 from sim_helpers import ecs, elb
 from typer.testing import CliRunner
 
-from bluegreen import cli
 from bluegreen.aws import AwsCloud, connect
+from bluegreen.cli import shared as cli
 from bluegreen.config import parse_config
 from bluegreen.deployer import Deployer
 from bluegreen.errors import MissingResourceError, PreflightError

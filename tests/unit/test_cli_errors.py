@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import typer
 
-from bluegreen import cli
+from bluegreen.cli import shared as cli
 from bluegreen.errors import ConflictError, LockHeldError
 
 

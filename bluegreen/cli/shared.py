@@ -1,0 +1,163 @@
+"""What every command of the `bluegreen` command line shares: the typer app, the common
+options (SPEC §2), the consoles, the Deployer factory, and `run`, which calls the Python
+API, prints the result and maps every BluegreenError to its exit code.
+
+No deployment logic lives in the CLI. Every BluegreenError is printed as its message (never
+a traceback) and exits with its code (SPEC §2).
+
+Rules: this module imports no command module (bluegreen/cli/__init__.py assembles them).
+Tests patch `deployer_factory` and `out` here. So `deployer_factory` is read only by
+`Common.deployer`, at call time, and command modules reach `out` and `err` through this
+module (`shared.out`), never with `from … import`: a copied name would miss a replacement.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import os
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from bluegreen.cli.logs import configure_logging
+from bluegreen.deployer import Deployer, DeploymentResult
+from bluegreen.errors import BluegreenError
+
+app = typer.Typer(
+    help="Blue/green deployments for Amazon ECS services behind Elastic Load Balancing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+T = TypeVar("T")
+
+
+class Output(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class LogFormat(StrEnum):
+    console = "console"
+    json = "json"
+
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to bluegreen.toml.")]
+ProfileOpt = Annotated[str | None, typer.Option(help="AWS profile.", envvar="AWS_PROFILE")]
+RegionOpt = Annotated[str | None, typer.Option(help="AWS region.", envvar="AWS_REGION")]
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option(help="AWS endpoint URL (e.g. a simulated AWS).", envvar="AWS_ENDPOINT_URL"),
+]
+OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json (on stdout).")]
+LogOpt = Annotated[LogFormat, typer.Option("--log-format", help="Logs on stderr: console or json.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs.")]
+
+# Tests (and the sandbox) replace this to hand the Deployer a cloud and a clock.
+deployer_factory: Callable[..., Deployer] = Deployer.from_config
+
+
+class Common:
+    def __init__(
+        self,
+        config: Path,
+        profile: str | None,
+        region: str | None,
+        endpoint_url: str | None,
+        output: Output,
+        log_format: LogFormat,
+        verbose: bool,
+    ) -> None:
+        self.config, self.output = config, output
+        self.aws = {"profile": profile, "region": region, "endpoint_url": endpoint_url}
+        configure_logging(log_format.value, verbose)
+
+    def deployer(self, overrides: dict[str, Any] | None = None) -> Deployer:
+        return deployer_factory(self.config, overrides=overrides, **self.aws, **sandbox_clock())
+
+
+def sandbox_clock() -> dict[str, Any]:
+    """`clock=RemoteClock(url)` when BLUEGREEN_SANDBOX_CLOCK names a sandbox server's clock
+    (`bluegreen sandbox serve`): then this process waits on the server's virtual time."""
+    from bluegreen.sandbox.remote_clock import ENV_VAR, RemoteClock
+
+    url = os.environ.get(ENV_VAR)
+    return {"clock": RemoteClock(url)} if url else {}
+
+
+COMMON_OPTIONS = {
+    "config": (ConfigOpt, Path("bluegreen.toml")),
+    "profile": (ProfileOpt, None),
+    "region": (RegionOpt, None),
+    "endpoint_url": (EndpointOpt, None),
+    "output": (OutputOpt, Output.text),
+    "log_format": (LogOpt, LogFormat.console),
+    "verbose": (VerboseOpt, False),
+}
+NO_COMMON: Any = None  # replaced by `with_common_options` with the parsed common options
+
+
+def with_common_options(func: Callable[..., None]) -> Callable[..., None]:
+    """`func` as a command that also takes every common option (SPEC §2): they are added
+    to its signature for typer, and handed to it as one `common` object. Registered with
+    the app in bluegreen/cli/__init__.py, which keeps the order of `bluegreen --help`."""
+    signature = inspect.signature(func, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "common"]
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+        for name, (kind, default) in COMMON_OPTIONS.items()
+    ]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        common = Common(**{name: kwargs.pop(name) for name in COMMON_OPTIONS})
+        func(*args, common=common, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=own + extra)  # type: ignore[attr-defined]
+    return wrapper
+
+
+def run(output: Output, action: Callable[[], T], show: Callable[[T], None]) -> None:
+    """Call the API; print the result; turn every BluegreenError into its exit code."""
+    try:
+        show(action())
+    except BluegreenError as exc:
+        result = getattr(exc, "result", None)
+        if output is Output.json:
+            doc = result.to_dict() if isinstance(result, DeploymentResult) else {}
+            print(
+                json.dumps(
+                    {**doc, "error": exc.message, "hint": exc.hint, "exit_code": exc.exit_code},
+                    indent=2,
+                    default=str,
+                )
+            )
+        elif isinstance(result, DeploymentResult):
+            print_result(result, with_reason=False)  # the error below says why
+        err.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def print_result(result: DeploymentResult, *, with_reason: bool = True) -> None:
+    rec = result.record
+    colour = {"succeeded": "green", "paused": "yellow"}.get(result.outcome, "red")
+    out.print(f"[bold {colour}]{result.outcome.upper()}[/] {rec.id}  state {rec.state.value}")
+    if rec.reason and with_reason:
+        out.print(Text(f"reason: {rec.reason}"), highlight=False)
+    for route, weights in result.final_weights.items():
+        split = ", ".join(f"{short_arn(a)}={w}" for a, w in weights.items())
+        out.print(f"  {short_arn(route)}: {split}", highlight=False)
+
+
+def short_arn(arn: str) -> str:
+    return arn.rsplit(":", 1)[-1]
