@@ -13,24 +13,40 @@ giving up — exit 3, a person paged — is for what will not pass by itself.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bluegreen.errors import AwsError, BluegreenError, RollbackFailed
 from bluegreen.strategies import weights_for
 
 if TYPE_CHECKING:
-    from bluegreen.engine.engine import Engine
+    from bluegreen.clock import Clock
+    from bluegreen.engine.traffic import TrafficShifter
+    from bluegreen.ports import Cloud
     from bluegreen.record import DeploymentRecord
+    from bluegreen.topology import Topology
 
 ROUNDS = 3
 ROUND_PAUSE = 30.0  # seconds before round 2, twice that before round 3
 
 
+class EngineParts(Protocol):
+    """What a rollback uses of the engine that runs it (engine.py's Engine is one): rollback
+    never imports the engine, which imports rollback."""
+
+    cloud: Cloud  # reads only: what AWS looks like when a rollback fails
+    clock: Clock  # the pause between rounds
+    shifter: TrafficShifter
+    topology: Topology
+
+    def event(self, rec: DeploymentRecord, message: str) -> None:
+        """Note `message` in the record, save it and publish it."""
+        ...
+
+
 class RollBack:
-    def __init__(self, engine: Engine, rec: DeploymentRecord) -> None:
+    def __init__(self, engine: EngineParts, rec: DeploymentRecord) -> None:
         self.engine = engine
         self.rec = rec
-        self.cluster = engine.config.service.cluster
 
     def run(self) -> None:
         if self.rec.blue_retiring:
@@ -82,7 +98,7 @@ class RollBack:
         self.engine.topology.retire_green(self.rec)
 
 
-def describe_aws_state(engine: Engine, rec: DeploymentRecord) -> str:
+def describe_aws_state(engine: EngineParts, rec: DeploymentRecord) -> str:
     """Every route's weights and every task set, read now: what a person needs to act."""
     lines = ["AWS state now:"]
     names = {rec.blue_target_group: "blue", rec.green_target_group: "green"}

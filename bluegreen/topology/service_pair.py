@@ -16,7 +16,7 @@ from bluegreen.errors import HealthCheckFailed, PreflightError
 from bluegreen.gates import Verdict, targets_ready
 from bluegreen.model import Service, TargetGroup, TargetGroupHealth
 from bluegreen.refusals import controller_refusal
-from bluegreen.topology import Fleet, Note, refuse_classic_load_balancer
+from bluegreen.topology.contract import Fleet, Note, refuse_classic_load_balancer
 
 if TYPE_CHECKING:
     from bluegreen.config import DeploymentConfig

@@ -15,7 +15,7 @@ from bluegreen.errors import PreflightError
 from bluegreen.gates import Verdict, green_ready
 from bluegreen.model import TargetGroup, TargetGroupHealth, TaskSet
 from bluegreen.refusals import controller_refusal
-from bluegreen.topology import Fleet, Note, refuse_classic_load_balancer
+from bluegreen.topology.contract import Fleet, Note, refuse_classic_load_balancer
 
 if TYPE_CHECKING:
     from bluegreen.config import DeploymentConfig

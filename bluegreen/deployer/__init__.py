@@ -4,12 +4,15 @@ Errors before a deployment starts (configuration, preflight, lock) are raised; a
 that ran returns a DeploymentResult when it succeeded or paused, and raises
 DeploymentFailed (rolled back, exit 1) or RollbackFailed (exit 3) otherwise, each carrying
 `.result`, so a release script cannot mistake a rollback for a success.
+
+The API's room (rank 4): this module, the Deployer and its verbs; result.py, what a
+deployment that ran returns or raises (DeploymentResult, re-exported here). result.py never
+imports this module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +20,8 @@ import structlog
 
 from bluegreen.clock import Clock, RealClock
 from bluegreen.config import DeploymentConfig, load_config
+from bluegreen.deployer.result import DeploymentResult, returned_or_raised, with_result
 from bluegreen.engine.engine import Engine, EventSink
-from bluegreen.engine.interrupts import Interrupted
 from bluegreen.engine.plan import Plan, Release, build_plan, resolve
 from bluegreen.engine.reads import once
 from bluegreen.engine.status import Status, read_status
@@ -46,44 +49,6 @@ log = structlog.get_logger("bluegreen")
 
 # How long promote/rollback wait for a live process running the deployment to act on them.
 ANSWER_WAIT_SECONDS = 600.0
-
-EXIT_CODES = {
-    "succeeded": 0,
-    "paused": 0,
-    "rolled_back": 1,
-    "stopped": 1,
-    "interrupted": 1,
-    "failed": 3,
-}
-
-
-@dataclass(frozen=True)
-class DeploymentResult:
-    record: DeploymentRecord
-    final_weights: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    @property
-    def outcome(self) -> str:
-        return self.record.outcome
-
-    @property
-    def deployment_id(self) -> str:
-        return self.record.id
-
-    @property
-    def reason(self) -> str | None:
-        return self.record.reason
-
-    @property
-    def state(self) -> State:
-        return self.record.state
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_CODES.get(self.outcome, 1)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.record.summary(), "final_weights": self.final_weights}
 
 
 class Deployer:
@@ -329,30 +294,11 @@ class Deployer:
             return None
         result = DeploymentResult(current, self._final_weights(current))
         if current.state is State.FAILED:
-            raise _with_result(RollbackFailed(current.reason or "rollback failed"), result)
+            raise with_result(RollbackFailed(current.reason or "rollback failed"), result)
         return result
 
     def _finish(self, engine: Engine, rec: DeploymentRecord) -> DeploymentResult:
-        result = DeploymentResult(rec, self._final_weights(rec))
-        if rec.interrupted and not rec.state.terminal:
-            raise _with_result(
-                Interrupted(
-                    f"deployment {rec.id} {rec.interrupted}: left in {rec.state.value} at "
-                    f"{rec.green_percent}% green",
-                    hint="continue with `bluegreen resume`, or undo with `bluegreen rollback`",
-                ),
-                result,
-            )
-        if rec.state is State.ROLLED_BACK:
-            raise _as_failure(engine.failure, rec, result)
-        if rec.state is State.FAILED:
-            raise _with_result(RollbackFailed(rec.reason or "rollback failed"), result)
-        if rec.state is State.STOPPED:
-            failure = engine.failure
-            if isinstance(failure, BluegreenError):
-                raise _with_result(failure, result)
-            raise _with_result(DeploymentFailed(rec.reason or "stopped"), result)
-        return result
+        return returned_or_raised(DeploymentResult(rec, self._final_weights(rec)), engine.failure)
 
     def _final_weights(self, rec: DeploymentRecord) -> dict[str, dict[str, int]]:
         weights: dict[str, dict[str, int]] = {}
@@ -373,23 +319,6 @@ def _check_release(release: Release) -> None:
         raise UsageError("give either --image or --task-definition, not both")
 
 
-def _as_failure(
-    failure: BaseException | None, rec: DeploymentRecord, result: DeploymentResult
-) -> BluegreenError:
-    message = f"deployment {rec.id} was rolled back: {rec.reason}"
-    hint = failure.hint if isinstance(failure, BluegreenError) else None  # how to fix it
-    if isinstance(failure, DeploymentFailed) and not isinstance(failure, Interrupted):
-        error: BluegreenError = type(failure)(message, hint=hint)
-    else:
-        error = DeploymentFailed(message, hint=hint)
-    return _with_result(error, result)
-
-
-def _with_result(error: BluegreenError, result: DeploymentResult) -> BluegreenError:
-    error.result = result  # type: ignore[attr-defined]
-    return error
-
-
 def hook_specs(config: DeploymentConfig) -> list[HookSpec]:
     return [
         HookSpec(
@@ -405,3 +334,6 @@ def hook_specs(config: DeploymentConfig) -> list[HookSpec]:
         )
         for h in config.hooks
     ]
+
+
+__all__ = ["Deployer", "DeploymentResult", "hook_specs"]

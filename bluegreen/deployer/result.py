@@ -1,0 +1,98 @@
+"""What a deployment that ran comes to, for the Python API: a DeploymentResult when it
+succeeded or paused; otherwise DeploymentFailed (rolled back, exit 1) or RollbackFailed
+(exit 3) is raised, each carrying `.result`, so a release script cannot mistake a rollback
+for a success.
+
+Rules: part of the API (rank 4), so nothing below it imports this; callers import
+DeploymentResult from `bluegreen.deployer`, which re-exports it. It only shapes what the
+engine left in the record; the caller reads the final weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bluegreen.engine.interrupts import Interrupted
+from bluegreen.errors import BluegreenError, DeploymentFailed, RollbackFailed
+from bluegreen.machine import State
+from bluegreen.record import DeploymentRecord
+
+EXIT_CODES = {
+    "succeeded": 0,
+    "paused": 0,
+    "rolled_back": 1,
+    "stopped": 1,
+    "interrupted": 1,
+    "failed": 3,
+}
+
+
+@dataclass(frozen=True)
+class DeploymentResult:
+    record: DeploymentRecord
+    final_weights: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def outcome(self) -> str:
+        return self.record.outcome
+
+    @property
+    def deployment_id(self) -> str:
+        return self.record.id
+
+    @property
+    def reason(self) -> str | None:
+        return self.record.reason
+
+    @property
+    def state(self) -> State:
+        return self.record.state
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES.get(self.outcome, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.record.summary(), "final_weights": self.final_weights}
+
+
+def returned_or_raised(result: DeploymentResult, failure: BaseException | None) -> DeploymentResult:
+    """`result` when the deployment succeeded or paused; else the error it ended in, carrying
+    `result`. `failure` is what the engine failed on (`Engine.failure`)."""
+    rec = result.record
+    if rec.interrupted and not rec.state.terminal:
+        raise with_result(
+            Interrupted(
+                f"deployment {rec.id} {rec.interrupted}: left in {rec.state.value} at "
+                f"{rec.green_percent}% green",
+                hint="continue with `bluegreen resume`, or undo with `bluegreen rollback`",
+            ),
+            result,
+        )
+    if rec.state is State.ROLLED_BACK:
+        raise _as_failure(failure, rec, result)
+    if rec.state is State.FAILED:
+        raise with_result(RollbackFailed(rec.reason or "rollback failed"), result)
+    if rec.state is State.STOPPED:
+        if isinstance(failure, BluegreenError):
+            raise with_result(failure, result)
+        raise with_result(DeploymentFailed(rec.reason or "stopped"), result)
+    return result
+
+
+def _as_failure(
+    failure: BaseException | None, rec: DeploymentRecord, result: DeploymentResult
+) -> BluegreenError:
+    message = f"deployment {rec.id} was rolled back: {rec.reason}"
+    hint = failure.hint if isinstance(failure, BluegreenError) else None  # how to fix it
+    if isinstance(failure, DeploymentFailed) and not isinstance(failure, Interrupted):
+        error: BluegreenError = type(failure)(message, hint=hint)
+    else:
+        error = DeploymentFailed(message, hint=hint)
+    return with_result(error, result)
+
+
+def with_result(error: BluegreenError, result: DeploymentResult) -> BluegreenError:
+    error.result = result  # type: ignore[attr-defined]
+    return error
