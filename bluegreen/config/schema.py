@@ -1,0 +1,261 @@
+"""The configuration's models: one pydantic model per table of `bluegreen.toml`, with its
+defaults and the checks that span several keys.
+
+Rules: every model forbids unknown keys and is frozen; the value types (durations, AWS
+names) are bluegreen.config.fields'; a check raises ValueError saying what is allowed, which
+bluegreen.config.loading turns into a ConfigError naming the file and the key. The models
+read nothing and call nothing: building one from a file is loading's work. `route_ref`
+turns a configured route into the model's RouteRef, the form the layers below speak.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from bluegreen.config.fields import (
+    AlarmName,
+    Arn,
+    Command,
+    ContainerName,
+    Duration,
+    EcsName,
+    Environment,
+    LambdaFunction,
+    PythonTarget,
+    TargetGroupName,
+)
+from bluegreen.machine import HookEvent
+from bluegreen.model import RouteKind, RouteRef
+from bluegreen.redact import Redactor, is_sensitive_key
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ServiceConfig(_Strict):
+    cluster: EcsName
+    name: EcsName | None = None
+    mode: Literal["task-sets", "service-pair"] = "task-sets"
+    blue_service: EcsName | None = None
+    green_service: EcsName | None = None
+    container: ContainerName | None = None
+    container_port: int | None = Field(default=None, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _mode_needs(self) -> ServiceConfig:
+        if self.mode == "task-sets" and not self.name:
+            raise ValueError('mode "task-sets" needs service.name (the EXTERNAL service)')
+        if self.mode == "service-pair" and not (self.blue_service and self.green_service):
+            raise ValueError('mode "service-pair" needs service.blue_service and green_service')
+        return self
+
+
+class TargetGroupsConfig(_Strict):
+    blue: TargetGroupName
+    green: TargetGroupName
+
+    @model_validator(mode="after")
+    def _distinct(self) -> TargetGroupsConfig:
+        if self.blue == self.green:
+            raise ValueError("target_groups.blue and target_groups.green must differ")
+        return self
+
+
+class RouteConfig(_Strict):
+    """A listener's default action (`arn`) or one listener rule (`rule`)."""
+
+    arn: Arn | None = None
+    rule: Arn | None = None
+    # "swap": the route takes no target-group weights (a Network LB listener where AWS
+    # refuses them): it is switched all at once, and so is every other route with it.
+    shift: Literal["weighted", "swap"] = "weighted"
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> RouteConfig:
+        if bool(self.arn) == bool(self.rule):
+            raise ValueError('give exactly one of "arn" (a listener) or "rule" (a listener rule)')
+        return self
+
+
+class StepConfig(_Strict):
+    weight: int = Field(ge=0, le=100, description="percent of traffic on green")
+    bake: Duration = 0.0
+    pause: bool = False
+
+
+StrategyType = Literal["all-at-once", "canary", "linear", "steps"]
+STRATEGY_KEYS: dict[str, set[str]] = {
+    "all-at-once": set(),
+    "canary": {"percent", "bake"},
+    "linear": {"step_percent", "interval"},
+    "steps": {"steps"},
+}
+
+
+class StrategyConfig(_Strict):
+    type: StrategyType = "canary"
+    percent: int = Field(default=10, ge=1, le=99)
+    bake: Duration = 300.0
+    step_percent: int = Field(default=20, ge=1, le=99)
+    interval: Duration = 120.0
+    steps: list[StepConfig] = Field(default_factory=list)
+    pause_timeout: Duration = 86400.0
+    on_pause_timeout: Literal["rollback", "continue"] = "rollback"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_keys_of_type(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            kind = data.get("type", "canary")
+            other = set().union(*STRATEGY_KEYS.values()) - STRATEGY_KEYS.get(kind, set())
+            stray = sorted(k for k in data if k in other)
+            if kind in STRATEGY_KEYS and stray:
+                raise ValueError(f'{", ".join(stray)} not used by type = "{kind}"')
+        return data
+
+    @model_validator(mode="after")
+    def _steps_end_at_100(self) -> StrategyConfig:
+        if self.type != "steps":
+            return self
+        if not self.steps:
+            raise ValueError('type = "steps" needs a steps list ending at weight 100')
+        weights = [s.weight for s in self.steps]
+        if weights[-1] != 100:
+            raise ValueError(f"steps must end at weight 100 (the last is {weights[-1]})")
+        if any(b < a for a, b in itertools.pairwise(weights)):
+            raise ValueError(f"steps weights must not decrease (got {weights})")
+        return self
+
+
+class HealthConfig(_Strict):
+    timeout: Duration = 900.0
+    poll_interval: Duration = Field(default=5.0)
+
+    @model_validator(mode="after")
+    def _positive_poll(self) -> HealthConfig:
+        if self.poll_interval <= 0:
+            raise ValueError("health.poll_interval must be more than 0s")
+        return self
+
+
+class GatesConfig(_Strict):
+    alarms: list[AlarmName] = Field(default_factory=list)
+    bake_after_shift: Duration = 300.0
+    termination_wait: Duration = 300.0
+
+
+class HookConfig(_Strict):
+    event: HookEvent
+    name: str | None = None
+    command: Command | None = None
+    python: PythonTarget | None = None
+    lambda_function: LambdaFunction | None = Field(default=None, alias="lambda")
+    shell: bool = False
+    timeout: Duration = Field(default=300.0, gt=0)
+    env: Environment = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> HookConfig:
+        kinds = [k for k in (self.command, self.python, self.lambda_function) if k is not None]
+        if len(kinds) != 1:
+            raise ValueError('give exactly one of "command", "python" or "lambda"')
+        if self.shell and self.command and len(self.command) != 1:
+            raise ValueError('with shell = true, command is one string: ["cmd | other"]')
+        return self
+
+    @property
+    def display_name(self) -> str:
+        """How the hook is shown (plan, logs, records): its command line with secrets masked,
+        the values of its secret-named `env` entries included."""
+        if self.name:
+            shown = self.name
+        elif self.command:
+            shown = " ".join(self.command)
+        else:
+            shown = self.python or self.lambda_function or "hook"
+        return self.redactor.redact(shown)
+
+    @property
+    def redactor(self) -> Redactor:
+        return Redactor(value for key, value in self.env.items() if is_sensitive_key(key))
+
+
+class StateConfig(_Strict):
+    backend: str = "file"
+    # How long a lock outlives a process that stopped renewing it (killed, machine gone)
+    # before another process may take it over (S3 backend; the file backend checks the pid).
+    lease: Duration = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _known_backend(self) -> StateConfig:
+        if self.backend != "file" and not self.backend.startswith("s3://"):
+            raise ValueError('state.backend is "file" or "s3://bucket/prefix"')
+        return self
+
+
+class DeploymentConfig(_Strict):
+    service: ServiceConfig
+    target_groups: TargetGroupsConfig
+    listeners: list[RouteConfig] = Field(min_length=1)
+    test_listener: RouteConfig | None = None
+    strategy: StrategyConfig = Field(default_factory=StrategyConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
+    gates: GatesConfig = Field(default_factory=GatesConfig)
+    hooks: list[HookConfig] = Field(default_factory=list)
+    state: StateConfig = Field(default_factory=StateConfig)
+    timeout: Duration | None = None  # the whole deployment; past it → rollback
+    # On SIGINT/SIGTERM, after the AWS call in progress: roll back, or leave it resumable.
+    on_interrupt: Literal["rollback", "leave"] = "rollback"
+    source: Path = Field(default=Path("bluegreen.toml"), exclude=True)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.parent
+
+    @property
+    def service_label(self) -> str:
+        """The service as people name it: "web", or "web-blue+web-green" for a pair."""
+        return self.service.name or f"{self.service.blue_service}+{self.service.green_service}"
+
+    @property
+    def redactor(self) -> Redactor:
+        """Masks what the logs mask, and the values of every hook's secret-named `env`."""
+        return Redactor(v for hook in self.hooks for v in hook.redactor.secret_values)
+
+    @property
+    def service_key(self) -> str:
+        """Names this service in records and locks: one lock per service. It is one file
+        name (the file store's directory): a key longer than a file name may be (two long
+        ARNs) keeps its start and ends with a digest of the whole, so it stays unique."""
+        key = f"{self.service.cluster}/{self.service_label}".replace(":", "_").replace("/", "__")
+        if len(key) <= MAX_SERVICE_KEY_LENGTH:
+            return key
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        return f"{key[: MAX_SERVICE_KEY_LENGTH - len(digest) - 1]}-{digest}"
+
+
+# NAME_MAX of common file systems; keys up to it are kept as they always were.
+MAX_SERVICE_KEY_LENGTH = 255
+
+
+def route_refs(config: DeploymentConfig) -> list[RouteRef]:
+    return [route_ref(r) for r in config.listeners]
+
+
+def route_ref(route: RouteConfig) -> RouteRef:
+    swap = route.shift == "swap"
+    if route.rule:
+        return RouteRef(RouteKind.RULE, route.rule, swap)
+    return RouteRef(RouteKind.LISTENER, route.arn or "", swap)
