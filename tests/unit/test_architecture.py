@@ -78,7 +78,7 @@ def imported_names(module: Module) -> Iterator[str]:
                     : len(module.package.split(".")) - node.level + 1
                 ]
                 base = ".".join([*anchor, *([node.module] if node.module else [])])
-            yield base
+            # `from pkg import sub` names the module pkg.sub; `from pkg import name`, pkg itself.
             yield from (f"{base}.{alias.name}" for alias in node.names)
 
 
