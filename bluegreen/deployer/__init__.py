@@ -5,7 +5,7 @@ that ran returns a DeploymentResult when it succeeded or paused, and raises
 DeploymentFailed (rolled back, exit 1) or RollbackFailed (exit 3) otherwise, each carrying
 `.result`, so a release script cannot mistake a rollback for a success.
 
-The API's room (rank 4): this module, the Deployer and its verbs; result.py, what a
+The API's room (floor 4): this module, the Deployer and its verbs; result.py, what a
 deployment that ran returns or raises (DeploymentResult, re-exported here). result.py never
 imports this module.
 """

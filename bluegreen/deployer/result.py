@@ -3,7 +3,7 @@ succeeded or paused; otherwise DeploymentFailed (rolled back, exit 1) or Rollbac
 (exit 3) is raised, each carrying `.result`, so a release script cannot mistake a rollback
 for a success.
 
-Rules: part of the API (rank 4), so nothing below it imports this; callers import
+Rules: part of the API (floor 4), so nothing below it imports this; callers import
 DeploymentResult from `bluegreen.deployer`, which re-exports it. It only shapes what the
 engine left in the record; the caller reads the final weights.
 """
