@@ -15,9 +15,11 @@ out a Faults, and faults.py imports nothing of the sandbox.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -26,6 +28,9 @@ from bluegreen.clock import VirtualClock
 
 if TYPE_CHECKING:
     from bluegreen.sandbox.faults import Faults
+
+# How many standard deviations of a normal distribution lie below its 99th percentile.
+P99_Z = NormalDist().inv_cdf(0.99)
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,11 @@ class AppModel:
     hangs: health checks time out (Target.Timeout) — e.g. wrong port or security group.
     crashes_after: seconds after a task starts that it crashes (its target turns unhealthy).
     error_rate: fraction of requests answered 5xx (HTTPCode_Target_5XX_Count).
-    latency: seconds per request (TargetResponseTime).
+    latency: the median seconds a request takes (TargetResponseTime).
+    latency_p99: the 99th percentile of those seconds. None: every request takes `latency`
+        exactly. Otherwise request times are lognormal around the median `latency`, with
+        the spread (`latency_sigma`, the sigma of their logarithm) that puts 99 % of them
+        under `latency_p99`: a median of 0.05 and a p99 of 0.4 put the p90 near 0.16.
     """
 
     serves: tuple[str, ...] | None = None
@@ -46,6 +55,31 @@ class AppModel:
     crashes_after: float | None = None
     error_rate: float = 0.0
     latency: float = 0.05
+    latency_p99: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.error_rate <= 1.0:
+            raise ValueError(f"error_rate is a fraction between 0 and 1, not {self.error_rate}")
+        if self.latency <= 0:
+            raise ValueError(f"latency is the median seconds a request takes, not {self.latency}")
+        if self.latency_p99 is not None and self.latency_p99 < self.latency:
+            raise ValueError(
+                f"latency_p99 ({self.latency_p99}) is below the median latency "
+                f"({self.latency}): give a p99 at least as long as the median"
+            )
+
+    @property
+    def latency_sigma(self) -> float:
+        """The sigma of the logarithm of request times: 0 when they do not vary."""
+        if self.latency_p99 is None:
+            return 0.0
+        return math.log(self.latency_p99 / self.latency) / P99_Z
+
+    def latency_quantile(self, fraction: float) -> float:
+        """The request time under which `fraction` of requests finish (0.5: `latency`)."""
+        if self.latency_sigma == 0.0:
+            return self.latency
+        return self.latency * math.exp(self.latency_sigma * NormalDist().inv_cdf(fraction))
 
     def answers(self, path: str) -> int:
         if self.serves is None or any(path.startswith(prefix) for prefix in self.serves):

@@ -27,7 +27,7 @@ from bluegreen.sandbox.alarms import (
     evaluate,
 )
 from bluegreen.sandbox.core import AppModel, Sandbox
-from bluegreen.sandbox.metrics import apportion, listener_shares
+from bluegreen.sandbox.traffic import apportion, listener_shares
 
 GREEN_IMAGE = "web:2.0.0"
 RATE = 50.0  # requests a second at the listener: 3000 a minute
