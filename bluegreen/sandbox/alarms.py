@@ -4,7 +4,10 @@ plus the glue that reads moto's alarms and metric data.
 `evaluate` follows the CloudWatch user guide, "How alarm state is evaluated when data is
 missing": it looks at EvaluationPeriods + EXTRA_PERIODS periods, M of N datapoints to
 alarm, and TreatMissingData missing / ignore / breaching / notBreaching. State reasons are
-written the way CloudWatch writes them.
+written the way CloudWatch writes them. A single-metric alarm on a statistic (Sum, Average,
+SampleCount, Minimum, Maximum) or a percentile (ExtendedStatistic pNN.NN, from the raw
+values distribution.py keeps; a period without them has no datapoint) is evaluated; its
+EvaluateLowSampleCountPercentile is not modelled: low sample counts are evaluated.
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bluegreen.sandbox.distribution import percentile, percentile_rank
+
 # CloudWatch looks further back than EvaluationPeriods (its "evaluation range"): the user
 # guide's tables retrieve 5 datapoints for 3 evaluation periods.
 EXTRA_PERIODS = 2
 
 OK, ALARM, INSUFFICIENT_DATA = "OK", "ALARM", "INSUFFICIENT_DATA"
+STATISTICS = ("SampleCount", "Sum", "Average", "Minimum", "Maximum")
 COMPARISONS: dict[str, tuple[Callable[[float, float], bool], str]] = {
     "GreaterThanThreshold": (operator.gt, "greater than"),
     "GreaterThanOrEqualToThreshold": (operator.ge, "greater than or equal to"),
@@ -140,10 +146,11 @@ def _parts(datum: Any) -> tuple[float, float, float, float]:
 
 def alarm_rule(alarm: Any) -> AlarmRule | None:
     """The rule of a single-metric alarm we can evaluate, else None."""
+    measured = alarm.statistic in STATISTICS or percentile_rank(_extended(alarm)) is not None
     evaluable = (
         alarm.metric_name
         and not alarm.metric_data_queries
-        and alarm.statistic in ("SampleCount", "Sum", "Average", "Minimum", "Maximum")
+        and measured
         and alarm.comparison_operator in COMPARISONS
         and alarm.period
     )
@@ -171,10 +178,19 @@ def evaluation_range(
         seconds = epoch(datum.timestamp)
         if first <= seconds < end and _measures(datum, alarm):
             buckets[int((seconds - first) // period)].append(datum)
-    return [
-        Datapoint(utc(first + i * period), statistic(buckets[i], alarm.statistic))
-        for i in range(count)
-    ]
+    return [Datapoint(utc(first + i * period), _measure(buckets[i], alarm)) for i in range(count)]
+
+
+def _measure(datums: Sequence[Any], alarm: Any) -> float | None:
+    """The alarm's statistic, or its percentile, of one period's datums."""
+    if alarm.statistic in STATISTICS:
+        return statistic(datums, alarm.statistic)
+    rank = percentile_rank(_extended(alarm))
+    return None if rank is None or not datums else percentile(datums, rank)
+
+
+def _extended(alarm: Any) -> str | None:
+    return getattr(alarm, "extended_statistic", None)
 
 
 def _measures(datum: Any, alarm: Any) -> bool:
@@ -193,7 +209,7 @@ def reason_data(alarm: Any, points: Sequence[Datapoint], at: float) -> str:
         {
             "version": "1.0",
             "queryDate": f"{utc(at):%Y-%m-%dT%H:%M:%S.000+0000}",
-            "statistic": alarm.statistic,
+            "statistic": alarm.statistic or _extended(alarm),
             "period": int(alarm.period),
             "recentDatapoints": [p.value for p in points if p.value is not None],
             "threshold": float(alarm.threshold),

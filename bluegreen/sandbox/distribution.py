@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum
 from bluegreen.sandbox.world import AppModel
 
 Samples = list[tuple[float, float]]  # (value, how many times it was seen)
+PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d{1,2})?|100(?:\.0{1,2})?)")  # p50, p99.9, p100
 
 
 @dataclass
@@ -110,6 +112,13 @@ def samples(datum: Any) -> Samples | None:
         if float(datum.min) == float(datum.max):
             return [(float(datum.min), float(datum.sample_count))]
     return None
+
+
+def percentile_rank(statistic: str | None) -> float | None:
+    """The rank of a percentile statistic (`p99.9` → 99.9); None for any other name."""
+    if statistic is None or not PERCENTILE.fullmatch(statistic):
+        return None
+    return float(statistic[1:])
 
 
 def percentile(datums: Iterable[Any], rank: float) -> float | None:

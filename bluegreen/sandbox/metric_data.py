@@ -41,13 +41,11 @@ from moto.cloudwatch.exceptions import ValidationError
 from moto.cloudwatch.models import CloudWatchBackend
 
 from bluegreen.sandbox import metric_math
-from bluegreen.sandbox.alarms import epoch, statistic, utc
-from bluegreen.sandbox.distribution import percentile
+from bluegreen.sandbox.alarms import STATISTICS, epoch, statistic, utc
+from bluegreen.sandbox.distribution import percentile, percentile_rank
 
 MAX_QUERIES = 500
 HIGH_RESOLUTION = (1, 5, 10, 20, 30)
-STATISTICS = ("Sum", "Average", "SampleCount", "Minimum", "Maximum")
-PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d{1,2})?|100(?:\.0{1,2})?)")
 QUERY_ID = re.compile(r"[a-z][A-Za-z0-9_]*")
 
 _original: list[Callable[..., Any]] = []
@@ -145,7 +143,7 @@ def _value(datums: Sequence[Any], name: str) -> float | None:
     if name in STATISTICS:
         value = statistic(datums, name)
         return None if value is None else float(value)
-    return percentile(datums, float(name[1:]))
+    return percentile(datums, float(name[1:]))  # a name _statistic accepted
 
 
 # -- checking the request ---------------------------------------------------------------
@@ -187,7 +185,7 @@ def _period(stat: Mapping[str, Any], number: int) -> int:
 
 def _statistic(stat: Mapping[str, Any], number: int) -> str:
     name = str(stat.get("Stat", ""))
-    if name in STATISTICS or PERCENTILE.fullmatch(name):
+    if name in STATISTICS or percentile_rank(name) is not None:
         return name
     raise ValidationError(
         f"The statistic {name!r} of MetricDataQueries.member.{number} is not one the sandbox "

@@ -7,7 +7,8 @@ state (elb_view.py) as in force since the previous tick, into the minutes that t
 jumps) it publishes the minute that ended, then evaluates the alarms, on moto's backends
 directly (no API calls: not counted, never faulted). A minute's metrics therefore follow
 the weights, healthy targets and images in force during it: switched 30 s into a minute,
-the new weights carry half its requests.
+the new weights carry half its requests. The state a tick finds stands for the time since
+the previous tick, so a change is placed to within a tick's spacing (the engine's sleeps).
 
 Traffic (AWS/ApplicationELB; dimensions LoadBalancer=app/<name>/<id>, TargetGroup=
 targetgroup/<name>/<id>), who gets it and who answers: elb_view.py. Per group and minute:
@@ -28,8 +29,9 @@ targetgroup/<name>/<id>), who gets it and who answers: elb_view.py. Per group an
 
 Alarms (evaluated by alarms.py each minute, after the minute is published): new alarms
 start INSUFFICIENT_DATA (moto: OK); one replaced by PutMetricAlarm keeps its
-state; SetAlarmState lasts until the next evaluation. Metric-math, percentile, anomaly and
-composite alarms are left as moto keeps them.
+state; SetAlarmState lasts until the next evaluation. Alarms on a statistic or a
+percentile of one metric are evaluated; metric-math, anomaly and composite alarms are left
+as moto keeps them.
 """
 
 from __future__ import annotations

@@ -1,23 +1,22 @@
-"""The simulated CloudWatch: ALB metrics per target group on virtual minutes, and alarms
-evaluated from them as CloudWatch does (bluegreen/sandbox/metrics.py).
+"""The simulated CloudWatch: ALB metrics per target group on virtual minutes, counted from
+the state in force during each minute, and alarms evaluated from them as CloudWatch does
+(bluegreen/sandbox/metrics.py, traffic.py, elb_view.py).
 
-Each test builds a small ALB in moto with boto3 — VPC, 2 subnets, ALB "web", target groups
-"blue" and "green" (2 ip targets each, healthy in moto), one HTTP listener — and installs
-only the metrics simulator on a Sandbox.
+Each test builds a small ALB in moto with boto3 (alb_world.py) and installs only the
+metrics simulator and the GetMetricData extension on a Sandbox.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
+from alb_world import GREEN_IMAGE, MINUTE, World, alb_world, serve_green_with
+from sim_helpers import V2, advance, green_task_set
 
-from bluegreen.sandbox import metrics
 from bluegreen.sandbox.alarms import (
     ALARM,
     INSUFFICIENT_DATA,
@@ -25,136 +24,22 @@ from bluegreen.sandbox.alarms import (
     AlarmRule,
     Datapoint,
     evaluate,
+    utc,
 )
-from bluegreen.sandbox.core import AppModel, Sandbox
-from bluegreen.sandbox.traffic import apportion, listener_shares
-
-GREEN_IMAGE = "web:2.0.0"
-RATE = 50.0  # requests a second at the listener: 3000 a minute
-MINUTE = 60
-
-
-@dataclass
-class World:
-    sandbox: Sandbox
-    simulator: metrics.CloudWatchSimulator
-    elb: Any
-    cloudwatch: Any
-    lb_arn: str
-    blue: str
-    green: str
-    listener: str
-
-    def dims(self, group: str) -> list[dict[str, str]]:
-        return [
-            {"Name": "LoadBalancer", "Value": self.lb_arn.split(":loadbalancer/")[1]},
-            {"Name": "TargetGroup", "Value": group.rsplit(":", 1)[1]},
-        ]
-
-    def weigh(self, blue: int, green: int) -> None:
-        self.elb.modify_listener(
-            ListenerArn=self.listener, DefaultActions=forward(self, blue, green)
-        )
-
-    def stats(self, metric: str, group: str | None, stat: str = "Sum") -> list[float]:
-        """One value per minute so far, oldest first; `group` None: load-balancer level."""
-        dims = self.dims(group) if group else self.dims(self.blue)[:1]
-        start = datetime.fromtimestamp(1_800_000_000 - 3600, UTC)
-        answer = self.cloudwatch.get_metric_statistics(
-            Namespace="AWS/ApplicationELB",
-            MetricName=metric,
-            Dimensions=dims,
-            StartTime=start,
-            EndTime=start + timedelta(days=1),
-            Period=MINUTE,
-            Statistics=[stat],
-        )
-        points = sorted(answer["Datapoints"], key=lambda p: p["Timestamp"])
-        return [p[stat] for p in points]
-
-    def alarm(self, name: str) -> dict[str, Any]:
-        found: dict[str, Any] = self.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][
-            0
-        ]
-        return found
-
-    def minutes(self, count: int) -> None:
-        for _ in range(count):
-            self.sandbox.clock.advance(MINUTE)
-
-
-def forward(world: World, blue: int, green: int) -> list[dict[str, Any]]:
-    groups = [
-        {"TargetGroupArn": world.blue, "Weight": blue},
-        {"TargetGroupArn": world.green, "Weight": green},
-    ]
-    return [{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}]
-
-
-def build_alb(region: str = "us-east-1") -> tuple[str, str, str, str]:
-    """ALB "web" with target groups blue and green (2 healthy targets each) and an HTTP
-    listener forwarding all to blue: (lb, blue, green, listener) ARNs."""
-    ec2 = boto3.client("ec2", region_name=region)
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{region}{z}")[
-            "Subnet"
-        ]["SubnetId"]
-        for i, z in ((1, "a"), (2, "b"))
-    ]
-    elb = boto3.client("elbv2", region_name=region)
-    lb = elb.create_load_balancer(Name="web", Subnets=subnets, Type="application")
-    lb_arn = lb["LoadBalancers"][0]["LoadBalancerArn"]
-    groups = []
-    for name, ips in (("blue", ("10.0.1.10", "10.0.2.10")), ("green", ("10.0.1.20", "10.0.2.20"))):
-        arn = elb.create_target_group(
-            Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip"
-        )["TargetGroups"][0]["TargetGroupArn"]
-        elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": ip} for ip in ips])
-        groups.append(arn)
-    listener = elb.create_listener(
-        LoadBalancerArn=lb_arn,
-        Protocol="HTTP",
-        Port=80,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": groups[0]}],
-    )["Listeners"][0]["ListenerArn"]
-    return lb_arn, groups[0], groups[1], listener
-
-
-def serve_green_with(image: str, green: str) -> None:
-    """An ECS service (ECS controller) whose tasks run `image` behind the green group."""
-    ecs = boto3.client("ecs", region_name="us-east-1")
-    ecs.create_cluster(clusterName="prod")
-    container: Any = {"name": "web", "image": image, "memory": 512}
-    ecs.register_task_definition(family="web", containerDefinitions=[container])
-    ecs.create_service(
-        cluster="prod",
-        serviceName="web-green",
-        taskDefinition="web",
-        desiredCount=0,
-        loadBalancers=[{"targetGroupArn": green, "containerName": "web", "containerPort": 8080}],
-    )
+from bluegreen.sandbox.core import HEALTHY, AppModel, Sandbox
+from bluegreen.sandbox.stack import SandboxStack
+from bluegreen.sandbox.traffic import Flow, Ledger, Snapshot, apportion, listener_shares
 
 
 @pytest.fixture
 def world() -> Iterator[World]:
-    with mock_aws():
-        lb_arn, blue, green, listener = build_alb()
-        sandbox = Sandbox(request_rate=RATE)
-        simulator = metrics.install(sandbox)
-        yield World(
-            sandbox,
-            simulator,
-            boto3.client("elbv2", region_name="us-east-1"),
-            boto3.client("cloudwatch", region_name="us-east-1"),
-            lb_arn,
-            blue,
-            green,
-            listener,
-        )
+    with alb_world() as built:
+        yield built
 
 
-def put_5xx_alarm(world: World, periods: int = 1, missing: str | None = "notBreaching") -> None:
+def put_5xx_alarm(
+    world: World, periods: int = 1, missing: str | None = "notBreaching", threshold: float = 5.0
+) -> None:
     extra = {"TreatMissingData": missing} if missing else {}
     world.cloudwatch.put_metric_alarm(
         AlarmName="green-5xx",
@@ -164,7 +49,7 @@ def put_5xx_alarm(world: World, periods: int = 1, missing: str | None = "notBrea
         Statistic="Sum",
         Period=MINUTE,
         EvaluationPeriods=periods,
-        Threshold=5.0,
+        Threshold=threshold,
         ComparisonOperator="GreaterThanThreshold",
         **extra,
     )
@@ -250,6 +135,134 @@ def test_rules_share_a_listener_and_weights_split_each_share() -> None:
     assert apportion(1000, shares) == {"blue": 583, "green": 84}  # 667 forwarded, 333 not
 
 
+# -- a minute counts the state in force during it ---------------------------------------
+
+
+def test_a_minute_counts_the_weights_in_force_during_it(world: World) -> None:
+    world.sandbox.clock.advance(30)  # green at weight 0 for the first half of the minute
+    world.weigh(50, 50)
+    world.sandbox.clock.advance(30)
+
+    assert world.stats("RequestCount", world.green) == [750.0]  # a quarter of 3000
+    assert world.stats("RequestCount", world.blue) == [2250.0]
+
+
+def test_a_shift_between_many_ticks_counts_from_the_tick_it_was_made_at(world: World) -> None:
+    for second in range(0, MINUTE, 5):  # the engine sleeps in steps
+        if second == 20:
+            world.weigh(50, 50)
+        world.sandbox.clock.advance(5)
+
+    assert world.stats("RequestCount", world.green) == [1000.0]  # 40 s of 1500 a minute
+
+
+def test_a_clock_jump_spreads_the_state_over_every_minute_it_covers(world: World) -> None:
+    world.sandbox.clock.advance(45)
+    world.weigh(50, 50)
+    world.sandbox.clock.advance(3 * MINUTE)  # one tick: from 0:45 to 3:45
+
+    assert world.stats("RequestCount", world.green) == [375.0, 1500.0, 1500.0]
+    assert world.stats("RequestCount", world.blue) == [2625.0, 1500.0, 1500.0]
+
+
+def test_targets_lost_mid_minute_make_the_elb_answer_only_from_then(world: World) -> None:
+    world.weigh(80, 20)  # green: 600 requests a minute
+    world.sandbox.clock.advance(40)
+    targets = [{"Id": "10.0.1.20"}, {"Id": "10.0.2.20"}]
+    world.elb.deregister_targets(TargetGroupArn=world.green, Targets=targets)
+    world.sandbox.clock.advance(20)
+
+    assert world.stats("RequestCount", world.green) == [600.0]
+    assert world.stats("HTTPCode_Target_2XX_Count", world.green) == [400.0]
+    assert world.stats("HTTPCode_ELB_5XX_Count", None) == [200.0]
+
+
+def test_an_image_fixed_mid_minute_errs_only_while_it_was_broken(world: World) -> None:
+    serve_green_with(GREEN_IMAGE, world.green)
+    world.sandbox.apps[GREEN_IMAGE] = AppModel(error_rate=0.2)
+    world.weigh(50, 50)
+    world.sandbox.clock.advance(15)
+    del world.sandbox.apps[GREEN_IMAGE]
+    world.sandbox.clock.advance(45)
+
+    assert world.stats("HTTPCode_Target_5XX_Count", world.green) == [75.0]  # 20 % of 375
+    assert world.stats("HTTPCode_Target_2XX_Count", world.green) == [1425.0]
+
+
+def test_host_counts_are_averaged_over_the_minute_with_their_extremes(world: World) -> None:
+    world.weigh(100, 0)
+    world.sandbox.clock.advance(15)
+    world.elb.deregister_targets(TargetGroupArn=world.green, Targets=[{"Id": "10.0.1.20"}])
+    world.sandbox.clock.advance(45)
+
+    assert world.stats("HealthyHostCount", world.green, "Average") == [1.25]
+    assert world.stats("HealthyHostCount", world.green, "Minimum") == [1.0]
+    assert world.stats("HealthyHostCount", world.green, "Maximum") == [2.0]
+    assert world.stats("HealthyHostCount", world.blue, "Minimum") == [2.0]
+
+
+def test_the_ledger_closes_a_minute_only_once_it_is_over() -> None:
+    flowing = Snapshot((Flow("lb", "green", 10.0, ((HEALTHY, 1.0),)),))
+    ledger = Ledger(0.0)
+    ledger.record(flowing, 30)
+    assert ledger.close() == []
+
+    ledger.record(Snapshot(), 90)  # nothing flows from 0:30 on
+    first = ledger.close()
+    ledger.record(flowing, 120)
+
+    assert [dict(minute.requests) for minute in first] == [{("lb", "green", HEALTHY): 300.0}]
+    assert [dict(minute.requests) for minute in ledger.close()] == [
+        {("lb", "green", HEALTHY): 300.0}
+    ]
+
+
+def test_images_answer_in_proportion_to_their_healthy_targets(
+    sandbox: Sandbox, stack: SandboxStack
+) -> None:
+    # On the whole simulated AWS: one task of a failing image joins blue's two in the blue
+    # group. It answers nothing until its target is healthy, then a third of the requests.
+    sandbox.apps[V2] = AppModel(error_rate=0.3)
+    start = sandbox.clock.now()
+    assert start % MINUTE == 0
+    green_task_set(stack, V2, scale=50, target_group_arn=stack.blue_tg_arn)
+    advance(sandbox, 3 * MINUTE)
+    [joined] = [t for t in sandbox.targets.values() if t.image == V2]
+    group = sandbox.elbv2().target_groups[stack.blue_tg_arn]
+    healthy_at = joined.registered_at + int(group.healthy_threshold_count) * int(
+        group.health_check_interval_seconds
+    )
+    assert start < healthy_at < start + MINUTE
+
+    requests = blue_sums(stack, "RequestCount", start)
+    errors = blue_sums(stack, "HTTPCode_Target_5XX_Count", start)
+
+    assert requests == [6000.0] * 3  # two listeners
+    # The state a tick finds stands for the time since the previous tick (5 s here): the
+    # target found healthy at the first tick from `healthy_at` on answers from the tick before.
+    healthy_part = (start + MINUTE - healthy_at) / MINUTE
+    assert 600 * healthy_part <= errors[0] <= 600 * (healthy_part + 5 / MINUTE)
+    assert errors[1:] == [600.0, 600.0]  # 10 % of the requests: a third at 30 %
+
+
+def blue_sums(stack: SandboxStack, metric: str, start: float) -> list[float]:
+    """The blue group's `metric`, Sum per minute from `start`, oldest first."""
+    dims = [
+        {"Name": "LoadBalancer", "Value": stack.lb_arn.split(":loadbalancer/")[1]},
+        {"Name": "TargetGroup", "Value": stack.blue_tg_arn.rsplit(":", 1)[1]},
+    ]
+    answer = boto3.client("cloudwatch", region_name="us-east-1").get_metric_statistics(
+        Namespace="AWS/ApplicationELB",
+        MetricName=metric,
+        Dimensions=dims,
+        StartTime=utc(start),
+        EndTime=utc(start + 10 * MINUTE),
+        Period=MINUTE,
+        Statistics=["Sum"],
+    )
+    return [p["Sum"] for p in sorted(answer["Datapoints"], key=lambda p: p["Timestamp"])]
+
+
 # -- alarms, end to end ----------------------------------------------------------------
 
 
@@ -288,6 +301,54 @@ def test_a_5xx_alarm_fires_after_its_evaluation_periods_and_clears(world: World)
     assert world.alarm("green-5xx")["StateValue"] == ALARM
     world.minutes(1)
     assert world.alarm("green-5xx")["StateValue"] == OK
+
+
+def test_an_alarm_counts_only_the_part_of_a_minute_after_a_shift(world: World) -> None:
+    # Green errs on 10 % of requests: 150 a minute at half the traffic. Shifted 50 s into
+    # the first minute, green carries a sixth of that minute's half (25 errors), under the
+    # threshold of 100: the alarm fires at the end of the next minute, not of this one.
+    serve_green_with(GREEN_IMAGE, world.green)
+    world.sandbox.apps[GREEN_IMAGE] = AppModel(error_rate=0.1)
+    put_5xx_alarm(world, threshold=100.0)
+    world.sandbox.clock.advance(50)
+    world.weigh(50, 50)
+    world.sandbox.clock.advance(10)
+    assert world.stats("HTTPCode_Target_5XX_Count", world.green) == [25.0]
+    assert world.alarm("green-5xx")["StateValue"] == OK
+
+    world.minutes(1)
+
+    assert world.alarm("green-5xx")["StateValue"] == ALARM
+    assert world.alarm("green-5xx")["StateUpdatedTimestamp"] == datetime(
+        2027, 1, 15, 8, 2, tzinfo=UTC
+    )
+
+
+def test_a_percentile_alarm_fires_on_the_slow_tail_an_average_hides(world: World) -> None:
+    serve_green_with(GREEN_IMAGE, world.green)
+    world.sandbox.apps[GREEN_IMAGE] = AppModel(latency=0.05, latency_p99=0.4)
+    world.weigh(50, 50)
+    statistics: dict[str, dict[str, str]] = {
+        "green-p99": {"ExtendedStatistic": "p99"},
+        "green-mean": {"Statistic": "Average"},
+    }
+    for name, statistic in statistics.items():
+        world.cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            Namespace="AWS/ApplicationELB",
+            MetricName="TargetResponseTime",
+            Dimensions=world.dims(world.green),
+            Period=MINUTE,
+            EvaluationPeriods=1,
+            Threshold=0.3,
+            ComparisonOperator="GreaterThanThreshold",
+            **statistic,
+        )
+
+    world.minutes(1)
+
+    assert world.alarm("green-p99")["StateValue"] == ALARM  # p99 near 0.4
+    assert world.alarm("green-mean")["StateValue"] == OK  # the mean near 0.075
 
 
 def test_with_missing_data_as_missing_an_alarm_goes_insufficient_when_errors_stop(
