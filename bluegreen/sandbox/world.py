@@ -60,12 +60,12 @@ class AppModel:
     def __post_init__(self) -> None:
         if not 0.0 <= self.error_rate <= 1.0:
             raise ValueError(f"error_rate is a fraction between 0 and 1, not {self.error_rate}")
-        if self.latency <= 0:
+        if self.latency < 0:
             raise ValueError(f"latency is the median seconds a request takes, not {self.latency}")
-        if self.latency_p99 is not None and self.latency_p99 < self.latency:
+        if self.latency_p99 is not None and not 0 < self.latency <= self.latency_p99:
             raise ValueError(
-                f"latency_p99 ({self.latency_p99}) is below the median latency "
-                f"({self.latency}): give a p99 at least as long as the median"
+                f"latency_p99 ({self.latency_p99}) spreads request times around a median "
+                f"latency above 0 and at most the p99, not {self.latency}"
             )
 
     @property
@@ -76,7 +76,8 @@ class AppModel:
         return math.log(self.latency_p99 / self.latency) / P99_Z
 
     def latency_quantile(self, fraction: float) -> float:
-        """The request time under which `fraction` of requests finish (0.5: `latency`)."""
+        """The request time under which `fraction` (strictly between 0 and 1) of requests
+        finish: `latency` for 0.5."""
         if self.latency_sigma == 0.0:
             return self.latency
         return self.latency * math.exp(self.latency_sigma * NormalDist().inv_cdf(fraction))

@@ -108,9 +108,21 @@ def test_request_times_are_drawn_on_the_sandboxs_seeded_random() -> None:
     assert p99s(seed=2) != first
 
 
-def test_an_app_model_with_a_p99_under_its_median_is_refused() -> None:
-    with pytest.raises(ValueError, match="latency_p99"):
-        AppModel(latency=0.2, latency_p99=0.1)
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"latency": 0.2, "latency_p99": 0.1}, "latency_p99"),
+        ({"latency": 0.0, "latency_p99": 0.1}, "latency_p99"),
+        ({"latency": -0.1}, "latency"),
+        ({"error_rate": 1.5}, "error_rate"),
+    ],
+)
+def test_an_app_model_that_cannot_be_is_refused(options: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        AppModel(**options)  # type: ignore[arg-type]
+
+
+def test_an_app_model_without_a_p99_answers_in_its_latency_exactly() -> None:
     assert AppModel().latency_sigma == 0.0
     assert response_times(AppModel(latency=0.3), 4, random.Random(0)).counts == {0.3: 4}
 
