@@ -200,7 +200,7 @@ class Deployer:
     # ------------------------------------------------------------------ internals
 
     def _engine(self, on_event: EventSink | None, detach_at_pause: bool) -> Engine:
-        hooks = HookRunner(Redactor(), functions=self._functions_or_none())
+        hooks = HookRunner(Redactor(), functions=self._functions_or_none(), clock=self.clock)
         engine = Engine(
             self.config,
             self.cloud,

@@ -16,9 +16,10 @@ Rules:
 - Relative paths resolve against `cwd`, the configuration file's folder; for Python hooks
   that folder is on `sys.path` while the module is imported.
 - A hook fails when it exits non-zero, returns False, raises, cannot be started, runs past
-  its timeout, or (a URL) answers other than 2xx. The runner never raises for a hook's
-  failure: it returns a `HookResult` whose `error` says why in one line;
-  `HookResult.to_error()` turns a failed result into the exception the engine raises.
+  its timeout, or (a URL) answers other than 2xx, or (a Lambda keeping to ECS's contract)
+  answers FAILED. The runner never raises for a hook's failure: it returns a `HookResult`
+  whose `error` says why in one line; `HookResult.to_error()` turns a failed result into
+  the exception the engine raises.
 - On timeout (or if we are interrupted while waiting) a command hook's whole process
   group is killed (SIGTERM, then SIGKILL 2 s later), so nothing it started is left behind.
   A Python hook cannot be killed: on timeout it is abandoned, still running; so is a URL's
@@ -30,7 +31,7 @@ Rules:
   messages are redacted too, with the values of secret-named `env` entries, of a url
   hook's headers and of its signing secret; a spec's repr leaves those out.
 - Timeouts use real time: a subprocess or a socket cannot be waited on with a virtual
-  clock.
+  clock. A Lambda's waits between invocations (`IN_PROGRESS`) use the injected clock.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from typing import Any
 
 import structlog
 
+from bluegreen.clock import Clock, RealClock
 from bluegreen.config.fields import MAX_URL_RETRIES, header_secrets, http_url
 from bluegreen.errors import ConfigError, DeploymentFailed, DeploymentStopped, HookFailed
 from bluegreen.hooks import lambda_contract, webhook
@@ -202,10 +204,13 @@ class HookRunner:
         redactor: Redactor,
         functions: Functions | None = None,
         log: Any = None,
+        clock: Clock | None = None,
     ) -> None:
         self._redactor = redactor
         self._functions = functions
         self._log = log if log is not None else structlog.get_logger("bluegreen.hooks")
+        # What a Lambda's IN_PROGRESS answers are waited on; the other kinds use real time.
+        self._clock = clock if clock is not None else RealClock()
         # Names the signal that asked the deployment to stop (the engine's interrupt flag):
         # a running hook is stopped then, not waited for until its timeout.
         self.interrupted: Callable[[], str | None] = lambda: None
@@ -281,7 +286,13 @@ class HookRunner:
                 "to the hook runner",
             )
         return lambda_contract.invoke(
-            self._functions, spec.lambda_function, payload, timeout, tail.add_text
+            self._functions,
+            spec.lambda_function,
+            payload,
+            timeout,
+            self._clock,
+            self.interrupted,
+            tail.add_text,
         )
 
 
