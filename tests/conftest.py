@@ -22,8 +22,9 @@ from bluegreen.sandbox import Sandbox, in_process
 from bluegreen.sandbox.stack import SandboxStack
 from bluegreen.sandbox.stack import build_stack as build_sandbox_stack
 
-# The sandbox server's fixtures (`server`, `world`) and subprocess helpers; `--whole-suite`.
-pytest_plugins = ["server_harness", "suite_guard"]
+# The sandbox server's fixtures (`server`, `world`) and subprocess helpers; `--whole-suite`;
+# a webhook receiver on loopback (`receiver`).
+pytest_plugins = ["server_harness", "suite_guard", "webhook_receiver"]
 
 
 @pytest.fixture(autouse=True)

@@ -18,13 +18,16 @@ if TYPE_CHECKING:
 
 # Extra read time beyond the hook's timeout, so the function's own timeout answers first.
 READ_TIMEOUT_MARGIN = 5.0
+# Clients kept, one per read timeout: a hook invoked again (ECS's IN_PROGRESS) reads for
+# what is left of its timeout, a new value each time, and must not grow the cache for ever.
+MAX_CLIENTS = 4
 
 
 class LambdaFunctions:
     """`Functions` on boto3's Lambda client.
 
     `client_for` builds a client whose read timeout is the given number of seconds; one is
-    kept per timeout.
+    kept per timeout, the MAX_CLIENTS most recently built.
     """
 
     def __init__(self, client_for: Callable[[float], LambdaClient], aws: AwsCaller) -> None:
@@ -36,6 +39,8 @@ class LambdaFunctions:
         read_timeout = timeout_seconds + READ_TIMEOUT_MARGIN
         client = self._clients.get(read_timeout)
         if client is None:
+            if len(self._clients) >= MAX_CLIENTS:
+                del self._clients[next(iter(self._clients))]  # the oldest
             client = self._clients[read_timeout] = self._client_for(read_timeout)
         try:
             resp = self._aws.call(

@@ -9,6 +9,10 @@ directory after the cluster and service). Where AWS accepts an ARN instead of a 
 ARN is accepted too: `arn:` then the characters AWS uses in the ARNs of these resources,
 at most 2048 of them (AWS's own upper bound for an ARN).
 
+A hook's URL is http or https only, with a host and no credentials in it (they would be
+shown wherever the hook is named: they go in a header); its headers are names and values
+HTTP can carry, with no line break that would start another header.
+
 Each checker returns the value unchanged or raises ValueError saying what is allowed;
 pydantic turns that into an error naming the key (bluegreen.config).
 """
@@ -17,7 +21,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator
 
@@ -41,6 +47,20 @@ MAX_ALARM_NAME_LENGTH = 255
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # A Python hook: "package.module:function".
 _PYTHON_TARGET = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+MAX_URL_LENGTH = 2048
+MAX_URL_RETRIES = 10
+# Set by bluegreen on every signed request: sha256=<hex HMAC of the body>.
+SIGNATURE_HEADER = "X-Bluegreen-Signature"
+# Headers the request itself sets: a configured one would contradict it.
+RESERVED_HEADERS = ("content-length", "host", "transfer-encoding", SIGNATURE_HEADER.lower())
+URL_SCHEMES = ("http", "https")
+# An HTTP header name is a "token" (RFC 9110 §5.1); a value is visible characters, spaces
+# and tabs (ASCII: what every HTTP stack sends as is): a CR or LF would end the header and
+# let the value forge another.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]{0,8192}")
+# An environment variable's name, as a POSIX shell can export it.
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,255}")
 
 
 def is_arn(value: str) -> bool:
@@ -105,6 +125,79 @@ def python_target(value: str) -> str:
     raise ValueError('a Python hook is "module:function" (e.g. "mypkg.hooks:check")')
 
 
+def http_url(value: str) -> str:
+    """A url hook's address: http(s)://host[:port]/path[?query]."""
+    if len(value) > MAX_URL_LENGTH or _CONTROL.search(value) or " " in value:
+        raise ValueError(
+            f"a URL is at most {MAX_URL_LENGTH} characters, without spaces or control characters"
+        )
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL: {exc}") from None
+    if parts.scheme.lower() not in URL_SCHEMES:
+        got = f"{parts.scheme}:" if parts.scheme else "no scheme"
+        raise ValueError(f'a hook URL is http:// or https:// (got {got}): e.g. "https://host/path"')
+    if not parts.hostname:
+        raise ValueError('a hook URL needs a host: e.g. "https://hooks.example.com/deploy"')
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(
+            "a hook URL cannot hold credentials (user:password@): send them in a header, "
+            'e.g. headers = { Authorization = "Basic …" }'
+        )
+    return value
+
+
+def shown_url(url: str) -> str:
+    """The URL as logs, plans and errors show it: its query (where tokens often travel)
+    masked, its fragment (never sent) dropped."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?***" if parts.query else "")
+
+
+def header_secrets(headers: Mapping[str, str]) -> list[str]:
+    """What to mask of a hook's headers: every value whole, and the credentials after an
+    authentication scheme ("Bearer tok…" → "tok…" too, which may be echoed on its own; the
+    scheme word itself stays readable)."""
+    found: list[str] = []
+    for value in headers.values():
+        found += [value, *value.split()[1:]]
+    return found
+
+
+def header_names(headers: dict[str, str]) -> dict[str, str]:
+    bad = [name for name in headers if not _HEADER_NAME.fullmatch(name)]
+    if bad:
+        raise ValueError(
+            f"header names are letters, digits and !#$%&'*+.^_`|~- (got {', '.join(bad)})"
+        )
+    reserved = [name for name in headers if name.lower() in RESERVED_HEADERS]
+    if reserved:
+        raise ValueError(
+            f"{', '.join(reserved)}: set by bluegreen on each request, not in headers "
+            "(the signature comes from secret_env)"
+        )
+    return headers
+
+
+def header_value(value: str) -> str:
+    if not _HEADER_VALUE.fullmatch(value):
+        raise ValueError(
+            "a header value is one line of at most 8192 printable ASCII characters "
+            "(no CR, LF or NUL)"
+        )
+    return value
+
+
+def env_name(value: str) -> str:
+    if _ENV_NAME.fullmatch(value):
+        return value
+    raise ValueError(
+        "an environment variable name is letters, digits and _, not starting with a digit"
+    )
+
+
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # No wait of a deployment (bake, pause, health timeout, hook, lease, the whole deployment)
@@ -148,6 +241,10 @@ Arn = Annotated[str, AfterValidator(arn)]
 AlarmName = Annotated[str, AfterValidator(alarm_name)]
 LambdaFunction = Annotated[str, AfterValidator(lambda_function)]
 PythonTarget = Annotated[str, AfterValidator(python_target)]
+HttpUrl = Annotated[str, AfterValidator(http_url)]
+EnvName = Annotated[str, AfterValidator(env_name)]
+HeaderValue = Annotated[str, AfterValidator(header_value)]
+Headers = Annotated[dict[str, HeaderValue], AfterValidator(header_names)]
 # Handed to a process: the OS refuses a NUL inside an argument or environment variable.
 Argument = Annotated[str, AfterValidator(lambda v: _no_nul(v, "an argument"))]
 EnvValue = Annotated[str, AfterValidator(lambda v: _no_nul(v, "an environment value"))]

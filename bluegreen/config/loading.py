@@ -5,12 +5,14 @@ Rules: nothing here calls AWS; a file that cannot be read or parsed (missing, a 
 not UTF-8, nested too deeply) is a ConfigError like an invalid key; overrides are merged
 before validation, so they are validated exactly like the file; each error line names the
 file, the key and what is allowed (the allowed keys of the table, the offending value
-shortened).
+shortened). A url hook's `secret_env` is read here, once, from the environment: a variable
+that is unset is an error like an invalid key, before any deployment starts.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -66,16 +68,41 @@ def parse_config(
     *,
     source: Path = Path("bluegreen.toml"),
     overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> DeploymentConfig:
+    """`environ` (the process's environment unless given) holds the hooks' signing secrets."""
     for given in (data, overrides or {}):
         _refuse_deep_nesting(source, given)
     merged = merge_overrides(data, overrides or {})
     if "source" in merged:  # the model's own field for the file's path, never a key
         raise ConfigError(f"{source}: source: unknown key{_allowed_keys(('source',))}")
     try:
-        return DeploymentConfig.model_validate({**merged, "source": source})
+        config = DeploymentConfig.model_validate({**merged, "source": source})
     except ValidationError as exc:
         raise ConfigError(_describe(source, exc, merged)) from None
+    _take_signing_secrets(source, config, os.environ if environ is None else environ)
+    return config
+
+
+def _take_signing_secrets(
+    source: Path, config: DeploymentConfig, environ: Mapping[str, str]
+) -> None:
+    missing = [
+        (index, hook.secret_env)
+        for index, hook in enumerate(config.hooks)
+        if not hook.take_signing_secret(environ)
+    ]
+    if missing:
+        names = sorted({name for _, name in missing if name})
+        raise ConfigError(
+            "\n".join(
+                f"{source}: hooks.{index}.secret_env: the environment variable {name} is not "
+                "set (or is empty): it holds the secret that signs this hook's requests"
+                for index, name in missing
+            ),
+            hint=f"export {names[0]}=… before running bluegreen, or remove secret_env "
+            "to send the requests unsigned",
+        )
 
 
 def _refuse_deep_nesting(source: Path, data: Mapping[str, Any]) -> None:

@@ -20,10 +20,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     model_validator,
 )
 
 from bluegreen.config.fields import (
+    MAX_URL_RETRIES,
     AlarmName,
     Arn,
     Command,
@@ -31,9 +33,14 @@ from bluegreen.config.fields import (
     Duration,
     EcsName,
     Environment,
+    EnvName,
+    Headers,
+    HttpUrl,
     LambdaFunction,
     PythonTarget,
     TargetGroupName,
+    header_secrets,
+    shown_url,
 )
 from bluegreen.machine import HookEvent
 from bluegreen.model import RouteKind, RouteRef
@@ -156,40 +163,80 @@ class GatesConfig(_Strict):
     termination_wait: Duration = 300.0
 
 
+_URL_ONLY_KEYS = ("headers", "secret_env", "retries")
+
+
 class HookConfig(_Strict):
     event: HookEvent
     name: str | None = None
     command: Command | None = None
     python: PythonTarget | None = None
     lambda_function: LambdaFunction | None = Field(default=None, alias="lambda")
+    url: HttpUrl | None = None
     shell: bool = False
     timeout: Duration = Field(default=300.0, gt=0)
     env: Environment = Field(default_factory=dict)
+    # url hooks only: extra request headers (their values are treated as secrets), the
+    # environment variable holding the HMAC signing secret, retries of a failed delivery.
+    headers: Headers = Field(default_factory=dict)
+    secret_env: EnvName | None = None
+    retries: int = Field(default=0, ge=0, le=MAX_URL_RETRIES)
+    # The value of `secret_env`, taken from the environment when the file is loaded: never
+    # a key of the file, never dumped or shown.
+    _signing_secret: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _one_kind(self) -> HookConfig:
-        kinds = [k for k in (self.command, self.python, self.lambda_function) if k is not None]
+        kinds = [
+            k for k in (self.command, self.python, self.lambda_function, self.url) if k is not None
+        ]
         if len(kinds) != 1:
-            raise ValueError('give exactly one of "command", "python" or "lambda"')
+            raise ValueError('give exactly one of "command", "python", "lambda" or "url"')
         if self.shell and self.command and len(self.command) != 1:
             raise ValueError('with shell = true, command is one string: ["cmd | other"]')
+        stray = [key for key in _URL_ONLY_KEYS if key in self.model_fields_set]
+        if self.url is None and stray:
+            verb = "is" if len(stray) == 1 else "are"
+            raise ValueError(f"{', '.join(stray)} {verb} only for url hooks (this one has no url)")
         return self
 
     @property
     def display_name(self) -> str:
         """How the hook is shown (plan, logs, records): its command line with secrets masked,
-        the values of its secret-named `env` entries included."""
+        the values of its secret-named `env` entries included; a URL without its query."""
         if self.name:
             shown = self.name
         elif self.command:
             shown = " ".join(self.command)
+        elif self.url:
+            shown = f"POST {shown_url(self.url)}"
         else:
             shown = self.python or self.lambda_function or "hook"
         return self.redactor.redact(shown)
 
     @property
     def redactor(self) -> Redactor:
-        return Redactor(value for key, value in self.env.items() if is_sensitive_key(key))
+        """Masks the values of its secret-named `env` entries, of every header, and its
+        signing secret."""
+        return Redactor(
+            [
+                *(value for key, value in self.env.items() if is_sensitive_key(key)),
+                *header_secrets(self.headers),
+                *([self._signing_secret] if self._signing_secret else []),
+            ]
+        )
+
+    @property
+    def signing_secret(self) -> str | None:
+        return self._signing_secret
+
+    def take_signing_secret(self, environ: Mapping[str, str]) -> bool:
+        """Keep the value of `secret_env` from `environ` (loading hands it the process's
+        environment). False when the hook names a variable that is unset or empty."""
+        if self.secret_env is None:
+            return True
+        self._signing_secret = environ.get(self.secret_env) or None
+        return self._signing_secret is not None
 
 
 class StateConfig(_Strict):

@@ -200,7 +200,7 @@ class Deployer:
     # ------------------------------------------------------------------ internals
 
     def _engine(self, on_event: EventSink | None, detach_at_pause: bool) -> Engine:
-        hooks = HookRunner(Redactor(), functions=self._functions_or_none())
+        hooks = HookRunner(Redactor(), functions=self._functions_or_none(), clock=self.clock)
         engine = Engine(
             self.config,
             self.cloud,
@@ -327,10 +327,14 @@ def hook_specs(config: DeploymentConfig) -> list[HookSpec]:
             command=tuple(h.command) if h.command else None,
             python=h.python,
             lambda_function=h.lambda_function,
+            url=h.url,
             shell=h.shell,
             timeout_seconds=h.timeout,
             env=h.env,
             cwd=str(config.base_dir),
+            headers=h.headers,
+            signing_secret=h.signing_secret,
+            retries=h.retries,
         )
         for h in config.hooks
     ]

@@ -203,6 +203,12 @@ def start_thread(target: Callable[..., None], *args: Any) -> threading.Thread:
     return thread
 
 
+def thread_done(worker: threading.Thread, seconds: float) -> bool:
+    """Wait up to `seconds` for `worker`; True once it has ended (for wait_unless_interrupted)."""
+    worker.join(seconds)
+    return not worker.is_alive()
+
+
 def _write_stdin(stdin: IO[bytes], data: bytes) -> None:
     # A hook may exit without reading its stdin; that is its right, not an error.
     with contextlib.suppress(BrokenPipeError, OSError):

@@ -4,51 +4,54 @@
 Rules:
 
 - A hook is exactly one of: a command (argv, no shell unless `shell=True`, then one string
-  run by `/bin/sh -c`), a Python callable `"module:function"`, or an AWS Lambda function.
+  run by `/bin/sh -c`; `process.py`), a Python callable `"module:function"`
+  (`python_call.py`), an AWS Lambda function (`lambda_contract.py`) or an http(s) URL
+  (`webhook.py`).
 - Every hook gets the deployment context as JSON (`json.dumps(context, default=str)`, with
   `event` set to the hook's event). Command hooks read it on stdin and from the file named
   by `BLUEGREEN_CONTEXT_FILE`, and get one `BLUEGREEN_<KEY>` variable per top-level scalar
   of the context; their own `env` comes last and wins. Python hooks get it as a dict (the
-  decoded JSON, so a hook cannot mutate the engine's state); Lambda hooks as the payload.
+  decoded JSON, so a hook cannot mutate the engine's state); Lambda hooks as the payload;
+  url hooks as the body of a POST.
 - Relative paths resolve against `cwd`, the configuration file's folder; for Python hooks
   that folder is on `sys.path` while the module is imported.
-- A hook fails when it exits non-zero, returns False, raises, cannot be started, or runs
-  past its timeout. The runner never raises for a hook's failure: it returns a
-  `HookResult` whose `error` says why in one line; `HookResult.to_error()` turns a failed
-  result into the exception the engine raises.
+- A hook fails when it exits non-zero, returns False, raises, cannot be started, runs past
+  its timeout, or (a URL) answers other than 2xx, or (a Lambda keeping to ECS's contract)
+  answers FAILED. The runner never raises for a hook's failure: it returns a `HookResult`
+  whose `error` says why in one line; `HookResult.to_error()` turns a failed result into
+  the exception the engine raises.
 - On timeout (or if we are interrupted while waiting) a command hook's whole process
   group is killed (SIGTERM, then SIGKILL 2 s later), so nothing it started is left behind.
-  A Python hook cannot be killed: on timeout it is abandoned, still running.
+  A Python hook cannot be killed: on timeout it is abandoned, still running; so is a URL's
+  request, which its socket timeout ends soon after.
 - A failing hook of a `FATAL_EVENTS` event fails the deployment and `run_event` stops
   there; failures of the other events are logged and the remaining hooks still run.
-- Output (merged stdout/stderr) is redacted, logged line by line, and the last
-  `OUTPUT_LIMIT` characters are kept in the result. Error messages are redacted too.
-- Timeouts use real time: a subprocess cannot be waited on with a virtual clock.
+- Output (merged stdout/stderr, a function's answer, a URL's answer) is redacted, logged
+  line by line, and the last `OUTPUT_LIMIT` characters are kept in the result. Error
+  messages are redacted too, with the values of secret-named `env` entries, of a url
+  hook's headers and of its signing secret; a spec's repr leaves those out.
+- Timeouts use real time: a subprocess or a socket cannot be waited on with a virtual
+  clock. A Lambda's waits between invocations (`IN_PROGRESS`) use the injected clock.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from types import MappingProxyType
 from typing import Any
 
 import structlog
 
+from bluegreen.clock import Clock, RealClock
+from bluegreen.config.fields import MAX_URL_RETRIES, header_secrets, http_url
 from bluegreen.errors import ConfigError, DeploymentFailed, DeploymentStopped, HookFailed
-from bluegreen.hooks.process import (
-    Outcome,
-    run_command,
-    start_thread,
-    wait_unless_interrupted,
-)
+from bluegreen.hooks import lambda_contract, webhook
+from bluegreen.hooks.process import Outcome, run_command
+from bluegreen.hooks.python_call import run_python
 from bluegreen.machine import FATAL_EVENTS, HookEvent
 from bluegreen.ports import Functions
 from bluegreen.redact import Redactor, is_sensitive_key
@@ -63,17 +66,25 @@ class HookSpec:
     command: tuple[str, ...] | None = None
     python: str | None = None
     lambda_function: str | None = None
+    url: str | None = None
     shell: bool = False
     timeout_seconds: float = 300.0
     env: Mapping[str, str] = field(default_factory=dict)
     cwd: str | None = None
+    # url hooks: extra headers and the signing secret (secrets both: kept out of repr),
+    # and how many times a failed delivery is tried again.
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    signing_secret: str | None = field(default=None, repr=False)
+    retries: int = 0
 
     def __post_init__(self) -> None:
-        kinds = [k for k in (self.command, self.python, self.lambda_function) if k is not None]
+        kinds = [
+            k for k in (self.command, self.python, self.lambda_function, self.url) if k is not None
+        ]
         if len(kinds) != 1:
             raise ConfigError(
                 f"hook {self.name!r} ({self.event}) must have exactly one of "
-                "command, python, lambda",
+                "command, python, lambda, url",
             )
         if self.command is not None and (
             not self.command or (self.shell and len(self.command) != 1)
@@ -87,16 +98,42 @@ class HookSpec:
                 f"hook {self.name!r}: python = {self.python!r} is not 'module:function'",
                 hint='e.g. python = "mypkg.hooks:check"',
             )
+        self._check_url()
         if self.timeout_seconds <= 0:
             raise ConfigError(f"hook {self.name!r}: timeout must be positive")
-        # A read-only copy: the spec is frozen, its env should be too.
+        # Read-only copies: the spec is frozen, its mappings should be too.
         object.__setattr__(self, "env", MappingProxyType(dict(self.env)))
+        object.__setattr__(self, "headers", MappingProxyType(dict(self.headers)))
+
+    def _check_url(self) -> None:
+        if self.url is None:
+            if self.headers or self.signing_secret or self.retries:
+                raise ConfigError(f"hook {self.name!r}: headers, secret, retries need a url")
+            return
+        try:
+            http_url(self.url)
+        except ValueError as exc:
+            raise ConfigError(f"hook {self.name!r}: {exc}") from None
+        if not 0 <= self.retries <= MAX_URL_RETRIES:
+            raise ConfigError(f"hook {self.name!r}: retries is 0 to {MAX_URL_RETRIES}")
 
     @property
     def kind(self) -> str:
         if self.command is not None:
             return "command"
-        return "python" if self.python is not None else "lambda"
+        if self.python is not None:
+            return "python"
+        return "lambda" if self.lambda_function is not None else "url"
+
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        """What this hook is handed that must never come back out of it: the values of its
+        secret-named `env` entries, of its headers, and its signing secret."""
+        return (
+            *(value for key, value in self.env.items() if is_sensitive_key(key)),
+            *header_secrets(self.headers),
+            *((self.signing_secret,) if self.signing_secret else ()),
+        )
 
 
 def _is_entry_point(target: str) -> bool:
@@ -167,10 +204,13 @@ class HookRunner:
         redactor: Redactor,
         functions: Functions | None = None,
         log: Any = None,
+        clock: Clock | None = None,
     ) -> None:
         self._redactor = redactor
         self._functions = functions
         self._log = log if log is not None else structlog.get_logger("bluegreen.hooks")
+        # What a Lambda's IN_PROGRESS answers are waited on; the other kinds use real time.
+        self._clock = clock if clock is not None else RealClock()
         # Names the signal that asked the deployment to stop (the engine's interrupt flag):
         # a running hook is stopped then, not waited for until its timeout.
         self.interrupted: Callable[[], str | None] = lambda: None
@@ -202,21 +242,14 @@ class HookRunner:
         return results
 
     def run(self, spec: HookSpec, context: Mapping[str, Any]) -> HookResult:
-        # Secrets the hook is handed in its own env must not come back out in its output.
-        redactor = self._redactor.with_values(
-            value for key, value in spec.env.items() if is_sensitive_key(key)
-        )
+        # Secrets the hook is handed must not come back out in its output.
+        redactor = self._redactor.with_values(spec.secret_values)
         log = self._log.bind(hook=spec.name, hook_event=str(spec.event), hook_kind=spec.kind)
         payload = json.dumps({**context, "event": str(spec.event)}, default=str)
         tail = _OutputTail(redactor, log)
         log.info("hook_started", timeout_seconds=spec.timeout_seconds)
         started = time.monotonic()
-        if spec.command is not None:
-            outcome = _run_command(spec, spec.command, payload, tail, self.interrupted)
-        elif spec.python is not None:
-            outcome = _run_python(spec, spec.python, payload, tail, self.interrupted)
-        else:
-            outcome = self._run_lambda(spec, payload, tail)
+        outcome = self._run_kind(spec, payload, tail)
         result = HookResult(
             spec=spec,
             succeeded=outcome.succeeded,
@@ -229,7 +262,22 @@ class HookRunner:
         _log_result(log, result)
         return result
 
-    def _run_lambda(self, spec: HookSpec, payload: str, tail: _OutputTail) -> Outcome:
+    def _run_kind(self, spec: HookSpec, payload: str, tail: _OutputTail) -> Outcome:
+        timeout = spec.timeout_seconds
+        if spec.command is not None:
+            argv = ["/bin/sh", "-c", spec.command[0]] if spec.shell else list(spec.command)
+            return run_command(
+                argv, spec.cwd, spec.env, payload, timeout, tail.add, self.interrupted
+            )
+        if spec.python is not None:
+            return run_python(
+                spec.python, spec.cwd, payload, timeout, tail.add_text, self.interrupted
+            )
+        if spec.url is not None:
+            hook = webhook.Webhook(
+                spec.url, spec.headers, spec.signing_secret, spec.retries, timeout
+            )
+            return webhook.post(hook, payload, tail.add_text, self.interrupted)
         assert spec.lambda_function is not None
         if self._functions is None:
             return Outcome(
@@ -237,17 +285,15 @@ class HookRunner:
                 f"cannot invoke {spec.lambda_function}: no AWS Lambda access was given "
                 "to the hook runner",
             )
-        try:
-            ok, output = self._functions.invoke(
-                spec.lambda_function, payload.encode(), spec.timeout_seconds
-            )
-        except Exception as exc:  # an AWS error is this hook's failure, not ours
-            return Outcome(False, _describe(exc))
-        tail.add_text(output)
-        if ok:
-            return Outcome(True)
-        first_line = next(iter(output.strip().splitlines()), "no output")
-        return Outcome(False, f"lambda function {spec.lambda_function} failed: {first_line}")
+        return lambda_contract.invoke(
+            self._functions,
+            spec.lambda_function,
+            payload,
+            timeout,
+            self._clock,
+            self.interrupted,
+            tail.add_text,
+        )
 
 
 def _log_result(log: Any, result: HookResult) -> None:
@@ -264,98 +310,3 @@ def _log_result(log: Any, result: HookResult) -> None:
         fatal=result.fatal,
         duration_seconds=result.duration_seconds,
     )
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _format_seconds(seconds: float) -> str:
-    return f"{seconds:g}s"
-
-
-# --- python hooks ------------------------------------------------------------------------
-
-
-def _run_command(
-    spec: HookSpec,
-    command: tuple[str, ...],
-    payload: str,
-    tail: _OutputTail,
-    interrupted: Callable[[], str | None],
-) -> Outcome:
-    argv = ["/bin/sh", "-c", command[0]] if spec.shell else list(command)
-    return run_command(
-        argv, spec.cwd, spec.env, payload, spec.timeout_seconds, tail.add, interrupted
-    )
-
-
-def _run_python(
-    spec: HookSpec,
-    target: str,
-    payload: str,
-    tail: _OutputTail,
-    interrupted: Callable[[], str | None],
-) -> Outcome:
-    outcome: list[Outcome] = []
-
-    def call() -> None:
-        try:
-            function = _import_callable(target, spec.cwd)
-            returned = function(json.loads(payload))
-        except BaseException as exc:  # SystemExit too: the hook failed, we did not
-            outcome.append(Outcome(False, _describe(exc)))
-            return
-        if isinstance(returned, str):
-            tail.add_text(returned)
-        if returned is False:
-            outcome.append(Outcome(False, f"{target} returned False"))
-        else:
-            outcome.append(Outcome(True))
-
-    # A thread, so the timeout can be enforced on our side. Python cannot kill a thread:
-    # on timeout the hook keeps running in the background (daemon, so it does not keep the
-    # process alive) and we carry on without it.
-    worker = start_thread(call)
-    stopped = wait_unless_interrupted(partial(_joined, worker), spec.timeout_seconds, interrupted)
-    if stopped:
-        return Outcome(
-            False, f"stopped: the deployment was {stopped} (the Python hook runs on unstopped)"
-        )
-    if worker.is_alive() or not outcome:
-        return Outcome(
-            False,
-            f"timed out after {_format_seconds(spec.timeout_seconds)} "
-            "(the Python hook is still running in the background; it cannot be stopped)",
-            timed_out=True,
-        )
-    return outcome[0]
-
-
-def _joined(worker: threading.Thread, seconds: float) -> bool:
-    worker.join(seconds)
-    return not worker.is_alive()
-
-
-_SYS_PATH_LOCK = threading.Lock()
-
-
-def _import_callable(target: str, folder: str | None) -> Callable[[dict[str, Any]], Any]:
-    module_name, _, attribute = target.partition(":")
-    with _SYS_PATH_LOCK:
-        # The config folder goes on sys.path only while importing, so hooks/checks.py
-        # beside bluegreen.toml imports without the user setting PYTHONPATH.
-        added = folder if folder is not None and folder not in sys.path else None
-        if added is not None:
-            sys.path.insert(0, added)
-        try:
-            module = importlib.import_module(module_name)
-        finally:
-            if added is not None:
-                sys.path.remove(added)
-    function = module
-    for part in attribute.split("."):
-        function = getattr(function, part)
-    if not callable(function):
-        raise TypeError(f"{target} is not callable")
-    return function  # type: ignore[return-value]

@@ -15,7 +15,7 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from bluegreen.aws import AwsCloud
-from bluegreen.aws.lambda_ import LambdaFunctions
+from bluegreen.aws.lambda_ import MAX_CLIENTS, LambdaFunctions
 from bluegreen.aws.retry import AwsCaller
 from bluegreen.clock import VirtualClock
 from bluegreen.errors import MissingResourceError
@@ -91,6 +91,17 @@ def test_one_client_per_timeout(clock: VirtualClock) -> None:
         functions.invoke("b", b"{}", timeout_seconds=10)
         functions.invoke("c", b"{}", timeout_seconds=20)
     assert asked == [15.0, 25.0]
+
+
+def test_clients_kept_are_bounded(clock: VirtualClock) -> None:
+    # A hook polled for hours reads for a shorter time at each invocation.
+    functions, client, asked = stubbed(clock)
+    with Stubber(client) as stub:
+        for timeout in [100, 70, 40, 10, 5, 100]:
+            stub.add_response("invoke", answer(b"null"))
+            functions.invoke("poll", b"{}", timeout_seconds=timeout)
+    assert asked == [105.0, 75.0, 45.0, 15.0, 10.0, 105.0]  # the first was dropped
+    assert len(functions._clients) == MAX_CLIENTS
 
 
 def test_invoke_a_missing_function(clock: VirtualClock) -> None:

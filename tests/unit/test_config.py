@@ -190,7 +190,7 @@ def test_a_week_is_the_longest_duration(tmp_path: Path) -> None:
             '[strategy]\ntype = "steps"\nsteps = [{weight = 100, wait = 1}]\n',
             "strategy.steps.0.wait",
         ),
-        ('[[hooks]]\nevent = "pre_shift"\ncommand = ["x"]\nretries = 2\n', "hooks.0.retries"),
+        ('[[hooks]]\nevent = "pre_shift"\nurl = "https://h.x/y"\nretry = 2\n', "hooks.0.retry"),
         ('[state]\nbackend = "file"\npath = "/tmp"\n', "state.path"),
         ('[test_listener]\narn = "arn:x"\nweight = 5\n', "test_listener.weight"),
     ],
