@@ -11,6 +11,7 @@ lasted the target group's own unhealthy threshold × interval.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -126,9 +127,7 @@ def health_picture(health: TargetGroupHealth, check: HealthCheck, desired: int) 
 
 
 def _why(targets: list[TargetHealth], check: HealthCheck) -> str:
-    counts: dict[str, int] = {}
-    for t in targets:
-        counts[t.reason or "no reason given"] = counts.get(t.reason or "no reason given", 0) + 1
+    counts = Counter(t.reason or "no reason given" for t in targets)
     shown = []
     for code, n in sorted(counts.items()):
         each = f"{code} ×{n}" if len(counts) > 1 else code
