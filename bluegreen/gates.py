@@ -2,14 +2,34 @@
 
 Fail closed: an unknown health state never counts as healthy, a missing alarm never as OK.
 INSUFFICIENT_DATA passes (new alarms start there on AWS and would block every deployment).
+
+Green that can never become healthy is told apart from green still starting by
+`UnhealthyStreak`, folded poll by poll on the caller's clock: only reasons that mean the
+targets answered their health checks wrongly or not at all count, and only once they have
+lasted the target group's own unhealthy threshold × interval.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bluegreen.model import AlarmState, HealthCheck, HealthState, TargetGroupHealth, TaskSet
+from bluegreen.model import (
+    AlarmState,
+    HealthCheck,
+    HealthState,
+    TargetGroupHealth,
+    TargetHealth,
+    TaskSet,
+)
+
+# Unhealthy for one of these, a target answered its health checks with the wrong code, too
+# late or not at all: waiting does not change that, and a replacement task runs the same
+# release. Elb.InternalError (ELB's own trouble) and every `initial` reason are not final.
+DEFINITIVE_REASONS = frozenset(
+    {"Target.ResponseCodeMismatch", "Target.Timeout", "Target.FailedHealthChecks"}
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +58,83 @@ def targets_ready(health: TargetGroupHealth, desired: int) -> Verdict:
     if healthy < desired or healthy < len(live):
         return Verdict(False, f"{healthy}/{max(desired, len(live))} green targets healthy")
     return PASS
+
+
+def failure_window(check: HealthCheck) -> float:
+    """How long a definitive failure must last before green is declared failed: the target
+    group's own unhealthy threshold × interval, the time ELB itself takes to judge a target."""
+    return float(check.unhealthy_threshold * check.interval_seconds)
+
+
+@dataclass(frozen=True)
+class UnhealthyStreak:
+    """Since when green has shown a definitive health-check failure (`since`, None when it
+    does not), folded in one poll at a time with `after`.
+
+    It starts at the first poll where every live target (draining ones are leaving) is
+    unhealthy for a definitive reason. It goes on while no target is healthy and at least one
+    stays unhealthy for such a reason, the others `initial`: ECS replacing a failed task
+    retries the same release, it is no recovery. Anything else ends it (a healthy target,
+    another reason, nothing unhealthy left) and the next streak starts from zero.
+    """
+
+    since: float | None = None
+
+    def after(self, health: TargetGroupHealth, now: float) -> UnhealthyStreak:
+        if self.since is None:
+            return UnhealthyStreak(now) if _all_failing(health) else self
+        return self if _still_failing(health) else UnhealthyStreak()
+
+    def failed(self, check: HealthCheck, now: float) -> bool:
+        """The streak has lasted the target group's unhealthy threshold × interval."""
+        return self.since is not None and now - self.since >= failure_window(check)
+
+
+def _definitive(target: TargetHealth) -> bool:
+    return target.state is HealthState.UNHEALTHY and target.reason in DEFINITIVE_REASONS
+
+
+def _all_failing(health: TargetGroupHealth) -> bool:
+    live = [t for t in health.targets if t.state is not HealthState.DRAINING]
+    return bool(live) and all(_definitive(t) for t in live)
+
+
+def _still_failing(health: TargetGroupHealth) -> bool:
+    live = [t for t in health.targets if t.state is not HealthState.DRAINING]
+    return any(_definitive(t) for t in live) and all(
+        _definitive(t) or t.state is HealthState.INITIAL for t in live
+    )
+
+
+def health_picture(health: TargetGroupHealth, check: HealthCheck, desired: int) -> str:
+    """One short line on how green's targets stand, for people waiting, e.g.
+    "green 0/2 healthy: 2 unhealthy (Target.ResponseCodeMismatch on /health)". The same
+    picture gives the same line, so a caller can print it only when it changes: the reasons
+    of `initial` and `draining` targets are left out (they move on every check)."""
+    text = f"green {health.healthy_count}/{desired} healthy"
+    if not health.targets:
+        return f"{text}: no target registered yet"
+    parts = []
+    for state in HealthState:
+        found = [t for t in health.targets if t.state is state]
+        if not found or state is HealthState.HEALTHY:
+            continue
+        part = f"{len(found)} {state.value}"
+        if state not in (HealthState.INITIAL, HealthState.DRAINING):
+            part += _why(found, check)
+        parts.append(part)
+    return f"{text}: {', '.join(parts)}" if parts else text
+
+
+def _why(targets: list[TargetHealth], check: HealthCheck) -> str:
+    counts = Counter(t.reason or "no reason given" for t in targets)
+    shown = []
+    for code, n in sorted(counts.items()):
+        each = f"{code} ×{n}" if len(counts) > 1 else code
+        if code == "Target.ResponseCodeMismatch":
+            each += f" on {check.path or '/'}"
+        shown.append(each)
+    return f" ({', '.join(shown)})"
 
 
 def green_still_healthy(health: TargetGroupHealth) -> Verdict:

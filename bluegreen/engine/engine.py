@@ -18,6 +18,7 @@ import structlog
 
 from bluegreen.clock import Clock
 from bluegreen.config import DeploymentConfig
+from bluegreen.engine.health_wait import HealthWait
 from bluegreen.engine.interrupts import Interrupted, InterruptFlag
 from bluegreen.engine.plan import Release, Resolved, resolve, stages_of
 from bluegreen.engine.reads import once
@@ -29,12 +30,10 @@ from bluegreen.errors import (
     BluegreenError,
     DeploymentFailed,
     DeploymentStopped,
-    HealthCheckFailed,
     HookFailed,
     PreflightError,
     RollbackRequested,
 )
-from bluegreen.gates import Verdict, explain_unhealthy
 from bluegreen.hooks.runner import HookRunner, HookSpec
 from bluegreen.machine import FATAL_EVENTS, HookEvent, State, can_roll_back
 from bluegreen.ports import Cloud
@@ -72,6 +71,9 @@ class Engine:
         self.interrupts = InterruptFlag()
         hooks.interrupted = self.interrupts.pending  # a signal stops a running hook at once
         self.watcher = Watcher(config, cloud, store, clock, self.event, self.interrupts)
+        self.health_wait = HealthWait(
+            config, cloud.elb, self.topology, self.watcher, clock, self.event
+        )
         self.detach_at_pause = False
         self._failure: BaseException | None = None
         self._handlers: dict[State, Callable[[DeploymentRecord], State | None]] = {
@@ -220,23 +222,7 @@ class Engine:
         return self.cloud.ecs.register_task_definition(registration).arn
 
     def _wait_healthy(self, rec: DeploymentRecord) -> State:
-        green = rec.green_target_group or ""
-        last = Verdict(False, "not checked yet")
-
-        def ready() -> bool:
-            nonlocal last
-            last = self.topology.green_ready(rec, self.cloud.elb.target_health(green))
-            return last.ok
-
-        if not self.watcher.watch(rec, self.config.health.timeout, until=ready, gates=False):
-            group = self.cloud.elb.target_groups([green])[0]
-            why = explain_unhealthy(
-                self.cloud.elb.target_health(green), group.health_check, group.name
-            )
-            raise HealthCheckFailed(
-                f"green did not become healthy within {self.config.health.timeout:g}s "
-                f"({last.reason}): {why}"
-            )
+        self.health_wait.run(rec)
         self.event(rec, "green is healthy")
         self._hooks(rec, HookEvent.POST_PROVISION)
         return State.TEST_TRAFFIC if rec.test_route else State.SHIFTING

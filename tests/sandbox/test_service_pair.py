@@ -99,6 +99,11 @@ def test_a_tripped_circuit_breaker_rolls_back_with_ecs_reason(
     make: Any, sandbox: Sandbox, stack: SandboxStack
 ) -> None:
     sandbox.apps[V2] = AppModel(serves=("/api",))  # the health check on /health gets 404
+    # A healthy target no task owns keeps green's picture from being a definitive failure
+    # (bluegreen's own early verdict): ECS's breaker is what stops this deployment.
+    elb().register_targets(
+        TargetGroupArn=stack.green_tg_arn, Targets=[{"Id": "10.0.2.250", "Port": 8080}]
+    )
 
     with pytest.raises(HealthCheckFailed, match="circuit breaker") as caught:
         make(health={"timeout": "1h"}).deploy({"web": V2})

@@ -19,8 +19,8 @@ def test_six_deployments_under_faults_keep_every_rule() -> None:
     assert [o.exit_code for o in report.outcomes] == [0, 1, 0, 1, 0, 1]
     assert report.faults_injected > 100 and report.aws_calls > 500
     reasons = [o.reason or "" for o in report.rolled_back]  # each way of being broken
-    assert "did not become healthy" in reasons[0] and "Target.ResponseCodeMismatch" in reasons[0]
-    assert "did not become healthy" in reasons[1] and "Target.Timeout" in reasons[1]
+    assert "will not become healthy" in reasons[0] and "Target.ResponseCodeMismatch" in reasons[0]
+    assert "will not become healthy" in reasons[1] and "Target.Timeout" in reasons[1]
     assert "alarm(s) in ALARM" in reasons[2]
 
 

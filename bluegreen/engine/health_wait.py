@@ -1,0 +1,115 @@
+"""Waiting for green to become healthy (state WAITING_HEALTHY): poll, narrate, judge.
+
+Each poll of the Watcher's loop (signals, requests and the deadline are checked first)
+reads green's target health once, then:
+1. asks the topology whether green is ready (its tasks run, every target healthy): done;
+2. narrates: an event each time the picture (`gates.health_picture`) changes, never one
+   per poll, so a person sees the 404s as soon as ELB reports them;
+3. folds the poll into `gates.UnhealthyStreak`: once every target has failed its health
+   checks for a definitive reason for the target group's own unhealthy threshold ×
+   interval, green is declared failed (HealthCheckFailed: the engine rolls back) without
+   waiting out `health.timeout`, which still bounds every other way of not becoming healthy.
+
+The streak lives in memory only: a deployment resumed in another process counts again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bluegreen.clock import Clock
+from bluegreen.config import DeploymentConfig
+from bluegreen.engine.watch import Watcher
+from bluegreen.errors import HealthCheckFailed
+from bluegreen.gates import (
+    UnhealthyStreak,
+    Verdict,
+    explain_unhealthy,
+    failure_window,
+    health_picture,
+)
+from bluegreen.model import HealthCheck, TargetGroup, TargetGroupHealth
+from bluegreen.ports import LoadBalancing
+from bluegreen.record import DeploymentRecord
+from bluegreen.topology import Topology
+
+
+@dataclass
+class _Seen:
+    """What the polls so far have shown."""
+
+    verdict: Verdict = field(default_factory=lambda: Verdict(False, "not checked yet"))
+    picture: str = ""
+    streak: UnhealthyStreak = field(default_factory=UnhealthyStreak)
+
+
+class HealthWait:
+    def __init__(
+        self,
+        config: DeploymentConfig,
+        elb: LoadBalancing,
+        topology: Topology,
+        watcher: Watcher,
+        clock: Clock,
+        note: Callable[[DeploymentRecord, str], None],
+    ) -> None:
+        self.config = config
+        self.elb = elb
+        self.topology = topology
+        self.watcher = watcher
+        self.clock = clock
+        self.note = note
+
+    def run(self, rec: DeploymentRecord) -> None:
+        """Return once green is ready; raise HealthCheckFailed when it failed for good or
+        `health.timeout` ran out."""
+        green = rec.green_target_group or ""
+        group = self.elb.target_groups([green])[0]  # its health check: the failure window
+        seen = _Seen()
+
+        def ready() -> bool:
+            health = self.elb.target_health(green)
+            seen.verdict = self.topology.green_ready(rec, health)
+            if seen.verdict.ok:
+                return True
+            self._judge(rec, group, health, seen)
+            return False
+
+        timeout = self.config.health.timeout
+        if not self.watcher.watch(rec, timeout, until=ready, gates=False):
+            group = self.elb.target_groups([green])[0]
+            why = explain_unhealthy(self.elb.target_health(green), group.health_check, group.name)
+            raise HealthCheckFailed(
+                f"green did not become healthy within {timeout:g}s ({seen.verdict.reason}): {why}"
+            )
+
+    def _judge(
+        self, rec: DeploymentRecord, group: TargetGroup, health: TargetGroupHealth, seen: _Seen
+    ) -> None:
+        check, now = group.health_check, self.clock.now()
+        seen.streak = seen.streak.after(health, now)
+        if seen.streak.failed(check, now):
+            raise HealthCheckFailed(
+                f"green will not become healthy: {_window(check)}: "
+                + explain_unhealthy(health, check, group.name)
+            )
+        picture = health_picture(health, check, rec.desired_count)
+        if picture != seen.picture:
+            seen.picture = picture
+            self.note(rec, picture + _countdown(seen.streak, check, now))
+
+
+def _window(check: HealthCheck) -> str:
+    return (
+        f"its targets failed their health checks for {failure_window(check):g}s (the target "
+        f"group's unhealthy threshold {check.unhealthy_threshold} × interval "
+        f"{check.interval_seconds}s)"
+    )
+
+
+def _countdown(streak: UnhealthyStreak, check: HealthCheck, now: float) -> str:
+    if streak.since is None:
+        return ""
+    left = max(streak.since + failure_window(check) - now, 0.0)
+    return f"; rolling back in {left:g}s unless a target recovers"
