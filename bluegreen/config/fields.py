@@ -19,7 +19,7 @@ import math
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 MAX_ARN_LENGTH = 2048
 _ARN = re.compile(r"arn:[A-Za-z0-9_./:+=,@$-]+")
@@ -41,6 +41,12 @@ MAX_ALARM_NAME_LENGTH = 255
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # A Python hook: "package.module:function".
 _PYTHON_TARGET = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
+class StrictModel(BaseModel):
+    """The base of every table's model: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 def is_arn(value: str) -> bool:
@@ -140,7 +146,22 @@ def parse_duration(value: object) -> float:
     return seconds
 
 
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+MAX_PERCENT = 10_000.0  # a tolerance of +10,000 % tolerates anything: more is a typo
+
+
+def parse_percent(value: object) -> float:
+    """ "25%" → 0.25. A bare number is refused: 0.25 could mean 25 % or 0.25 %."""
+    if isinstance(value, str) and (match := _PERCENT.fullmatch(value.strip())):
+        fraction = float(match.group(1)) / 100
+        if fraction * 100 > MAX_PERCENT:
+            raise ValueError(f"a percentage is at most {MAX_PERCENT:g}%")
+        return fraction
+    raise ValueError('a percentage is a string such as "25%" or "2.5%"')
+
+
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+Percent = Annotated[float, BeforeValidator(parse_percent)]
 EcsName = Annotated[str, AfterValidator(ecs_name_or_arn)]
 ContainerName = Annotated[str, AfterValidator(container_name)]
 TargetGroupName = Annotated[str, AfterValidator(target_group_name_or_arn)]

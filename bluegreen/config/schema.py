@@ -16,13 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    model_validator,
-)
+from pydantic import Field, model_validator
 
+from bluegreen.config.analysis import AnalysisConfig, placeholder_problems
 from bluegreen.config.fields import (
     AlarmName,
     Arn,
@@ -33,15 +29,14 @@ from bluegreen.config.fields import (
     Environment,
     LambdaFunction,
     PythonTarget,
+    StrictModel,
     TargetGroupName,
 )
 from bluegreen.machine import HookEvent
 from bluegreen.model import RouteKind, RouteRef
 from bluegreen.redact import Redactor, is_sensitive_key
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+_Strict = StrictModel
 
 
 class ServiceConfig(_Strict):
@@ -214,11 +209,20 @@ class DeploymentConfig(_Strict):
     health: HealthConfig = Field(default_factory=HealthConfig)
     gates: GatesConfig = Field(default_factory=GatesConfig)
     hooks: list[HookConfig] = Field(default_factory=list)
+    analysis: AnalysisConfig | None = None  # metric checks judging green while it bakes
     state: StateConfig = Field(default_factory=StateConfig)
     timeout: Duration | None = None  # the whole deployment; past it → rollback
     # On SIGINT/SIGTERM, after the AWS call in progress: roll back, or leave it resumable.
     on_interrupt: Literal["rollback", "leave"] = "rollback"
     source: Path = Field(default=Path("bluegreen.toml"), exclude=True)
+
+    @model_validator(mode="after")
+    def _analysis_fits_the_mode(self) -> DeploymentConfig:
+        if self.analysis:
+            problems = placeholder_problems(self.analysis, self.service.mode)
+            if problems:
+                raise ValueError("; ".join(problems))
+        return self
 
     @property
     def base_dir(self) -> Path:
