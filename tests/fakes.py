@@ -88,7 +88,8 @@ class Traffic:
     """What the load balancer's metrics say, per target group ARN."""
 
     per_minute: float = 6000.0
-    error_rate: dict[str, float] = field(default_factory=dict)  # fraction of requests
+    # fraction of requests: a number, or minute (its start) → number
+    error_rate: dict[str, float | Callable[[float], float]] = field(default_factory=dict)
     latency: dict[str, float] = field(default_factory=dict)  # seconds, before jitter
 
     def latency_at(self, group: str, minute: float) -> float:
@@ -363,7 +364,8 @@ class FakeMetrics:
         if query.stat.metric == "RequestCount":
             return float(requests)
         if query.stat.metric == "HTTPCode_Target_5XX_Count":
-            errors = round(requests * self.w.traffic.error_rate.get(group, 0.0))
+            rate = self.w.traffic.error_rate.get(group, 0.0)
+            errors = round(requests * (rate(minute) if callable(rate) else rate))
             return float(errors) if errors else None
         if query.stat.metric == "TargetResponseTime":
             return self.w.traffic.latency_at(group, minute)

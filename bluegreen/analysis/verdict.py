@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -39,12 +40,13 @@ class Verdict:
         return self.outcome is Outcome.PASS
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able: an infinite effect (blue's median 0) is None; the reason says ∞."""
         return {
             "check": self.check,
             "status": self.outcome.value,
             "green": self.green,
             "blue": self.blue,
-            "effect": self.effect,
+            "effect": self.effect if self.effect is None or math.isfinite(self.effect) else None,
             "u": self.u,
             "p_value": self.p_value,
             "samples": list(self.samples),
