@@ -11,6 +11,7 @@
     ├── DeploymentFailed           exit 1   the deployment failed and was rolled back; blue serves
     │   ├── HealthCheckFailed               green never became healthy
     │   ├── GateFailed                      an alarm or target health gate failed during a stage
+    │   │   └── AnalysisFailed              metric analysis judged green worse than blue
     │   ├── HookFailed                      a hook failed or timed out
     │   └── DeploymentStopped               pre_provision hook failed: nothing to roll back
     ├── RollbackFailed             exit 3   rollback could not complete: a person must act
@@ -105,6 +106,11 @@ class HealthCheckFailed(DeploymentFailed):
 
 class GateFailed(DeploymentFailed):
     pass
+
+
+class AnalysisFailed(GateFailed):
+    """Metric analysis failed green (or, with on_inconclusive = "fail", could not judge
+    it by the end of a bake)."""
 
 
 class HookFailed(DeploymentFailed):

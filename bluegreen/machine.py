@@ -8,6 +8,9 @@ The engine (engine.py) performs each state's action; this module only says which
 legal. The record is saved on entering a state, before its action runs, so a process killed
 mid-action is resumed by re-running that state's (idempotent) action.
 
+The bake after the shift pauses too when its metric analysis stays inconclusive (BAKING →
+PAUSED, and a promote goes back to BAKING, which then ends).
+
 Two exits do not roll back: PREFLIGHT → STOPPED (a check or the pre_provision hook failed
 before anything changed) and CLEANING_UP → FAILED is impossible (blue is kept until the
 last step, and rollback stays possible until it is retired).
@@ -66,7 +69,8 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     State.TEST_TRAFFIC: frozenset({State.SHIFTING}),
     State.SHIFTING: frozenset({State.SHIFTING, State.PAUSED, State.BAKING}),
     State.PAUSED: frozenset({State.SHIFTING, State.BAKING}),
-    State.BAKING: frozenset({State.CLEANING_UP}),
+    # BAKING → PAUSED: the bake after the shift ended with the analysis inconclusive.
+    State.BAKING: frozenset({State.CLEANING_UP, State.PAUSED}),
     State.CLEANING_UP: frozenset({State.SUCCEEDED}),
     State.ROLLING_BACK: frozenset({State.ROLLED_BACK, State.FAILED}),
     State.SUCCEEDED: frozenset(),

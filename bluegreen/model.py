@@ -307,3 +307,42 @@ class AlarmState(StrEnum):
     ALARM = "ALARM"
     INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
     MISSING = "MISSING"  # no alarm of that name: a configuration error, never OK
+
+
+# CloudWatch's period for every metric read: the load balancers publish per minute.
+METRIC_PERIOD = 60
+MAX_METRIC_QUERIES = 500  # GetMetricData's limit per request
+
+
+@dataclass(frozen=True)
+class MetricStat:
+    """One CloudWatch metric (namespace, name, dimensions) and the statistic to read."""
+
+    namespace: str
+    metric: str
+    dimensions: tuple[tuple[str, str], ...]
+    statistic: str  # Sum | Average | Minimum | Maximum | SampleCount | p99 | p99.9 …
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """One entry of a metric read, per METRIC_PERIOD: a metric's statistic (`stat`) or a
+    metric-math expression over the ids of other entries of the same read. An entry with
+    `returned` False only feeds an expression."""
+
+    id: str  # CloudWatch's rule: a lower-case letter, then letters, digits and _
+    stat: MetricStat | None = None
+    expression: str | None = None
+    returned: bool = True
+
+
+@dataclass(frozen=True)
+class MetricSeries:
+    """What CloudWatch answered for one query: (start of the period, value) in ascending
+    time; a period with no data is absent, never zero."""
+
+    id: str
+    points: tuple[tuple[float, float], ...] = ()
+
+    def by_time(self) -> dict[float, float]:
+        return dict(self.points)

@@ -13,6 +13,8 @@ from bluegreen.model import (
     AlarmState,
     LoadBalancer,
     LoadBalancerBinding,
+    MetricQuery,
+    MetricSeries,
     Route,
     RouteRef,
     SecurityGroup,
@@ -148,6 +150,16 @@ class Alarms(Protocol):
         ...
 
 
+class Metrics(Protocol):
+    def metric_data(
+        self, queries: Sequence[MetricQuery], start: float, end: float
+    ) -> dict[str, MetricSeries]:
+        """One read of every query over [start, end) (epoch seconds, whole minutes), per
+        minute, in ascending time. Every returned query's id is in the answer, with no
+        points when CloudWatch has no data. AwsError when CloudWatch cannot answer."""
+        ...
+
+
 class Functions(Protocol):
     def invoke(self, function: str, payload: bytes, timeout_seconds: float) -> tuple[bool, str]:
         """Synchronous invoke; (succeeded, output). A function error is not succeeded."""
@@ -170,5 +182,6 @@ class Cloud(Protocol):
     elb: LoadBalancing
     ecs: Containers
     alarms: Alarms
+    metrics: Metrics
     functions: Functions
     network: Network

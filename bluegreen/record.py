@@ -61,6 +61,42 @@ class Request(BaseModel):
     by: str = ""
 
 
+class CheckEntry(BaseModel):
+    """One check's verdict, as the record keeps it (bluegreen.analysis.Verdict.to_dict)."""
+
+    check: str
+    status: Literal["pass", "fail", "inconclusive"]
+    green: float | None = None
+    blue: float | None = None
+    effect: float | None = None  # green's change relative to blue
+    u: float | None = None
+    p_value: float | None = None
+    samples: list[int] = Field(default_factory=lambda: [0, 0])  # green, blue
+    reason: str = ""
+
+
+class AnalysisEntry(BaseModel):
+    """One evaluation of the metric checks: when, during which stage, over which minutes."""
+
+    at: float
+    stage: str
+    window: list[float]  # [start, end): whole minutes, epoch seconds
+    checks: list[CheckEntry]
+
+    @property
+    def failed(self) -> bool:
+        return any(c.status == "fail" for c in self.checks)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.status == "pass" for c in self.checks)
+
+
+# The record keeps the latest evaluations only: a day's pause at one a minute would
+# otherwise make every save of the record larger.
+MAX_ANALYSIS_ENTRIES = 240
+
+
 def new_deployment_id(now: float) -> str:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
     return f"bg-{stamp}-{secrets.token_hex(3)}"
@@ -99,6 +135,9 @@ class DeploymentRecord(BaseModel):
     desired_count: int = 1
     task_definition_source: str | None = None  # an ARN or a JSON file given by the user
     paused_at: float | None = None
+    baked: bool = False  # the bake after the shift ended (paused on its analysis, promoted)
+    green_traffic_since: float | None = None  # the first production weight on green
+    analysis: list[AnalysisEntry] = Field(default_factory=list)  # the latest evaluations
     deadline: float | None = None
     detached: bool = False
     interrupted: str | None = None  # the signal that stopped a deployment left resumable
@@ -135,6 +174,9 @@ class DeploymentRecord(BaseModel):
     def note(self, now: float, message: str) -> None:
         self.events.append(Event(at=now, state=self.state, message=message))
         self.updated_at = now
+
+    def add_analysis(self, entry: AnalysisEntry) -> None:
+        self.analysis = [*self.analysis, entry][-MAX_ANALYSIS_ENTRIES:]
 
     def summary(self) -> dict[str, Any]:
         """The `--output json` document and the API result's view."""

@@ -5,11 +5,17 @@ after `start_delay`, registers them into the task set's target group, and each t
 healthy (or unhealthy, per `behaviour[image]`) after `health_delay`. It records every
 weight write, and flags any write that sends weight to a group with no healthy target —
 the invariant tests read `violations`.
+
+CloudWatch's load-balancer metrics come from `traffic`: every minute that has ended,
+`traffic.per_minute` production requests split by the HTTP listener's weights (as they
+stood mid-minute), errors and latency per target group as `traffic` says; a colour with
+no requests in a minute has no data points, as on AWS.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -24,6 +30,8 @@ from bluegreen.model import (
     IngressRule,
     LoadBalancer,
     LoadBalancerBinding,
+    MetricQuery,
+    MetricSeries,
     Route,
     RouteKind,
     RouteRef,
@@ -76,6 +84,21 @@ class FakeTaskSet:
 
 
 @dataclass
+class Traffic:
+    """What the load balancer's metrics say, per target group ARN."""
+
+    per_minute: float = 6000.0
+    # fraction of requests: a number, or minute (its start) → number
+    error_rate: dict[str, float | Callable[[float], float]] = field(default_factory=dict)
+    latency: dict[str, float] = field(default_factory=dict)  # seconds, before jitter
+
+    def latency_at(self, group: str, minute: float) -> float:
+        # a deterministic wobble of a few per cent, so minutes are never all tied
+        wobble = 0.04 * math.sin(minute / 60 * 1.3 + len(group))
+        return self.latency.get(group, 0.1) * (1 + wobble)
+
+
+@dataclass
 class World:
     clock: VirtualClock
     start_delay: float = 20.0
@@ -95,6 +118,8 @@ class World:
     fail: dict[str, Callable[[], Exception | None]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     ids: Any = field(default_factory=lambda: itertools.count(1))
+    traffic: Traffic = field(default_factory=Traffic)
+    metric_reads: list[tuple[float, int]] = field(default_factory=list)  # (when, queries)
 
     def call(self, operation: str) -> None:
         self.calls.append(operation)
@@ -301,6 +326,59 @@ class FakeAlarms:
         return {n: self.w.alarms.get(n, AlarmState.MISSING) for n in names}
 
 
+class FakeMetrics:
+    """GetMetricData over `world.traffic`: AWS/ApplicationELB per target group only."""
+
+    def __init__(self, world: World) -> None:
+        self.w = world
+
+    def metric_data(
+        self, queries: Sequence[MetricQuery], start: float, end: float
+    ) -> dict[str, MetricSeries]:
+        self.w.call("GetMetricData")
+        self.w.metric_reads.append((self.w.clock.now(), len(queries)))
+        answer = {}
+        for query in queries:
+            if not query.returned:
+                continue
+            points = []
+            minute = start
+            while minute < end and minute + 60 <= self.w.clock.now():
+                value = self._value(query, minute)
+                if value is not None:
+                    points.append((minute, value))
+                minute += 60
+            answer[query.id] = MetricSeries(query.id, tuple(points))
+        return answer
+
+    def _value(self, query: MetricQuery, minute: float) -> float | None:
+        if query.stat is None:
+            return None
+        dimensions = dict(query.stat.dimensions)
+        group = f"arn:{dimensions.get('TargetGroup', '')}"
+        weights = self._weights_at(minute + 30)
+        total = sum(weights.values())
+        requests = round(self.w.traffic.per_minute * weights.get(group, 0) / total) if total else 0
+        if requests == 0:
+            return None
+        if query.stat.metric == "RequestCount":
+            return float(requests)
+        if query.stat.metric == "HTTPCode_Target_5XX_Count":
+            rate = self.w.traffic.error_rate.get(group, 0.0)
+            errors = round(requests * (rate(minute) if callable(rate) else rate))
+            return float(errors) if errors else None
+        if query.stat.metric == "TargetResponseTime":
+            return self.w.traffic.latency_at(group, minute)
+        return None
+
+    def _weights_at(self, when: float) -> dict[str, int]:
+        weights = {BLUE: 100, GREEN: 0}
+        for at, ref, written in self.w.writes:
+            if ref == HTTP and at <= when:
+                weights = written
+        return weights
+
+
 class FakeFunctions:
     def invoke(self, function: str, payload: bytes, timeout_seconds: float) -> tuple[bool, str]:
         return (not function.endswith("fail"), payload.decode())
@@ -337,6 +415,7 @@ class FakeCloud:
         self.elb = FakeElb(world)
         self.ecs = FakeEcs(world)
         self.alarms = FakeAlarms(world)
+        self.metrics = FakeMetrics(world)
         self.functions = FakeFunctions()
         self.network = FakeNetwork()
 

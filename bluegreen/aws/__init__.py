@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.exceptions import ProfileNotFound
 
-from bluegreen.aws.cloudwatch import CloudWatchAlarms
+from bluegreen.aws.cloudwatch import CloudWatchAlarms, CloudWatchMetrics
 from bluegreen.aws.ec2 import Ec2Network
 from bluegreen.aws.ecs import EcsContainers
 from bluegreen.aws.elbv2 import Elbv2LoadBalancing
@@ -23,7 +23,7 @@ from bluegreen.aws.retry import AwsCaller, client_config
 from bluegreen.aws.s3 import S3Objects
 from bluegreen.clock import Clock, RealClock
 from bluegreen.errors import ConfigError
-from bluegreen.ports import Alarms, Containers, Functions, LoadBalancing, Network
+from bluegreen.ports import Alarms, Containers, Functions, LoadBalancing, Metrics, Network
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -35,6 +35,7 @@ __all__ = [
     "AwsCaller",
     "AwsCloud",
     "CloudWatchAlarms",
+    "CloudWatchMetrics",
     "Ec2Network",
     "EcsContainers",
     "Elbv2LoadBalancing",
@@ -75,9 +76,11 @@ class AwsCloud:
         self.ecs: Containers = EcsContainers(
             session.client("ecs", region_name=region, endpoint_url=url, config=config), aws
         )
-        self.alarms: Alarms = CloudWatchAlarms(
-            session.client("cloudwatch", region_name=region, endpoint_url=url, config=config), aws
+        cloudwatch = session.client(
+            "cloudwatch", region_name=region, endpoint_url=url, config=config
         )
+        self.alarms: Alarms = CloudWatchAlarms(cloudwatch, aws)
+        self.metrics: Metrics = CloudWatchMetrics(cloudwatch, aws)
         invoke = AwsCaller(self.clock, calls=self.calls, region=self.region, idempotent=False)
         self.functions: Functions = LambdaFunctions(self._lambda_client, invoke)
         self.network: Network = Ec2Network(self._ec2_client, aws)  # built on first use

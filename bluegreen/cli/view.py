@@ -3,7 +3,7 @@ the live view of `bluegreen demo`. Presentation only; the core never imports it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
@@ -110,8 +110,24 @@ def render_status(status: Status) -> RenderableType:
                 f"{d['steps']} at {d['green_percent']}% green"
             )
         )
+        lines += _analysis_lines(d.get("analysis"))
     lines += [Text.assemble(("warning: ", "yellow"), warning) for warning in status.warnings]
     return Group(*lines)
+
+
+VERDICT_STYLES = {"pass": "green", "fail": "bold red", "inconclusive": "yellow"}
+
+
+def _analysis_lines(entry: dict[str, Any] | None) -> list[Text]:
+    """The latest evaluation of the metric checks: one line per check."""
+    if not entry:
+        return []
+    lines = [Text(f"  analysis, {entry['stage']}:")]
+    for check in entry["checks"]:
+        status = check["status"]
+        shown = (f"{status:<12}  ", VERDICT_STYLES.get(status, ""))
+        lines.append(Text.assemble("    ", shown, check["reason"]))
+    return lines
 
 
 VERIFY_STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}

@@ -8,12 +8,14 @@ cannot be read or parsed (missing, a directory, not UTF-8, nested too deeply) in
 CLI flags arrive as `overrides`, a nested dict merged over the file before validation, so
 they are validated exactly like the file.
 
-The models are in `schema.py`, their value types in `fields.py`, reading and validating a
-file in `loading.py`; everything is re-exported here, so `from bluegreen.config import X`
-is the one import path outside this package.
+The models are in `schema.py` (the `[analysis]` table's in `analysis.py`), their value
+types in `fields.py`, reading and validating a file in `loading.py`; everything is
+re-exported here, so `from bluegreen.config import X` is the one import path outside this
+package.
 """
 
-from bluegreen.config.fields import parse_duration
+from bluegreen.config.analysis import AnalysisConfig, MetricCheckConfig, MetricQueryConfig
+from bluegreen.config.fields import parse_duration, parse_percent
 from bluegreen.config.loading import MAX_NESTING, load_config, merge_overrides, parse_config
 from bluegreen.config.schema import (
     MAX_SERVICE_KEY_LENGTH,
@@ -35,10 +37,13 @@ from bluegreen.config.schema import (
 __all__ = [
     "MAX_NESTING",
     "MAX_SERVICE_KEY_LENGTH",
+    "AnalysisConfig",
     "DeploymentConfig",
     "GatesConfig",
     "HealthConfig",
     "HookConfig",
+    "MetricCheckConfig",
+    "MetricQueryConfig",
     "RouteConfig",
     "ServiceConfig",
     "StateConfig",
@@ -50,6 +55,7 @@ __all__ = [
     "merge_overrides",
     "parse_config",
     "parse_duration",
+    "parse_percent",
     "route_ref",
     "route_refs",
 ]

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 MAX_ARN_LENGTH = 2048
 _ARN = re.compile(r"arn:[A-Za-z0-9_./:+=,@$-]+")
@@ -61,6 +61,12 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}")
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e]{0,8192}")
 # An environment variable's name, as a POSIX shell can export it.
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,255}")
+
+
+class StrictModel(BaseModel):
+    """The base of every table's model: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 def is_arn(value: str) -> bool:
@@ -233,7 +239,22 @@ def parse_duration(value: object) -> float:
     return seconds
 
 
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+MAX_PERCENT = 10_000.0  # a tolerance of +10,000 % tolerates anything: more is a typo
+
+
+def parse_percent(value: object) -> float:
+    """ "25%" → 0.25. A bare number is refused: 0.25 could mean 25 % or 0.25 %."""
+    if isinstance(value, str) and (match := _PERCENT.fullmatch(value.strip())):
+        fraction = float(match.group(1)) / 100
+        if fraction * 100 > MAX_PERCENT:
+            raise ValueError(f"a percentage is at most {MAX_PERCENT:g}%")
+        return fraction
+    raise ValueError('a percentage is a string such as "25%" or "2.5%"')
+
+
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+Percent = Annotated[float, BeforeValidator(parse_percent)]
 EcsName = Annotated[str, AfterValidator(ecs_name_or_arn)]
 ContainerName = Annotated[str, AfterValidator(container_name)]
 TargetGroupName = Annotated[str, AfterValidator(target_group_name_or_arn)]

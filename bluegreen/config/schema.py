@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     model_validator,
 )
 
+from bluegreen.config.analysis import AnalysisConfig, placeholder_problems
 from bluegreen.config.fields import (
     MAX_URL_RETRIES,
     AlarmName,
@@ -38,6 +37,7 @@ from bluegreen.config.fields import (
     HttpUrl,
     LambdaFunction,
     PythonTarget,
+    StrictModel,
     TargetGroupName,
     header_secrets,
     shown_url,
@@ -46,9 +46,7 @@ from bluegreen.machine import HookEvent
 from bluegreen.model import RouteKind, RouteRef
 from bluegreen.redact import Redactor, is_sensitive_key
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+_Strict = StrictModel
 
 
 class ServiceConfig(_Strict):
@@ -261,11 +259,20 @@ class DeploymentConfig(_Strict):
     health: HealthConfig = Field(default_factory=HealthConfig)
     gates: GatesConfig = Field(default_factory=GatesConfig)
     hooks: list[HookConfig] = Field(default_factory=list)
+    analysis: AnalysisConfig | None = None  # metric checks judging green while it bakes
     state: StateConfig = Field(default_factory=StateConfig)
     timeout: Duration | None = None  # the whole deployment; past it → rollback
     # On SIGINT/SIGTERM, after the AWS call in progress: roll back, or leave it resumable.
     on_interrupt: Literal["rollback", "leave"] = "rollback"
     source: Path = Field(default=Path("bluegreen.toml"), exclude=True)
+
+    @model_validator(mode="after")
+    def _analysis_fits_the_mode(self) -> DeploymentConfig:
+        if self.analysis:
+            problems = placeholder_problems(self.analysis, self.service.mode)
+            if problems:
+                raise ValueError("; ".join(problems))
+        return self
 
     @property
     def base_dir(self) -> Path:

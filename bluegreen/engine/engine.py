@@ -18,6 +18,7 @@ import structlog
 
 from bluegreen.clock import Clock
 from bluegreen.config import DeploymentConfig
+from bluegreen.engine.analysis import Analyst
 from bluegreen.engine.health_wait import HealthWait
 from bluegreen.engine.interrupts import Interrupted, InterruptFlag
 from bluegreen.engine.plan import Release, Resolved, resolve, stages_of
@@ -70,7 +71,8 @@ class Engine:
         self.topology = topology_for(config, cloud.ecs, self.event)
         self.interrupts = InterruptFlag()
         hooks.interrupted = self.interrupts.pending  # a signal stops a running hook at once
-        self.watcher = Watcher(config, cloud, store, clock, self.event, self.interrupts)
+        analyst = Analyst(config, cloud, clock, self.event)
+        self.watcher = Watcher(config, cloud, store, clock, self.event, self.interrupts, analyst)
         self.health_wait = HealthWait(
             config, cloud.elb, self.topology, self.watcher, clock, self.event
         )
@@ -245,21 +247,24 @@ class Engine:
         )
         self.shifter.apply([r.ref for r in rec.routes], weights)
         rec.green_percent = stage.weight
+        if stage.weight and rec.green_traffic_since is None:  # the analysis's window starts
+            rec.green_traffic_since = self.clock.now()
         self.event(
             rec,
             f"step {rec.step + 1}/{len(rec.stages)}: {stage.weight}% on green",
             green_percent=stage.weight,
         )
-        if stage.bake:
-            self.watcher.watch(rec, stage.bake)
+        held = bool(stage.bake) and not self.watcher.bake(rec, stage.bake)  # analysis unsettled
         self._hooks(rec, HookEvent.POST_SHIFT)
-        return State.PAUSED if stage.pause else self._next_stage(rec)
+        return State.PAUSED if stage.pause or held else self._next_stage(rec)
 
     def _next_stage(self, rec: DeploymentRecord, *, full: bool = False) -> State:
-        if full and rec.green_percent < 100:
-            rec.stages = [*rec.stages[: rec.step + 1], StageEntry(weight=100)]
         rec.paused_at = None
         rec.detached = False
+        if rec.baked:  # paused in the bake after the shift: promoted, that bake is over
+            return State.BAKING
+        if full and rec.green_percent < 100:
+            rec.stages = [*rec.stages[: rec.step + 1], StageEntry(weight=100)]
         rec.step += 1
         return State.SHIFTING if rec.step < len(rec.stages) else State.BAKING
 
@@ -274,7 +279,9 @@ class Engine:
             return None
         promoted: list[bool] = []
         left = rec.paused_at + self.config.strategy.pause_timeout - self.clock.now()
-        self.watcher.watch(rec, left, until=lambda: bool(promoted), on_promote=promoted.append)
+        self.watcher.watch(
+            rec, left, until=lambda: bool(promoted), on_promote=promoted.append, analyse=True
+        )
         if promoted:
             return self._next_stage(rec, full=promoted[0])
         if self.config.strategy.on_pause_timeout == "continue":
@@ -285,9 +292,11 @@ class Engine:
         )
 
     def _bake_after_shift(self, rec: DeploymentRecord) -> State:
-        if self.config.gates.bake_after_shift:
+        if self.config.gates.bake_after_shift and not rec.baked:
             self.event(rec, f"baking {self.config.gates.bake_after_shift:g}s at 100% green")
-            self.watcher.watch(rec, self.config.gates.bake_after_shift)
+            if not self.watcher.bake(rec, self.config.gates.bake_after_shift):
+                rec.baked = True  # the analysis was unsettled: a person decides
+                return State.PAUSED
         self._hooks(rec, HookEvent.PRE_CLEANUP)
         return State.CLEANING_UP
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bluegreen.analysis import describe_analysis, describe_check
 from bluegreen.config import DeploymentConfig, route_ref, route_refs
+from bluegreen.engine.analysis import check_readable
 from bluegreen.engine.taskdef import is_task_definition_arn
 from bluegreen.errors import ConflictError, PreflightError
 from bluegreen.model import AlarmState, LoadBalancer, Route, TargetGroup
@@ -71,6 +73,7 @@ def resolve(config: DeploymentConfig, cloud: Cloud) -> Resolved:
         _check_forwards_only_to(test_route, groups)
     load_balancers = _load_balancers(cloud, (*routes, *filter(None, [test_route])))
     _check_swaps_keep_both_groups_in_use((*routes, *filter(None, [test_route])))
+    check_readable(config, (blue.arn, green.arn), load_balancers)
     fleet = topology.resolve(blue, green)
     binding = next((b for b in fleet.bindings if b.container_name), None)
     container = config.service.container or (binding.container_name if binding else None)
@@ -250,6 +253,9 @@ def build_plan(config: DeploymentConfig, resolved: Resolved, release: Release) -
     steps += [PlanStep(*s) for s in topology.plan_retire(fleet, config.gates.termination_wait)]
     gates = ["green target health"] + [f"alarm {a}" for a in config.gates.alarms]
     steps.append(PlanStep("gates watched", ", ".join(gates)))
+    if config.analysis:  # judged during every bake and pause
+        steps.append(PlanStep("metric analysis", describe_analysis(config.analysis)))
+        steps += [PlanStep("metric check", describe_check(c)) for c in config.analysis.metrics]
     minimum = sum(s.bake for s in stages) + config.gates.bake_after_shift
     plan = Plan(
         fleet.service,

@@ -43,6 +43,7 @@ class _OnceCloud:
         for part, reads in _READS.items():
             setattr(self, part, _Remembering(getattr(cloud, part), reads))
         self.functions = cloud.functions
+        self.metrics = cloud.metrics  # a moment's read of metrics is never shared
 
 
 def once(cloud: Cloud) -> Cloud:

@@ -79,5 +79,10 @@ def read_status(config: DeploymentConfig, cloud: Cloud, latest: DeploymentRecord
             "`bluegreen rollback` needs a deployment record to act on"
         )
     if latest is not None:
-        status.deployment = {**latest.summary(), "in_flight": in_flight}
+        latest_analysis = latest.analysis[-1].model_dump() if latest.analysis else None
+        status.deployment = {
+            **latest.summary(),
+            "in_flight": in_flight,
+            "analysis": latest_analysis,  # the latest evaluation of the metric checks
+        }
     return status

@@ -2,9 +2,11 @@
 
 Each poll (every `health.poll_interval`) notices a SIGINT/SIGTERM (interrupts.py), takes
 promote/rollback requests from the store, checks the deployment's deadline and, unless
-told not to, the gates (green target health, alarms); a failure raises, which the engine
-turns into a rollback. Time comes from the injected clock, so on a VirtualClock a 30-minute
-bake takes no real time.
+told not to, the gates (green target health, alarms) and, when asked, lets the metric
+analysis evaluate if one is due (analysis.py); a failure raises, which the engine turns
+into a rollback. `bake` is a watch with the analysis that then asks whether it may end.
+Time comes from the injected clock, so on a VirtualClock a 30-minute bake takes no real
+time.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 
 from bluegreen.clock import Clock
 from bluegreen.config import DeploymentConfig
+from bluegreen.engine.analysis import Analyst
 from bluegreen.engine.interrupts import InterruptFlag
 from bluegreen.errors import GateFailed, RollbackRequested, TimeoutExceeded
 from bluegreen.gates import alarms_ok, green_still_healthy
@@ -30,6 +33,7 @@ class Watcher:
         clock: Clock,
         note: Callable[[DeploymentRecord, str], None],
         interrupts: InterruptFlag,
+        analyst: Analyst | None = None,
     ) -> None:
         self.config = config
         self.cloud = cloud
@@ -37,6 +41,7 @@ class Watcher:
         self.clock = clock
         self._note = note
         self._interrupts = interrupts
+        self.analyst = analyst
 
     def watch(
         self,
@@ -46,9 +51,11 @@ class Watcher:
         until: Callable[[], bool] | None = None,
         gates: bool = True,
         on_promote: Callable[[bool], None] | None = None,
+        analyse: bool = False,
     ) -> bool:
-        """Poll every health.poll_interval for `seconds`: requests, the deadline, the gates
-        and `until`. True when `until` was met (or, with no `until`, the time passed)."""
+        """Poll every health.poll_interval for `seconds`: requests, the deadline, the gates,
+        the analysis (`analyse`) and `until`. True when `until` was met (or, with no
+        `until`, the time passed)."""
         end = self.clock.now() + max(seconds, 0.0)
         poll = self.config.health.poll_interval
         while True:
@@ -57,12 +64,23 @@ class Watcher:
             self._check_deadline(rec)
             if gates:
                 self._check_gates(rec)
+            if analyse and self.analyst:
+                self.analyst.poll(rec)
             if until and until():
                 return True
             remaining = end - self.clock.now()
             if remaining <= 0:
                 return until is None
             self.clock.sleep(min(poll, remaining))
+
+    def bake(self, rec: DeploymentRecord, seconds: float) -> bool:
+        """Watch `seconds` with the analysis. True when the bake may end; False when the
+        analysis stayed unsettled and the deployment must pause (Analyst.settle)."""
+        since = self.clock.now()
+        self.watch(rec, seconds, analyse=True)
+        if self.analyst is None:
+            return True
+        return self.analyst.settle(rec, since, lambda more: self.watch(rec, more, analyse=True))
 
     def _check_requests(
         self, rec: DeploymentRecord, on_promote: Callable[[bool], None] | None

@@ -29,6 +29,7 @@ FLOORS: dict[str, int] = {
     "bluegreen.deployer": 4,
     "bluegreen.engine": 3,
     "bluegreen.onboarding": 3,
+    "bluegreen.analysis": 2,
     "bluegreen.store": 2,
     "bluegreen.topology": 2,
     "bluegreen.hooks": 2,
@@ -43,6 +44,8 @@ ONLY_IN = {
     "moto": ("bluegreen.sandbox",),
     "typer": ("bluegreen.cli",),
     "rich": ("bluegreen.cli",),
+    "scipy": ("bluegreen.analysis",),
+    "numpy": ("bluegreen.analysis",),
 }
 
 

@@ -1,0 +1,53 @@
+"""Which minutes an evaluation judges, and when the next one is due.
+
+A window runs from the first whole minute after green first took production traffic (a
+minute that began before the shift mixes traffic from before it) to the last whole minute
+that ended at least `delay` ago (the load balancers' metrics for a minute arrive late).
+Its bounds are whole minutes, start inclusive, end exclusive. An evaluation is due every
+`interval` once its window holds a minute.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bluegreen.model import METRIC_PERIOD
+
+MINUTE = METRIC_PERIOD
+
+
+def minute_floor(t: float) -> float:
+    return math.floor(t / MINUTE) * MINUTE
+
+
+def minute_ceil(t: float) -> float:
+    return math.ceil(t / MINUTE) * MINUTE
+
+
+@dataclass(frozen=True)
+class Window:
+    start: float
+    end: float
+
+    @property
+    def minutes(self) -> int:
+        return max(0, round((self.end - self.start) / MINUTE))
+
+    def holds(self, t: float) -> bool:
+        return self.start <= t < self.end
+
+    def latest(self, seconds: float) -> Window:
+        """Its last `seconds` (its whole self when shorter)."""
+        return Window(max(self.start, self.end - seconds), self.end)
+
+
+def window_at(now: float, traffic_since: float, delay: float) -> Window | None:
+    """The window judged at `now`; None until it holds one whole minute."""
+    window = Window(minute_ceil(traffic_since), minute_floor(now - delay))
+    return window if window.minutes >= 1 else None
+
+
+def first_due(traffic_since: float, delay: float) -> float:
+    """When the first window holds a minute: its end, plus the delay."""
+    return minute_ceil(traffic_since) + MINUTE + delay

@@ -1,0 +1,211 @@
+"""Metric analysis during a deployment: when to evaluate, the one read, what is recorded,
+and what the end of a bake requires. The judging itself is bluegreen.analysis's (pure).
+
+Rules:
+- Evaluations run while a stage bakes, while the deployment is paused and during the bake
+  after the shift (Watcher.watch with analyse=True). The first is due once the first
+  whole minute after green first took production traffic is `delay` old; then one every
+  `interval`, on CloudWatch's minutes. The window always starts at that first minute.
+- Each evaluation is ONE metric read for every check of both colours. Its verdicts are
+  appended to the record (the latest MAX_ANALYSIS_ENTRIES) and told as one event.
+- A CloudWatch error (after the AwsCaller's retries) skips the evaluation: an event says
+  so, and it is no verdict — it neither counts as a failure nor resets the failures.
+- An evaluation fails when any check fails; `failure_limit` failed evaluations in a row
+  roll back, with a reason naming each failing metric with green's and blue's values.
+- At the end of a bake, the latest evaluation made during it must pass every check; if
+  not (inconclusive, a failure short of the limit, or no evaluation yet) `on_inconclusive`
+  decides: extend (one more interval, up to `inconclusive_limit` times, then pause),
+  pause, fail (roll back) or continue.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+
+from bluegreen.analysis import (
+    Colour,
+    QueryPlan,
+    first_due,
+    judge,
+    minute_floor,
+    plan_queries,
+    window_at,
+)
+from bluegreen.clock import Clock
+from bluegreen.config import DeploymentConfig
+from bluegreen.errors import AnalysisFailed, AwsError
+from bluegreen.machine import State
+from bluegreen.model import LoadBalancer
+from bluegreen.ports import Cloud
+from bluegreen.record import AnalysisEntry, CheckEntry, DeploymentRecord
+
+Note = Callable[[DeploymentRecord, str], None]
+
+
+class Analyst:
+    def __init__(self, config: DeploymentConfig, cloud: Cloud, clock: Clock, note: Note) -> None:
+        self.config = config
+        self.analysis = config.analysis
+        self.cloud = cloud
+        self.clock = clock
+        self._note = note
+        self._plan: QueryPlan | None = None
+        self._next_due: float | None = None
+
+    def poll(self, rec: DeploymentRecord) -> None:
+        """Evaluate if one is due. Raises AnalysisFailed at `failure_limit` in a row."""
+        analysis = self.analysis
+        if analysis is None or rec.green_traffic_since is None:
+            return
+        now = self.clock.now()
+        if self._next_due is None:
+            self._next_due = first_due(rec.green_traffic_since, analysis.delay)
+        if now < self._next_due:
+            return
+        self._next_due = minute_floor(now - analysis.delay) + analysis.interval + analysis.delay
+        window = window_at(now, rec.green_traffic_since, analysis.delay)
+        if window is None:
+            return
+        try:
+            plan = self._plan_for(rec)
+            answer = self.cloud.metrics.metric_data(plan.queries, window.start, window.end)
+        except AwsError as exc:
+            self._note(rec, f"analysis skipped ({stage_of(rec)}): {exc.message}")
+            return
+        verdicts = [
+            judge(c, plan.data(c, answer), window, analysis.interval) for c in analysis.metrics
+        ]
+        entry = AnalysisEntry(
+            at=now,
+            stage=stage_of(rec),
+            window=[window.start, window.end],
+            checks=[CheckEntry.model_validate(v.to_dict()) for v in verdicts],
+        )
+        rec.add_analysis(entry)
+        self._note(rec, describe_entry(entry))
+        self._fail_at_the_limit(rec)
+
+    def settle(self, rec: DeploymentRecord, since: float, wait: Callable[[float], object]) -> bool:
+        """At the end of a bake that began at `since`: True when it may end, False when the
+        deployment must pause. `wait(seconds)` bakes on (evaluating) for an extension."""
+        analysis = self.analysis
+        if analysis is None:
+            return True
+        for extension in itertools.count(1):
+            latest = next((e for e in reversed(rec.analysis) if e.at >= since), None)
+            if latest is not None and latest.passed:
+                return True
+            why = _not_passing(latest)
+            if analysis.on_inconclusive == "extend" and extension <= analysis.inconclusive_limit:
+                self._note(
+                    rec,
+                    f"bake extended by {analysis.interval:g}s "
+                    f"({extension}/{analysis.inconclusive_limit}): {why}",
+                )
+                wait(analysis.interval)
+                continue
+            if analysis.on_inconclusive == "continue":
+                self._note(rec, f"bake ends with the analysis unsettled (continue): {why}")
+                return True
+            if analysis.on_inconclusive == "fail":
+                raise AnalysisFailed(
+                    f"analysis inconclusive at the end of the bake at {rec.green_percent}% "
+                    f"green: {why}"
+                )
+            self._note(
+                rec,
+                f"analysis inconclusive at the end of the bake: paused for `bluegreen "
+                f"promote` or `bluegreen rollback`: {why}",
+            )
+            return False
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _plan_for(self, rec: DeploymentRecord) -> QueryPlan:
+        if self._plan is None:
+            assert self.analysis is not None
+            albs = self._application_load_balancers(rec)
+            self._plan = plan_queries(self.analysis.metrics, *colours_of(self.config, rec, albs))
+        return self._plan
+
+    def _application_load_balancers(self, rec: DeploymentRecord) -> tuple[str, ...]:
+        routes = [self.cloud.elb.route(entry.ref) for entry in rec.routes]
+        arns = dict.fromkeys(r.load_balancer_arn for r in routes if r.load_balancer_arn)
+        return tuple(a for a in arns if self.cloud.elb.load_balancer(a).type == "application")
+
+    def _fail_at_the_limit(self, rec: DeploymentRecord) -> None:
+        assert self.analysis is not None
+        in_a_row = sum(1 for _ in itertools.takewhile(lambda e: e.failed, reversed(rec.analysis)))
+        if in_a_row < self.analysis.failure_limit:
+            return
+        failing = "; ".join(c.reason for c in rec.analysis[-1].checks if c.status == "fail")
+        times = f" ({in_a_row} evaluations in a row)" if in_a_row > 1 else ""
+        raise AnalysisFailed(f"analysis failed at {rec.green_percent}% green{times}: {failing}")
+
+
+def colours_of(
+    config: DeploymentConfig, rec: DeploymentRecord, load_balancers: Sequence[str]
+) -> tuple[Colour, Colour]:
+    """What the placeholders of each colour stand for, from the record."""
+    blue = (rec.blue_target_group, rec.blue_service, rec.blue_task_set)
+    green = (rec.green_target_group, rec.green_service, rec.green_task_set)
+    return _colour(config, "blue", load_balancers, *blue), _colour(
+        config, "green", load_balancers, *green
+    )
+
+
+def check_readable(
+    config: DeploymentConfig, target_groups: tuple[str, str], load_balancers: Sequence[LoadBalancer]
+) -> None:
+    """Before any change: the analysis's queries fit one read, and the built-in checks
+    have an Application Load Balancer to read (ConfigError otherwise)."""
+    if config.analysis:
+        albs = [lb.arn for lb in load_balancers if lb.type == "application"]
+        blue = _colour(config, "blue", albs, target_groups[0])
+        green = _colour(config, "green", albs, target_groups[1])
+        plan_queries(config.analysis.metrics, blue, green)
+
+
+def _colour(
+    config: DeploymentConfig,
+    name: str,
+    load_balancers: Sequence[str],
+    target_group: str | None,
+    service: str | None = None,
+    task_set: str | None = None,
+) -> Colour:
+    return Colour(
+        name,
+        target_group or "",
+        tuple(load_balancers),
+        _name(config.service.cluster),
+        _name(service or config.service.name or ""),
+        task_set or "",
+    )
+
+
+def stage_of(rec: DeploymentRecord) -> str:
+    if rec.state is State.PAUSED:
+        return f"paused at {rec.green_percent}%"
+    if rec.state is State.BAKING:
+        return f"bake at {rec.green_percent}%"
+    return f"step {rec.step + 1}/{len(rec.stages)} at {rec.green_percent}%"
+
+
+def describe_entry(entry: AnalysisEntry) -> str:
+    """One line per evaluation: "analysis, step 1/3 at 10%, 10:01–10:04: FAIL error_rate: …"."""
+    start, end = (time.strftime("%H:%M", time.gmtime(t)) for t in entry.window)
+    checks = "; ".join(f"{c.status.upper()} {c.reason}" for c in entry.checks)
+    return f"analysis, {entry.stage}, {start}–{end} UTC: {checks}"
+
+
+def _not_passing(entry: AnalysisEntry | None) -> str:
+    if entry is None:
+        return "no evaluation during this bake yet"
+    return "; ".join(f"{c.status} {c.reason}" for c in entry.checks if c.status != "pass")
+
+
+def _name(name_or_arn: str) -> str:
+    """A cluster's or service's name, from its name or its ARN."""
+    return name_or_arn.rsplit("/", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
