@@ -13,8 +13,8 @@ Rules:
 - An evaluation fails when any check fails; `failure_limit` failed evaluations in a row
   roll back, with a reason naming each failing metric with green's and blue's values.
 - At the end of a bake, the latest evaluation made during it must pass every check; if
-  not (inconclusive, a failure short of the limit, or no evaluation yet) `on_inconclusive`
-  decides: extend (one more interval, up to `inconclusive_limit` times, then pause),
+  not (inconclusive, a failure short of the limit) `on_inconclusive` decides — after
+  baking on until the first evaluation when none was due yet (unless `continue`): extend (one more interval, up to `inconclusive_limit` times, then pause),
   pause, fail (roll back) or continue.
 """
 
@@ -93,6 +93,7 @@ class Analyst:
         analysis = self.analysis
         if analysis is None:
             return True
+        self._await_a_first_verdict(rec, since, wait)
         for extension in itertools.count(1):
             latest = next((e for e in reversed(rec.analysis) if e.at >= since), None)
             if latest is not None and latest.passed:
@@ -121,6 +122,23 @@ class Analyst:
             )
             return False
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _await_a_first_verdict(
+        self, rec: DeploymentRecord, since: float, wait: Callable[[float], object]
+    ) -> None:
+        """A bake that ends before its first evaluation was due has not been judged at
+        all, which is not the same as inconclusive: it bakes on until that evaluation
+        (at most an interval and the delay), unless the user chose `continue`."""
+        assert self.analysis is not None
+        if self.analysis.on_inconclusive == "continue" or rec.green_traffic_since is None:
+            return
+        if any(e.at >= since for e in rec.analysis):
+            return
+        due = self._next_due or first_due(rec.green_traffic_since, self.analysis.delay)
+        remaining = due - self.clock.now()
+        if remaining > 0:
+            self._note(rec, f"bake extended by {remaining:g}s until the analysis's first verdict")
+            wait(remaining)
 
     def _plan_for(self, rec: DeploymentRecord) -> QueryPlan:
         if self._plan is None:
