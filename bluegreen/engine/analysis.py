@@ -13,9 +13,10 @@ Rules:
 - An evaluation fails when any check fails; `failure_limit` failed evaluations in a row
   roll back, with a reason naming each failing metric with green's and blue's values.
 - At the end of a bake, the latest evaluation made during it must pass every check; if
-  not (inconclusive, a failure short of the limit) `on_inconclusive` decides — after
-  baking on until the first evaluation when none was due yet (unless `continue`): extend (one more interval, up to `inconclusive_limit` times, then pause),
-  pause, fail (roll back) or continue.
+  not (inconclusive, a failure short of the limit) `on_inconclusive` decides: extend (one
+  more interval, up to `inconclusive_limit` times, then pause), pause, fail (roll back) or
+  continue. A bake that ended before its first evaluation was due has not been judged:
+  unless `continue`, it first bakes on until that evaluation.
 """
 
 from __future__ import annotations
