@@ -1,8 +1,13 @@
-"""`bluegreen demo`: two deployments rehearsed on the simulated AWS, no account needed.
+"""`bluegreen demo`: three deployments rehearsed on the simulated AWS, no account needed.
 
 1. v2 through a canary — succeeds: both listeners end on green, blue's task set retired.
 2. v3 whose app serves only under /api, so the health check on /health answers 404 —
-   green never turns healthy and the deployment rolls back by itself.
+   green never turns healthy and the deployment rolls back by itself, one unhealthy
+   window after the load balancer says so.
+3. v4, healthy, but answering 3 % of requests with 500 where blue answers 0.1 % — the
+   metric analysis compares the two colours over the canary's first minute and rolls back.
+
+Every release is judged by the same `[analysis]`: green's error rate against blue's.
 
 The view is not here: `on_frame` receives a Frame (plain data) whenever something
 happened, and the CLI draws it. `speed` paces virtual time against real time for a
@@ -38,15 +43,25 @@ class Scenario:
     expect: str  # the outcome the demo shows
 
 
+BASELINE = AppModel(error_rate=0.001)  # every app errs a little: blue's 0.1 % is the bar
 SCENARIOS = (
-    Scenario("v2 through a 10% canary", f"{IMAGE}:2.0.0", AppModel(), "succeeded"),
+    Scenario("v2 through a 10% canary", f"{IMAGE}:2.0.0", BASELINE, "succeeded"),
     Scenario(
         "v3 serving only /api: the health check on /health gets 404",
         f"{IMAGE}:3.0.0",
         AppModel(serves=("/api",)),
         "rolled_back",
     ),
+    Scenario(
+        "v4 answering 3% of requests with 500",
+        f"{IMAGE}:4.0.0",
+        AppModel(error_rate=0.03),
+        "rolled_back",
+    ),
 )
+# What the demo's configuration adds to the stack's: one check, green's error rate
+# against blue's over the same minutes.
+ANALYSIS = {"metrics": [{"name": "error_rate", "max_increase": "50%"}]}
 
 
 @dataclass
@@ -84,6 +99,7 @@ def run_demo(
     reports: list[RunReport] = []
     with in_process(sandbox), tempfile.TemporaryDirectory(prefix="bluegreen-demo-") as tmp:
         stack = build_stack(sandbox, image=f"{IMAGE}:1.0.0")
+        sandbox.apps[f"{IMAGE}:1.0.0"] = BASELINE
         _pace(sandbox, speed)
         for scenario in SCENARIOS:
             sandbox.apps[scenario.image] = scenario.app
@@ -98,7 +114,7 @@ def _run(
     folder: Path,
     on_frame: Callable[[Frame], None] | None,
 ) -> RunReport:
-    config = parse_config(stack.config(), source=folder / "bluegreen.toml")
+    config = parse_config(stack.config(analysis=ANALYSIS), source=folder / "bluegreen.toml")
     deployer = Deployer(config, clock=sandbox.clock)
     frame = Frame(scenario.title)
     colours = _colours(sandbox, stack)

@@ -1,4 +1,4 @@
-"""`bluegreen demo` end to end: both scenarios end as the demo says they will."""
+"""`bluegreen demo` end to end: every scenario ends as the demo says it will."""
 
 from __future__ import annotations
 
@@ -12,16 +12,21 @@ from bluegreen import cli
 from bluegreen.sandbox.demo import Frame, run_demo
 
 
-def test_demo_json_shows_a_success_and_an_automatic_rollback() -> None:
+def test_demo_json_shows_a_success_and_two_automatic_rollbacks() -> None:
     result = CliRunner().invoke(cli.app, ["demo", "--output", "json"])
 
     assert result.exit_code == 0, result.output
-    first, second = json.loads(result.stdout)
+    first, second, third = json.loads(result.stdout)
     assert first["outcome"] == "succeeded"
     http, https = first["final_weights"].values()
     assert http == https and sorted(http.values()) == [0, 100]
     assert second["outcome"] == "rolled_back"
     assert "Target.ResponseCodeMismatch" in second["reason"] and "/health" in second["reason"]
+    assert third["outcome"] == "rolled_back"
+    assert third["reason"].startswith("analysis failed at 10% green: error_rate: green 3.")
+    assert "vs blue 0." in third["reason"]
+    http, https = third["final_weights"].values()
+    assert http == https and sorted(http.values()) == [0, 100]
 
 
 def test_demo_frames_show_the_shift_and_the_health_of_each_colour() -> None:
