@@ -101,3 +101,13 @@ def advance(sandbox: Sandbox, seconds: float, step: float = 5.0) -> None:
 
 def advance_to(sandbox: Sandbox, when: float, step: float = 5.0) -> None:
     advance(sandbox, when - sandbox.clock.now(), step)
+
+
+def production_weights(stack: SandboxStack) -> set[tuple[int, int]]:
+    """The (blue, green) weights of both production listeners: one element when they agree."""
+    found = set()
+    for arn in (stack.http_listener_arn, stack.https_listener_arn):
+        action = elb().describe_listeners(ListenerArns=[arn])["Listeners"][0]["DefaultActions"][0]
+        split = {g["TargetGroupArn"]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]}
+        found.add((split[stack.blue_tg_arn], split[stack.green_tg_arn]))
+    return found

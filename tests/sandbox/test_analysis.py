@@ -166,6 +166,20 @@ def test_a_bake_shorter_than_the_first_verdict_waits_for_it_even_when_inconclusi
     assert any("until the analysis's first verdict" in e.message for e in record.events)
 
 
+def _throttle_metric_reads(sandbox: Sandbox, minutes: float) -> float:
+    """Every GetMetricData call is throttled for `minutes` from now; returns when it ends."""
+    faults = sandbox.faults
+    throttled = faults.throttle("GetMetricData")
+    until = sandbox.clock.now() + minutes * 60
+
+    def lift(now: float) -> None:
+        if throttled in faults.rules and now >= until:
+            faults.remove(throttled)
+
+    sandbox.on_tick(lift)
+    return until
+
+
 def test_cloudwatch_throttling_delays_a_verdict_but_never_decides_it(
     sandbox: Sandbox, stack: SandboxStack, tmp_path: Path
 ) -> None:
@@ -173,12 +187,7 @@ def test_cloudwatch_throttling_delays_a_verdict_but_never_decides_it(
     verdict, no failure); the bake is extended until one is made, and the good release
     goes through; the bad one is rolled back by the first verdict after the throttling."""
     image = _release(sandbox, replace(BLUE, error_rate=0.02))
-    faults = sandbox.faults
-    throttled = faults.throttle("GetMetricData")
-    until = sandbox.clock.now() + 8 * 60
-    sandbox.on_tick(
-        lambda now: throttled in faults.rules and now >= until and faults.remove(throttled)
-    )
+    until = _throttle_metric_reads(sandbox, minutes=8)
     run = deployer(sandbox, stack, tmp_path, analysis=ERROR_RATE)
 
     with pytest.raises(AnalysisFailed):
@@ -187,7 +196,7 @@ def test_cloudwatch_throttling_delays_a_verdict_but_never_decides_it(
     record = _latest_record(run)
     skipped = [e.message for e in record.events if "analysis skipped" in e.message]
     assert skipped and all("Throttling" in m or "Rate exceeded" in m for m in skipped)
-    assert faults.injected["GetMetricData", "Throttling"] >= len(skipped)
+    assert sandbox.faults.injected["GetMetricData", "Throttling"] >= len(skipped)
     (verdict,) = record.analysis  # the throttled evaluations left no verdict
     assert verdict.at >= until and verdict.failed
     assert weights(stack) == [(100, 0), (100, 0)]
@@ -196,12 +205,7 @@ def test_cloudwatch_throttling_delays_a_verdict_but_never_decides_it(
 def test_cloudwatch_throttling_does_not_fail_a_good_release(
     sandbox: Sandbox, stack: SandboxStack, tmp_path: Path
 ) -> None:
-    faults = sandbox.faults
-    throttled = faults.throttle("GetMetricData")
-    until = sandbox.clock.now() + 8 * 60
-    sandbox.on_tick(
-        lambda now: throttled in faults.rules and now >= until and faults.remove(throttled)
-    )
+    until = _throttle_metric_reads(sandbox, minutes=8)
     run = deployer(sandbox, stack, tmp_path, analysis=ERROR_RATE)
 
     result = run.deploy(images={"web": f"{IMAGE}:2.0.0"})

@@ -8,7 +8,8 @@ from typing import Any
 
 import boto3
 import pytest
-from sim_helpers import ecs, elb
+from sim_helpers import ecs
+from sim_helpers import production_weights as weights
 
 from bluegreen.errors import DeploymentStopped, GateFailed, HealthCheckFailed, HookFailed
 from bluegreen.machine import State
@@ -18,16 +19,6 @@ from bluegreen.sandbox.stack import SandboxStack
 
 V2 = "public.ecr.aws/bluegreen/demo-web:2.0.0"
 STEPS = [{"weight": 10, "bake": "3m"}, {"weight": 50, "bake": "3m"}, {"weight": 100}]
-
-
-def weights(stack: SandboxStack) -> set[tuple[int, int]]:
-    """The (blue, green) weights of both listeners: one element when they agree."""
-    found = set()
-    for arn in (stack.http_listener_arn, stack.https_listener_arn):
-        action = elb().describe_listeners(ListenerArns=[arn])["Listeners"][0]["DefaultActions"][0]
-        split = {g["TargetGroupArn"]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]}
-        found.add((split[stack.blue_tg_arn], split[stack.green_tg_arn]))
-    return found
 
 
 def serving(stack: SandboxStack) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sim_helpers import ecs, elb, health
+from sim_helpers import ecs, elb, health, production_weights
 
 from bluegreen import Deployer
 from bluegreen.config import parse_config
@@ -91,15 +91,6 @@ def watch_green(sandbox: Sandbox, stack: SandboxStack) -> list[float]:
 
     sandbox.clock.on_advance(look)
     return seen
-
-
-def production_weights(stack: SandboxStack) -> set[tuple[int, int]]:
-    found = set()
-    for arn in (stack.http_listener_arn, stack.https_listener_arn):
-        action = elb().describe_listeners(ListenerArns=[arn])["Listeners"][0]["DefaultActions"][0]
-        split = {g["TargetGroupArn"]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]}
-        found.add((split[stack.blue_tg_arn], split[stack.green_tg_arn]))
-    return found
 
 
 def green_runs(stack: SandboxStack) -> int:

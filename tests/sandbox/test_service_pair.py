@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from sim_helpers import ecs, elb
+from sim_helpers import production_weights as weights
 
 from bluegreen import Deployer
 from bluegreen.config import parse_config
@@ -24,15 +25,6 @@ V3 = "public.ecr.aws/bluegreen/demo-web:3.0.0"
 @pytest.fixture
 def stack(sandbox: Sandbox) -> SandboxStack:
     return build_stack(sandbox, mode="service-pair")
-
-
-def weights(stack: SandboxStack) -> set[tuple[int, int]]:
-    found = set()
-    for arn in (stack.http_listener_arn, stack.https_listener_arn):
-        action = elb().describe_listeners(ListenerArns=[arn])["Listeners"][0]["DefaultActions"][0]
-        split = {g["TargetGroupArn"]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]}
-        found.add((split[stack.blue_tg_arn], split[stack.green_tg_arn]))
-    return found
 
 
 def services(stack: SandboxStack) -> dict[str, tuple[str, int, str]]:

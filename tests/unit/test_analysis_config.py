@@ -6,20 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_config import GOOD
 
 from bluegreen.config import load_config, parse_config
 from bluegreen.errors import ConfigError
-
-GOOD = """
-[service]
-cluster = "prod"
-name = "web"
-[target_groups]
-blue = "web-blue"
-green = "web-green"
-[[listeners]]
-arn = "arn:aws:elasticloadbalancing:us-east-1:1:listener/app/web/1/2"
-"""
 
 SKETCH = """
 [analysis]
