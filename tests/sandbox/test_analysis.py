@@ -205,7 +205,7 @@ def test_cloudwatch_throttling_delays_a_verdict_but_never_decides_it(
 def test_cloudwatch_throttling_does_not_fail_a_good_release(
     sandbox: Sandbox, stack: SandboxStack, tmp_path: Path
 ) -> None:
-    until = _throttle_metric_reads(sandbox, minutes=8)
+    _throttle_metric_reads(sandbox, minutes=8)
     run = deployer(sandbox, stack, tmp_path, analysis=ERROR_RATE)
 
     result = run.deploy(images={"web": f"{IMAGE}:2.0.0"})
