@@ -18,8 +18,9 @@ Regressions: `errors` 2 % of requests answer 500 (error_rate, max_increase 25 %)
 `p99` p99 latency +40 % (latency p99, max_increase 20 %: judged on one sample a minute, so
 it needs its min_samples minutes); `p99-bound` the same release against an absolute
 bound (latency p99 max 250ms, judged on the latest minute). Each starts with green's first
-production request, except `errors-later`: green is as good as blue for ten minutes of a
-long pause at the canary, then starts failing — the onset is then that moment.
+production request, except `errors-later` and `p99-later`: green is as good as blue for
+ten minutes of a long bake at the canary, then regresses — the onset is then that moment
+(the default `lookback` of 10 minutes keeps the good minutes from diluting it).
 Needs nothing but the package (no AWS account).
 """
 
@@ -61,6 +62,7 @@ REGRESSIONS = {
     "p99": Regression(replace(BLUE, latency_p99=0.28), (P99,)),
     "p99-bound": Regression(replace(BLUE, latency_p99=0.28), (P99_BOUND,)),
     "errors-later": Regression(replace(BLUE, error_rate=0.02), (ERRORS,), onset_after=600.0),
+    "p99-later": Regression(replace(BLUE, latency_p99=0.28), (P99,), onset_after=600.0),
 }
 
 

@@ -1,8 +1,9 @@
 """Which minutes an evaluation judges, and when the next one is due.
 
 A window runs from the first whole minute after green first took production traffic (a
-minute that began before the shift mixes traffic from before it) to the last whole minute
-that ended at least `delay` ago (the load balancers' metrics for a minute arrive late).
+minute that began before the shift mixes traffic from before it) — or, with a lookback,
+from `lookback` before its end when that is later — to the last whole minute that ended at
+least `delay` ago (the load balancers' metrics for a minute arrive late).
 Its bounds are whole minutes, start inclusive, end exclusive. An evaluation is due every
 `interval` once its window holds a minute.
 """
@@ -42,9 +43,16 @@ class Window:
         return Window(max(self.start, self.end - seconds), self.end)
 
 
-def window_at(now: float, traffic_since: float, delay: float) -> Window | None:
-    """The window judged at `now`; None until it holds one whole minute."""
-    window = Window(minute_ceil(traffic_since), minute_floor(now - delay))
+def window_at(
+    now: float, traffic_since: float, delay: float, lookback: float | None = None
+) -> Window | None:
+    """The window judged at `now` — its latest `lookback` seconds only, when given; None
+    until it holds one whole minute."""
+    end = minute_floor(now - delay)
+    start = minute_ceil(traffic_since)
+    if lookback is not None:
+        start = max(start, end - lookback)
+    window = Window(start, end)
     return window if window.minutes >= 1 else None
 
 

@@ -3,6 +3,7 @@
     [analysis]
     interval = "1m"             # one evaluation per CloudWatch minute (whole minutes only)
     delay = "1m"                # how late a minute's metrics are complete
+    lookback = "10m"            # the latest minutes judged ("all": since green's first traffic)
     failure_limit = 1           # consecutive failed evaluations that roll back
     on_inconclusive = "extend"  # extend | pause | fail | continue (at the end of a bake)
     inconclusive_limit = 10     # extensions of one interval before pausing (extend only)
@@ -340,6 +341,9 @@ class MetricCheckConfig(StrictModel):
 class AnalysisConfig(StrictModel):
     interval: Duration = 60.0
     delay: Duration = 60.0
+    # Each evaluation judges the latest `lookback` of green's traffic: a regression that
+    # begins late in a long bake is not diluted by the good minutes before it.
+    lookback: Literal["all"] | Duration = 600.0
     failure_limit: int = Field(default=1, ge=1, le=100)
     on_inconclusive: Literal["extend", "pause", "fail", "continue"] = "extend"
     inconclusive_limit: int = Field(default=10, ge=0, le=1000)
@@ -354,6 +358,7 @@ class AnalysisConfig(StrictModel):
             )
         if self.delay > 900:
             raise ValueError(f"delay ({self.delay:g}s) is at most 15m")
+        self._check_lookback()
         names = [m.name for m in self.metrics]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
@@ -367,6 +372,28 @@ class AnalysisConfig(StrictModel):
                 f'(it is "{self.on_inconclusive}")'
             )
         return self
+
+    @property
+    def lookback_seconds(self) -> float | None:
+        """The latest seconds of traffic each evaluation judges; None: all of it."""
+        return None if self.lookback == "all" else float(self.lookback)
+
+    def _check_lookback(self) -> None:
+        seconds = self.lookback_seconds
+        if seconds is None:
+            return
+        if seconds < self.interval or seconds % 60:
+            raise ValueError(
+                f"lookback ({seconds:g}s) is whole minutes, at least the interval "
+                f'({self.interval:g}s), or "all"'
+            )
+        for check in self.metrics:
+            if check.compares and not check.request_based and check.min_samples * 60 > seconds:
+                raise ValueError(
+                    f'lookback ({seconds:g}s) holds fewer minutes than metric "{check.name}" '
+                    f"needs (min_samples = {check.min_samples}): it could never conclude; "
+                    "lengthen lookback or lower min_samples"
+                )
 
 
 def placeholder_problems(analysis: AnalysisConfig, mode: str) -> list[str]:

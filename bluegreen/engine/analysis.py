@@ -5,7 +5,8 @@ Rules:
 - Evaluations run while a stage bakes, while the deployment is paused and during the bake
   after the shift (Watcher.watch with analyse=True). The first is due once the first
   whole minute after green first took production traffic is `delay` old; then one every
-  `interval`, on CloudWatch's minutes. The window always starts at that first minute.
+  `interval`, on CloudWatch's minutes. The window starts at that first minute, or
+  `lookback` before its end when that is later.
 - Each evaluation is ONE metric read for every check of both colours. Its verdicts are
   appended to the record (the latest MAX_ANALYSIS_ENTRIES) and told as one event.
 - A CloudWatch error (after the AwsCaller's retries) skips the evaluation: an event says
@@ -66,7 +67,7 @@ class Analyst:
         if now < self._next_due:
             return
         self._next_due = minute_floor(now - analysis.delay) + analysis.interval + analysis.delay
-        window = window_at(now, rec.green_traffic_since, analysis.delay)
+        window = window_at(now, rec.green_traffic_since, analysis.delay, analysis.lookback_seconds)
         if window is None:
             return
         try:

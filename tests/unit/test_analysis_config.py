@@ -106,6 +106,32 @@ def test_defaults() -> None:
     assert (check.confidence, check.min_requests, check.min_samples) == (0.98, 200, 5)
     assert analysis.analysis.on_inconclusive == "extend"
     assert analysis.analysis.inconclusive_limit == 10
+    assert analysis.analysis.lookback_seconds == 600
+
+
+@pytest.mark.parametrize(("given", "seconds"), [("all", None), ("30m", 1800), (300, 300)])
+def test_lookback_is_whole_minutes_or_all(given: Any, seconds: float | None) -> None:
+    error_rate = {"name": "error_rate", "max": 0.01}
+    config = parse_config({**BASE, "analysis": {"lookback": given, "metrics": [error_rate]}})
+    assert config.analysis is not None and config.analysis.lookback_seconds == seconds
+
+
+@pytest.mark.parametrize(
+    ("analysis", "expected"),
+    [
+        ({"lookback": "90s"}, "lookback (90s) is whole minutes"),
+        ({"lookback": "1m", "interval": "2m"}, "at least the interval (120s)"),
+        ({"lookback": "forever"}, "lookback"),
+    ],
+)
+def test_lookback_refuses_what_cannot_be_a_window(analysis: dict[str, Any], expected: str) -> None:
+    assert expected in error_of({**analysis, "metrics": [{"name": "error_rate", "max": 0.01}]})
+
+
+def test_lookback_must_hold_the_minutes_a_comparison_needs() -> None:
+    latency = {"name": "latency", "max_increase": "20%", "min_samples": 6}
+    message = error_of({"lookback": "5m", "metrics": [latency]})
+    assert 'holds fewer minutes than metric "latency" needs (min_samples = 6)' in message
 
 
 def test_a_builtin_under_another_name_twice() -> None:

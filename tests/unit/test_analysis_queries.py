@@ -180,5 +180,13 @@ def test_windows_start_after_the_first_whole_minute_of_traffic_and_end_delay_ago
     assert window_at(t0 + 239, traffic_since=t0 + 20, delay=60) == Window(t0 + 60, t0 + 120)
     assert window_at(t0 + 240, traffic_since=t0, delay=60) == Window(t0, t0 + 180)
     assert first_due(t0 + 20, delay=60) == t0 + 180
+
+
+def test_a_lookback_keeps_only_the_latest_minutes_of_a_window() -> None:
+    t0 = 1_800_000_000.0
+    assert window_at(t0 + 900, traffic_since=t0, delay=60, lookback=600) == Window(
+        t0 + 240, t0 + 840
+    )
+    assert window_at(t0 + 300, traffic_since=t0, delay=60, lookback=600) == Window(t0, t0 + 240)
     assert Window(t0, t0 + 600).latest(120) == Window(t0 + 480, t0 + 600)
     assert Window(t0, t0 + 60).latest(120) == Window(t0, t0 + 60)

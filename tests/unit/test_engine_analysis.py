@@ -302,4 +302,22 @@ def test_status_text_shows_the_latest_verdicts(make_deployer: MakeDeployer, worl
     console.print(render_status(deployer.status()))
     text = console.export_text()
     assert "  analysis, step 1/3 at 10%:" in text
-    assert "    inconclusive  error_rate: too little traffic to compare: green 10" in text
+    assert "    inconclusive  error_rate: too little traffic to compare: green 30" in text
+
+
+@pytest.mark.parametrize(("lookback", "minutes"), [(None, 10), ("all", 13), ("5m", 5)])
+def test_each_evaluation_judges_the_latest_lookback_minutes(
+    make_deployer: MakeDeployer, world: World, lookback: str | None, minutes: int
+) -> None:
+    """A 15-minute bake: its last evaluation's window holds the lookback (10 minutes by
+    default), or every minute since green's first traffic with "all"."""
+    table = {"lookback": lookback} if lookback else {}
+    long_bake = {"type": "steps", "steps": [{"weight": 10, "bake": "15m"}, {"weight": 100}]}
+    deployer = make_deployer(strategy=long_bake, analysis=analysis(**table))
+
+    deployer.deploy(V2)
+
+    at_ten = [e for e in record(deployer).analysis if e.stage.endswith("at 10%")]
+    start, end = at_ten[-1].window
+    assert (end - start) / 60 == minutes
+    assert at_ten[0].window[0] == T0 + 60  # the first minute of green's traffic
