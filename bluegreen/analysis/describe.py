@@ -44,8 +44,11 @@ def describe_check(check: MetricCheckConfig) -> str:
 def describe_analysis(analysis: AnalysisConfig) -> str:
     extend = analysis.on_inconclusive == "extend"
     limit = f" up to {analysis.inconclusive_limit} times" if extend else ""
+    seconds = analysis.lookback_seconds
+    judged = "every minute since the shift" if seconds is None else f"the latest {seconds:g}s"
     return (
-        f"every {analysis.interval:g}s, {analysis.delay:g}s behind; rollback after "
+        f"every {analysis.interval:g}s, {analysis.delay:g}s behind, judging {judged}; "
+        "rollback after "
         f"{analysis.failure_limit} failed evaluation(s) in a row; a bake ending "
         f"inconclusive: {analysis.on_inconclusive}{limit}"
     )

@@ -278,7 +278,11 @@ def test_plan_lists_the_checks(make_deployer: MakeDeployer) -> None:
         "latency p99: target response time (p99) per minute; green at "
         "most 800ms; against blue at most +20% (98% confidence, ≥ 5 shared minutes)",
     ) in steps
-    assert any(a == "metric analysis" and d.startswith("every 60s, 60s behind") for a, d in steps)
+    assert any(
+        a == "metric analysis"
+        and d.startswith("every 60s, 60s behind, judging the latest 600s; rollback after 1")
+        for a, d in steps
+    )
 
 
 def test_builtins_behind_a_network_load_balancer_are_refused_before_any_change(
