@@ -10,7 +10,7 @@ window.py; the statistics (scipy) in stats.py.
 
 from bluegreen.analysis.describe import describe_analysis, describe_check, shown
 from bluegreen.analysis.judge import judge
-from bluegreen.analysis.queries import Colour, QueryPlan, dimension_of, plan_queries
+from bluegreen.analysis.queries import Colour, QueryPlan, colour_of, dimension_of, plan_queries
 from bluegreen.analysis.series import CheckData, ColourData
 from bluegreen.analysis.verdict import Outcome, Verdict
 from bluegreen.analysis.window import Window, first_due, minute_ceil, minute_floor, window_at
@@ -23,6 +23,7 @@ __all__ = [
     "QueryPlan",
     "Verdict",
     "Window",
+    "colour_of",
     "describe_analysis",
     "describe_check",
     "dimension_of",

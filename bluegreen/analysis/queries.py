@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bluegreen.analysis.series import CheckData, ColourData
-from bluegreen.config import MetricCheckConfig, MetricQueryConfig
-from bluegreen.config.analysis import rename_expression_ids
+from bluegreen.config import DeploymentConfig, MetricCheckConfig, MetricQueryConfig
+from bluegreen.config.metric_query import rename_expression_ids
 from bluegreen.errors import ConfigError
 from bluegreen.model import MAX_METRIC_QUERIES, MetricQuery, MetricSeries, MetricStat
 
@@ -171,3 +171,29 @@ def _filled(query: MetricQueryConfig, colour: Colour) -> MetricStat:
         tuple((colour.fill(n), colour.fill(v)) for n, v in query.dimensions.items()),
         query.statistic,
     )
+
+
+def colour_of(
+    config: DeploymentConfig,
+    name: str,
+    load_balancers: Sequence[str],
+    target_group: str | None,
+    service: str | None = None,
+    task_set: str | None = None,
+) -> Colour:
+    """What one colour's placeholders stand for: its target group, the production routes'
+    Application Load Balancers, the cluster, its service (the configured one when not
+    given) and its task set."""
+    return Colour(
+        name,
+        target_group or "",
+        tuple(load_balancers),
+        _name(config.service.cluster),
+        _name(service or config.service.name or ""),
+        task_set or "",
+    )
+
+
+def _name(name_or_arn: str) -> str:
+    """A cluster's or service's name, from its name or its ARN."""
+    return name_or_arn.rsplit("/", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn

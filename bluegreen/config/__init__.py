@@ -14,9 +14,10 @@ re-exported here, so `from bluegreen.config import X` is the one import path out
 package.
 """
 
-from bluegreen.config.analysis import AnalysisConfig, MetricCheckConfig, MetricQueryConfig
+from bluegreen.config.analysis import AnalysisConfig, MetricCheckConfig
 from bluegreen.config.fields import parse_duration, parse_percent
 from bluegreen.config.loading import MAX_NESTING, load_config, merge_overrides, parse_config
+from bluegreen.config.metric_query import MetricQueryConfig
 from bluegreen.config.schema import (
     MAX_SERVICE_KEY_LENGTH,
     DeploymentConfig,

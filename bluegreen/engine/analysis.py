@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from bluegreen.analysis import (
     Colour,
     QueryPlan,
+    colour_of,
     first_due,
     judge,
     minute_floor,
@@ -170,7 +171,7 @@ def colours_of(
     """What the placeholders of each colour stand for, from the record."""
     blue = (rec.blue_target_group, rec.blue_service, rec.blue_task_set)
     green = (rec.green_target_group, rec.green_service, rec.green_task_set)
-    return _colour(config, "blue", load_balancers, *blue), _colour(
+    return colour_of(config, "blue", load_balancers, *blue), colour_of(
         config, "green", load_balancers, *green
     )
 
@@ -182,27 +183,9 @@ def check_readable(
     have an Application Load Balancer to read (ConfigError otherwise)."""
     if config.analysis:
         albs = [lb.arn for lb in load_balancers if lb.type == "application"]
-        blue = _colour(config, "blue", albs, target_groups[0])
-        green = _colour(config, "green", albs, target_groups[1])
+        blue = colour_of(config, "blue", albs, target_groups[0])
+        green = colour_of(config, "green", albs, target_groups[1])
         plan_queries(config.analysis.metrics, blue, green)
-
-
-def _colour(
-    config: DeploymentConfig,
-    name: str,
-    load_balancers: Sequence[str],
-    target_group: str | None,
-    service: str | None = None,
-    task_set: str | None = None,
-) -> Colour:
-    return Colour(
-        name,
-        target_group or "",
-        tuple(load_balancers),
-        _name(config.service.cluster),
-        _name(service or config.service.name or ""),
-        task_set or "",
-    )
 
 
 def stage_of(rec: DeploymentRecord) -> str:
@@ -224,8 +207,3 @@ def _not_passing(entry: AnalysisEntry | None) -> str:
     if entry is None:
         return "no evaluation during this bake yet"
     return "; ".join(f"{c.status} {c.reason}" for c in entry.checks if c.status != "pass")
-
-
-def _name(name_or_arn: str) -> str:
-    """A cluster's or service's name, from its name or its ARN."""
-    return name_or_arn.rsplit("/", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
