@@ -114,7 +114,9 @@ class Deployer:
         _check_release(release)
         self._refuse_if_in_flight()
         reads = once(self.cloud)  # the checks and resolve() share one read of each thing
-        run_checks(self.config, reads).raise_for_failures()  # deploy would stop here
+        run_checks(
+            self.config, reads, self.clock.now()
+        ).raise_for_failures()  # deploy would stop here
         return build_plan(self.config, resolve(self.config, reads), release)
 
     def deploy(
@@ -151,7 +153,7 @@ class Deployer:
     def verify(self) -> Report:
         """Every preflight check (`bluegreen verify`); reads only. `Report.ok` is False when
         one failed; `Report.raise_for_failures()` raises them as one PreflightError."""
-        return run_checks(self.config, self.cloud)
+        return run_checks(self.config, self.cloud, self.clock.now())
 
     def status(self) -> Status:
         return read_status(self.config, self.cloud, self.store.latest(self.config.service_key))

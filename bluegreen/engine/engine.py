@@ -170,7 +170,9 @@ class Engine:
 
     def _preflight(self, rec: DeploymentRecord) -> State:
         reads = once(self.cloud)  # the checks and resolve() share one read of each thing
-        run_checks(self.config, reads).raise_for_failures()  # what `verify` checks
+        run_checks(
+            self.config, reads, self.clock.now()
+        ).raise_for_failures()  # what `verify` checks
         resolved = resolve(self.config, reads)
         self._fill_from(rec, resolved)
         self._check_release(rec, resolved, reads)

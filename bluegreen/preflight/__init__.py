@@ -1,6 +1,6 @@
 """Preflight: every resource the configuration names exists, and they fit together.
 
-`run_checks(config, cloud)` reads AWS — never a mutating call — and returns a `Report` of
+`run_checks(config, cloud, now)` reads AWS — never a mutating call — and returns a `Report` of
 named checks, each pass / warn / fail / skip, every failure and warning with its fix.
 `bluegreen verify` prints it and exits 0 when nothing failed (warnings allowed), 2
 otherwise; `deploy` runs the same checks first and stops on `Report.raise_for_failures()`.
@@ -30,20 +30,22 @@ The checks, in order (several rows may share a name: one per listener, target gr
     health_check                          path, matcher, port (settings.py)
     target_group_attributes, stickiness,  warnings: stickiness on, 300 s deregistration
     deregistration_delay
+    analysis                              blue has data for every metric check, and
+                                          GetMetricData is allowed (analysis.py)
 """
 
 from __future__ import annotations
 
 from bluegreen.config import DeploymentConfig
 from bluegreen.ports import Cloud
-from bluegreen.preflight import settings, tasks, wiring
+from bluegreen.preflight import analysis, settings, tasks, wiring
 from bluegreen.preflight.report import Check, Findings, Report, Result
 
 __all__ = ["Check", "Report", "Result", "run_checks"]
 
 
-def run_checks(config: DeploymentConfig, cloud: Cloud) -> Report:
-    """Every preflight check against AWS as it is now. Reads only."""
+def run_checks(config: DeploymentConfig, cloud: Cloud, now: float) -> Report:
+    """Every preflight check against AWS as it is `now`. Reads only."""
     f = Findings()
     services = wiring.services(f, config, cloud)
     groups = wiring.target_groups(f, config, cloud)
@@ -64,4 +66,5 @@ def run_checks(config: DeploymentConfig, cloud: Cloud) -> Report:
     tasks.security_groups(f, cloud, lbs, units, mode, port)
     settings.health_checks(f, groups, port)
     settings.attributes(f, cloud, groups)
+    analysis.metrics(f, config, cloud, now, lbs, live, services)
     return f.report()

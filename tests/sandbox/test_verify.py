@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
-from sim_helpers import ecs, elb
+from sim_helpers import advance, ecs, elb, production_weights
 from typer.testing import CliRunner
 
 from bluegreen.aws import AwsCloud, connect
@@ -50,7 +50,8 @@ class Verify:
 
     def __call__(self, **overrides: Any) -> Report:
         self.cloud = connect(clock=self.sandbox.clock)
-        return run_checks(parse_config(self.stack.config(**overrides)), self.cloud)
+        config = parse_config(self.stack.config(**overrides))
+        return run_checks(config, self.cloud, self.sandbox.clock.now())
 
 
 @pytest.fixture
@@ -393,3 +394,75 @@ def test_the_ec2_adapter_names_a_missing_security_group(
 
     with pytest.raises(MissingResourceError, match="sg-0123456789abcdef0"):
         network.security_groups([stack.security_group_id, "sg-0123456789abcdef0"])
+
+
+# -- the analysis: blue's metrics can be read and have data ------------------------------
+
+ANALYSIS = {
+    "metrics": [
+        {"name": "error_rate", "max_increase": "25%"},
+        {
+            "name": "app_errors",
+            "query": {
+                "namespace": "MyAp",  # misspelt: the app publishes under "MyApp"
+                "metric": "Errors",
+                "statistic": "Sum",
+                "dimensions": {"TargetGroup": "{target_group}"},
+            },
+            "max": 10,
+        },
+    ]
+}
+
+
+def test_analysis_checks_that_blue_has_data_for_each_metric(
+    verify: Verify, sandbox: Sandbox
+) -> None:
+    advance(sandbox, 5 * 60)  # blue serves: the load balancer publishes its minutes
+
+    report = verify(analysis=ANALYSIS)
+
+    assert report.ok, report.to_dict()
+    passed, warned = report.named("analysis")
+    assert passed.result is Result.PASS
+    assert passed.detail.startswith("error_rate: blue ") and "requests in the last hour" in (
+        passed.detail
+    )
+    assert warned.result is Result.WARN
+    assert warned.detail.startswith("app_errors: no data for blue in the last hour")
+    assert warned.fix is not None and "namespace, metric name, dimensions" in warned.fix
+
+
+def test_analysis_without_traffic_warns_that_it_would_wait(verify: Verify) -> None:
+    report = verify(analysis={"metrics": [{"name": "error_rate", "max": 0.01}]})
+
+    check = only(report, "analysis", Result.WARN)
+    assert "no data for blue" in check.detail and check.fix and "send traffic" in check.fix
+
+
+def test_analysis_refused_by_iam_fails_and_deploy_changes_nothing(
+    verify: Verify, sandbox: Sandbox, stack: SandboxStack, tmp_path: Path
+) -> None:
+    sandbox.faults.fail("GetMetricData", status=400, code="AccessDenied")
+    analysis = {"metrics": [{"name": "error_rate", "max": 0.01}]}
+
+    check = only(verify(analysis=analysis), "analysis")
+    assert "AccessDenied" in check.detail
+    assert check.fix is not None and "cloudwatch:GetMetricData" in check.fix
+
+    config = parse_config(stack.config(analysis=analysis), source=tmp_path / "bluegreen.toml")
+    with pytest.raises(PreflightError, match="cloudwatch:GetMetricData"):
+        Deployer(config, clock=sandbox.clock).deploy({"web": "web:2"})
+    assert production_weights(stack) == {(100, 0)}
+    assert (
+        len(ecs().describe_task_sets(cluster=stack.cluster, service=stack.service)["taskSets"]) == 1
+    )
+
+
+def test_analysis_with_cloudwatch_throttling_only_warns(verify: Verify, sandbox: Sandbox) -> None:
+    sandbox.faults.throttle("GetMetricData")
+
+    check = only(
+        verify(analysis={"metrics": [{"name": "error_rate", "max": 0.01}]}), "analysis", Result.WARN
+    )
+    assert "Throttling" in check.detail

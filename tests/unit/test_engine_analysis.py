@@ -88,8 +88,9 @@ def test_an_error_rate_regression_rolls_back_at_the_first_evaluation(
         FIRST_EVALUATION,
         0,
     )
-    # one read for the evaluation: both colours' requests and 5XX counts
-    assert world.metric_reads == [(FIRST_EVALUATION, 4)]
+    # the preflight's read of blue's last hour (requests and 5XX counts), then one read
+    # for the evaluation: both colours'
+    assert world.metric_reads == [(T0, 2), (FIRST_EVALUATION, 4)]
 
 
 def test_green_within_tolerance_succeeds_every_bake_judged(
@@ -114,8 +115,10 @@ def test_green_within_tolerance_succeeds_every_bake_judged(
         e.checks[1].status != "pass" for e in rec.analysis if e.window[1] - e.window[0] < 300
     )
     assert any(m.startswith("analysis, step 1/3 at 10%, ") for m in said)
-    assert len(world.metric_reads) == len(rec.analysis)  # one read per evaluation
-    assert {queries for _, queries in world.metric_reads} == {6}
+    preflight, *evaluations = world.metric_reads
+    assert preflight == (T0, 3)  # blue's requests, 5XX counts and latency
+    assert len(evaluations) == len(rec.analysis)  # one read per evaluation
+    assert {queries for _, queries in evaluations} == {6}
 
 
 def test_too_little_traffic_extends_then_pauses(make_deployer: MakeDeployer, world: World) -> None:

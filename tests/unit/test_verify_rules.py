@@ -23,7 +23,7 @@ CONFIG: dict[str, Any] = {
 
 
 def checks(cloud: FakeCloud, **overrides: Any) -> Report:
-    return run_checks(parse_config(CONFIG, overrides=overrides), cloud)
+    return run_checks(parse_config(CONFIG, overrides=overrides), cloud, cloud.world.clock.now())
 
 
 def test_the_fake_world_has_no_failure(world: World) -> None:
