@@ -25,6 +25,7 @@ from bluegreen.errors import MissingResourceError
 from bluegreen.model import (
     AlarmState,
     ContainerImage,
+    EcsTask,
     HealthCheck,
     HealthState,
     IngressRule,
@@ -301,6 +302,28 @@ class FakeEcs:
         self.w.call("DescribeTaskSets")
         return [ts.value(self.w.desired) for ts in self.w.task_sets.values()]
 
+    def tasks(
+        self, cluster: str, *, started_by: str | None = None, service: str | None = None
+    ) -> list[EcsTask]:
+        """A task set's tasks run at the addresses its targets are registered at."""
+        self.w.call("ListTasks")
+        found = [
+            EcsTask(
+                f"arn:task/{ts.id}-{n}",
+                "RUNNING",
+                ts.task_definition,
+                ts.id,
+                "service:web",
+                f"{ts.id}-{n}",
+            )
+            for ts in self.w.task_sets.values()
+            if started_by in (None, ts.id)
+            for n in range(ts.running)
+        ]
+        if found:
+            self.w.call("DescribeTasks")
+        return found
+
     def set_primary_task_set(self, cluster: str, service: str, task_set_id: str) -> None:
         self.w.call("UpdateServicePrimaryTaskSet")
         for ts in self.w.task_sets.values():
@@ -445,7 +468,7 @@ def build_world(clock: VirtualClock, **kwargs: Any) -> World:
     )
     world.task_sets[blue.id] = blue
     world.targets[BLUE] = {
-        f"blue-{n}": TargetHealth(f"blue-{n}", 8080, HealthState.HEALTHY)
+        f"{blue.id}-{n}": TargetHealth(f"{blue.id}-{n}", 8080, HealthState.HEALTHY)
         for n in range(world.desired)
     }
     world.routes = {
