@@ -50,6 +50,8 @@ class GreenTargets:
         live = frozenset(
             address_of(t) for t in health.targets if t.state is not HealthState.DRAINING
         )
+        if not live:
+            return Sorted(health)  # nothing registered to tell apart: no need to ask ECS
         owner = f"{rec.id} {rec.green_task_set or rec.green_service or ''}"
         reading = self._reading
         if (
