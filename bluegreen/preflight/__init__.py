@@ -30,13 +30,15 @@ The checks, in order (several rows may share a name: one per listener, target gr
     health_check                          path, matcher, port (settings.py)
     target_group_attributes, stickiness,  warnings: stickiness on, 300 s deregistration
     deregistration_delay
+    stray_targets                         warning: a target that is none of the tasks
+                                          attached to its group (strays.py)
 """
 
 from __future__ import annotations
 
 from bluegreen.config import DeploymentConfig
 from bluegreen.ports import Cloud
-from bluegreen.preflight import settings, tasks, wiring
+from bluegreen.preflight import settings, strays, tasks, wiring
 from bluegreen.preflight.report import Check, Findings, Report, Result
 
 __all__ = ["Check", "Report", "Result", "run_checks"]
@@ -64,4 +66,7 @@ def run_checks(config: DeploymentConfig, cloud: Cloud) -> Report:
     tasks.security_groups(f, cloud, lbs, units, mode, port)
     settings.health_checks(f, groups, port)
     settings.attributes(f, cloud, groups)
+    strays.stray_targets(
+        f, cloud, config.service.cluster, config.service.mode, services if drivable else {}, groups
+    )
     return f.report()
