@@ -1,7 +1,7 @@
 """ListTasks and DescribeTasks as AWS answers them, for the tasks the ECS simulator runs.
 
 moto's own tasks are not the ones that serve: CreateTaskSet runs tasks of its own (started
-by the account id, at addresses no target has) and a service runs none (AWS-NOTES.md);
+by the account id, at addresses no target has) and a service runs none;
 ListTasks ignores `serviceName`, and DescribeTasks moves a task one lifecycle step per call.
 So both answer from the simulator's tasks (tasks.py), as ECS would:
 
