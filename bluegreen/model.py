@@ -281,6 +281,22 @@ class Service:
 
 
 @dataclass(frozen=True)
+class EcsTask:
+    """One task as DescribeTasks shows it: who started it and the address its targets use."""
+
+    arn: str
+    last_status: str  # PROVISIONING | PENDING | ACTIVATING | RUNNING | … | STOPPED
+    task_definition: str
+    started_by: str | None  # a task set's or deployment's id for the tasks ECS starts
+    group: str | None  # "service:<name>" for a service's tasks
+    ip: str | None  # its network interface's private IPv4 (awsvpc); None otherwise
+
+    @property
+    def running(self) -> bool:
+        return self.last_status == "RUNNING"
+
+
+@dataclass(frozen=True)
 class ContainerImage:
     container: str
     image: str

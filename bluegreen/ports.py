@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from bluegreen.model import (
     AlarmState,
+    EcsTask,
     LoadBalancer,
     LoadBalancerBinding,
     MetricQuery,
@@ -115,6 +116,13 @@ class Containers(Protocol):
         ...
 
     def task_sets(self, cluster: str, service: str) -> list[TaskSet]: ...
+
+    def tasks(
+        self, cluster: str, *, started_by: str | None = None, service: str | None = None
+    ) -> list[EcsTask]:
+        """The tasks ECS keeps running (desired status RUNNING) that `started_by` started
+        (a task set's id) or that belong to `service`, with their last status and address."""
+        ...
 
     def set_primary_task_set(self, cluster: str, service: str, task_set_id: str) -> None: ...
 

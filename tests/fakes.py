@@ -3,8 +3,9 @@
 It implements bluegreen.ports with just enough behaviour: ECS starts a task set's tasks
 after `start_delay`, registers them into the task set's target group, and each target turns
 healthy (or unhealthy, per `behaviour[image]`) after `health_delay`. It records every
-weight write, and flags any write that sends weight to a group with no healthy target —
-the invariant tests read `violations`.
+weight write, and flags any write that sends weight to a group with no healthy target of
+a running task (a stray registered by hand does not count) — the invariant tests read
+`violations`. A task's address is its target's id.
 
 CloudWatch's load-balancer metrics come from `traffic`: every minute that has ended,
 `traffic.per_minute` production requests split by the HTTP listener's weights (as they
@@ -25,6 +26,7 @@ from bluegreen.errors import MissingResourceError
 from bluegreen.model import (
     AlarmState,
     ContainerImage,
+    EcsTask,
     HealthCheck,
     HealthState,
     IngressRule,
@@ -163,6 +165,12 @@ class World:
     def weights(self, ref: RouteRef) -> dict[str, int]:
         return dict(self.routes[ref])
 
+    def owns(self, target_id: str) -> bool:
+        """The target is one of a task set's running tasks (not a stray)."""
+        return any(
+            target_id == f"{ts.id}-{n}" for ts in self.task_sets.values() for n in range(ts.running)
+        )
+
 
 class FakeElb:
     def __init__(self, world: World) -> None:
@@ -223,7 +231,9 @@ class FakeElb:
         self.w.call("ModifyListener")
         for arn, weight in weights.items():
             healthy = sum(
-                1 for t in self.w.targets.get(arn, {}).values() if t.state is HealthState.HEALTHY
+                1
+                for t in self.w.targets.get(arn, {}).values()
+                if t.state is HealthState.HEALTHY and self.w.owns(t.target_id)
             )
             if weight > 0 and healthy == 0:
                 self.w.violations.append(f"{ref}: weight {weight} to {arn} with no healthy target")
@@ -300,6 +310,28 @@ class FakeEcs:
     def task_sets(self, cluster: str, service: str) -> list[TaskSet]:
         self.w.call("DescribeTaskSets")
         return [ts.value(self.w.desired) for ts in self.w.task_sets.values()]
+
+    def tasks(
+        self, cluster: str, *, started_by: str | None = None, service: str | None = None
+    ) -> list[EcsTask]:
+        """A task set's tasks run at the addresses its targets are registered at."""
+        self.w.call("ListTasks")
+        found = [
+            EcsTask(
+                f"arn:task/{ts.id}-{n}",
+                "RUNNING",
+                ts.task_definition,
+                ts.id,
+                "service:web",
+                f"{ts.id}-{n}",
+            )
+            for ts in self.w.task_sets.values()
+            if started_by in (None, ts.id)
+            for n in range(ts.running)
+        ]
+        if found:
+            self.w.call("DescribeTasks")
+        return found
 
     def set_primary_task_set(self, cluster: str, service: str, task_set_id: str) -> None:
         self.w.call("UpdateServicePrimaryTaskSet")
@@ -445,7 +477,7 @@ def build_world(clock: VirtualClock, **kwargs: Any) -> World:
     )
     world.task_sets[blue.id] = blue
     world.targets[BLUE] = {
-        f"blue-{n}": TargetHealth(f"blue-{n}", 8080, HealthState.HEALTHY)
+        f"{blue.id}-{n}": TargetHealth(f"{blue.id}-{n}", 8080, HealthState.HEALTHY)
         for n in range(world.desired)
     }
     world.routes = {

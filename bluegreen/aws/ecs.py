@@ -2,7 +2,8 @@
 `bluegreen.ports.Containers`).
 
 `EcsContainers` is the one class callers see (`AwsCloud.ecs`): the services and task sets
-are here, the task definitions in `task_definitions` (a mixin, with its own rules).
+are here, the task definitions in `task_definitions` and the tasks in `tasks` (mixins,
+with their own rules).
 
 Rules:
 - CreateTaskSet carries a client token derived from the external id and the target group,
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from bluegreen.aws.retry import AwsCaller, error_code
 from bluegreen.aws.task_definitions import EcsTaskDefinitions, read_only_keys, registration_keys
+from bluegreen.aws.tasks import EcsTasks
 from bluegreen.errors import MissingResourceError
 from bluegreen.model import (
     LoadBalancerBinding,
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
 _GONE_CODES = frozenset({"TaskSetNotFoundException", "ClientException"})
 
 
-class EcsContainers(EcsTaskDefinitions):
+class EcsContainers(EcsTaskDefinitions, EcsTasks):
     """`Containers` on boto3's ECS client."""
 
     def __init__(self, client: ECSClient, aws: AwsCaller) -> None:

@@ -19,6 +19,7 @@ import structlog
 from bluegreen.clock import Clock
 from bluegreen.config import DeploymentConfig
 from bluegreen.engine.analysis import Analyst
+from bluegreen.engine.green_targets import GreenTargets
 from bluegreen.engine.health_wait import HealthWait
 from bluegreen.engine.interrupts import Interrupted, InterruptFlag
 from bluegreen.engine.plan import Release, Resolved, resolve, stages_of
@@ -72,9 +73,12 @@ class Engine:
         self.interrupts = InterruptFlag()
         hooks.interrupted = self.interrupts.pending  # a signal stops a running hook at once
         analyst = Analyst(config, cloud, clock, self.event)
-        self.watcher = Watcher(config, cloud, store, clock, self.event, self.interrupts, analyst)
+        self.green_targets = GreenTargets(self.topology, self.event)
+        self.watcher = Watcher(
+            config, cloud, store, clock, self.event, self.interrupts, self.green_targets, analyst
+        )
         self.health_wait = HealthWait(
-            config, cloud.elb, self.topology, self.watcher, clock, self.event
+            config, cloud.elb, self.topology, self.watcher, clock, self.event, self.green_targets
         )
         self.detach_at_pause = False
         self._failure: BaseException | None = None
@@ -236,7 +240,7 @@ class Engine:
         weights = weights_for(100, rec.blue_target_group or "", rec.green_target_group or "")
         rec.test_route_moved = True
         self.store.save(rec)
-        self.shifter.apply([rec.test_route.ref], weights)
+        self.shifter.apply([rec.test_route.ref], weights, self.green_targets.of(rec))
         self.event(rec, f"test listener routed to green: {rec.test_route.arn}")
         self._hooks(rec, HookEvent.POST_TEST_TRAFFIC)
         return State.SHIFTING
@@ -247,7 +251,7 @@ class Engine:
         weights = weights_for(
             stage.weight, rec.blue_target_group or "", rec.green_target_group or ""
         )
-        self.shifter.apply([r.ref for r in rec.routes], weights)
+        self.shifter.apply([r.ref for r in rec.routes], weights, self.green_targets.of(rec))
         rec.green_percent = stage.weight
         if stage.weight and rec.green_traffic_since is None:  # the analysis's window starts
             rec.green_traffic_since = self.clock.now()

@@ -1,7 +1,8 @@
 """Waiting for green to become healthy (state WAITING_HEALTHY): poll, narrate, judge.
 
 Each poll of the Watcher's loop (signals, requests and the deadline are checked first)
-reads green's target health once, then:
+reads green's target health once and keeps green's own targets (green_targets.py: a stray
+target someone registered by hand counts for nothing), then:
 1. asks the topology whether green is ready (its tasks run, every target healthy): done;
 2. narrates: an event each time the picture (`gates.health_picture`) changes, never one
    per poll, so a person sees the 404s as soon as ELB reports them;
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 from bluegreen.clock import Clock
 from bluegreen.config import DeploymentConfig
+from bluegreen.engine.green_targets import GreenTargets
 from bluegreen.engine.watch import Watcher
 from bluegreen.errors import HealthCheckFailed
 from bluegreen.gates import (
@@ -29,6 +31,7 @@ from bluegreen.gates import (
     failure_window,
     health_picture,
 )
+from bluegreen.membership import describe_strays
 from bluegreen.model import HealthCheck, TargetGroup, TargetGroupHealth
 from bluegreen.ports import LoadBalancing
 from bluegreen.record import DeploymentRecord
@@ -53,11 +56,13 @@ class HealthWait:
         watcher: Watcher,
         clock: Clock,
         note: Callable[[DeploymentRecord, str], None],
+        green_targets: GreenTargets,
     ) -> None:
         self.config = config
         self.elb = elb
         self.topology = topology
         self.watcher = watcher
+        self.green_targets = green_targets
         self.clock = clock
         self.note = note
 
@@ -69,7 +74,7 @@ class HealthWait:
         seen = _Seen()
 
         def ready() -> bool:
-            health = self.elb.target_health(green)
+            health = self.green_targets.sort(rec, self.elb.target_health(green)).own
             seen.verdict = self.topology.green_ready(rec, health)
             if seen.verdict.ok:
                 return True
@@ -79,7 +84,10 @@ class HealthWait:
         timeout = self.config.health.timeout
         if not self.watcher.watch(rec, timeout, until=ready, gates=False):
             group = self.elb.target_groups([green])[0]
-            why = explain_unhealthy(self.elb.target_health(green), group.health_check, group.name)
+            found = self.green_targets.sort(rec, self.elb.target_health(green))
+            why = explain_unhealthy(found.own, group.health_check, group.name)
+            if found.strays:
+                why += f"; {describe_strays(found.strays, 'green')}"
             raise HealthCheckFailed(
                 f"green did not become healthy within {timeout:g}s ({seen.verdict.reason}): {why}"
             )

@@ -1,22 +1,27 @@
 """Moving production traffic: every route of a deployment moves together, and never to a
 target group without a healthy target.
 
-`TrafficShifter.apply()` checks health first, then writes every route. If a write fails
+`TrafficShifter.apply()` checks health first (through `own`, when given: green is judged
+by its own tasks' targets, strays left out), then writes every route. If a write fails
 part way, the routes already written are put back to what they were, so the listeners
 never stay in disagreement because of us.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import structlog
 
 from bluegreen.errors import BluegreenError, GateFailed
-from bluegreen.model import Route, RouteRef
+from bluegreen.model import Route, RouteRef, TargetGroupHealth
 from bluegreen.ports import LoadBalancing
 
 log = structlog.get_logger(__name__)
+
+
+# A target group's ARN and health → the targets of it that count.
+Own = Callable[[str, TargetGroupHealth], TargetGroupHealth]
 
 
 class NoHealthyTarget(GateFailed):
@@ -27,16 +32,23 @@ class TrafficShifter:
     def __init__(self, elb: LoadBalancing) -> None:
         self._elb = elb
 
-    def assert_can_receive(self, weights: Mapping[str, int]) -> None:
+    def assert_can_receive(self, weights: Mapping[str, int], own: Own | None = None) -> None:
         for arn, weight in weights.items():
-            if weight > 0 and self._elb.target_health(arn).healthy_count == 0:
+            if weight <= 0:
+                continue
+            health = self._elb.target_health(arn)
+            if (own(arn, health) if own else health).healthy_count == 0:
                 raise NoHealthyTarget(
                     f"refused to send {weight} weight to {arn}: it has no healthy target"
+                    + (" of its own tasks" if own and health.healthy_count else "")
                 )
 
-    def apply(self, refs: Sequence[RouteRef], weights: Mapping[str, int]) -> list[Route]:
-        """Every route gets `weights`, or none keeps a change (best effort restore)."""
-        self.assert_can_receive(weights)
+    def apply(
+        self, refs: Sequence[RouteRef], weights: Mapping[str, int], own: Own | None = None
+    ) -> list[Route]:
+        """Every route gets `weights`, or none keeps a change (best effort restore). `own`
+        keeps the targets that count of a target group's health (all, without it)."""
+        self.assert_can_receive(weights, own)
         before = [self._elb.route(ref) for ref in refs]
         written: list[Route] = []
         try:

@@ -2,7 +2,8 @@
 
 Each poll (every `health.poll_interval`) notices a SIGINT/SIGTERM (interrupts.py), takes
 promote/rollback requests from the store, checks the deployment's deadline and, unless
-told not to, the gates (green target health, alarms) and, when asked, lets the metric
+told not to, the gates (the health of green's own targets — green_targets.py — and the
+alarms) and, when asked, lets the metric
 analysis evaluate if one is due (analysis.py); a failure raises, which the engine turns
 into a rollback. `bake` is a watch with the analysis that then asks whether it may end.
 Time comes from the injected clock, so on a VirtualClock a 30-minute bake takes no real
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from bluegreen.clock import Clock
 from bluegreen.config import DeploymentConfig
 from bluegreen.engine.analysis import Analyst
+from bluegreen.engine.green_targets import GreenTargets
 from bluegreen.engine.interrupts import InterruptFlag
 from bluegreen.errors import GateFailed, RollbackRequested, TimeoutExceeded
 from bluegreen.gates import alarms_ok, green_still_healthy
@@ -33,6 +35,7 @@ class Watcher:
         clock: Clock,
         note: Callable[[DeploymentRecord, str], None],
         interrupts: InterruptFlag,
+        green_targets: GreenTargets,
         analyst: Analyst | None = None,
     ) -> None:
         self.config = config
@@ -41,6 +44,7 @@ class Watcher:
         self.clock = clock
         self._note = note
         self._interrupts = interrupts
+        self.green_targets = green_targets
         self.analyst = analyst
 
     def watch(
@@ -101,7 +105,8 @@ class Watcher:
             raise TimeoutExceeded(f"the deployment ran past its timeout ({self.config.timeout:g}s)")
 
     def _check_gates(self, rec: DeploymentRecord) -> None:
-        verdicts = [green_still_healthy(self.cloud.elb.target_health(rec.green_target_group or ""))]
+        health = self.cloud.elb.target_health(rec.green_target_group or "")
+        verdicts = [green_still_healthy(self.green_targets.sort(rec, health).own)]
         if self.config.gates.alarms:
             verdicts.append(alarms_ok(self.cloud.alarms.alarm_states(self.config.gates.alarms)))
         for verdict in verdicts:

@@ -30,6 +30,8 @@ The checks, in order (several rows may share a name: one per listener, target gr
     health_check                          path, matcher, port (settings.py)
     target_group_attributes, stickiness,  warnings: stickiness on, 300 s deregistration
     deregistration_delay
+    stray_targets                         warning: a target that is none of the tasks
+                                          attached to its group (strays.py)
     analysis                              blue has data for every metric check, and
                                           GetMetricData is allowed (analysis.py)
 """
@@ -38,7 +40,7 @@ from __future__ import annotations
 
 from bluegreen.config import DeploymentConfig
 from bluegreen.ports import Cloud
-from bluegreen.preflight import analysis, settings, tasks, wiring
+from bluegreen.preflight import analysis, settings, strays, tasks, wiring
 from bluegreen.preflight.report import Check, Findings, Report, Result
 
 __all__ = ["Check", "Report", "Result", "run_checks"]
@@ -66,5 +68,8 @@ def run_checks(config: DeploymentConfig, cloud: Cloud, now: float) -> Report:
     tasks.security_groups(f, cloud, lbs, units, mode, port)
     settings.health_checks(f, groups, port)
     settings.attributes(f, cloud, groups)
+    strays.stray_targets(
+        f, cloud, config.service.cluster, config.service.mode, services if drivable else {}, groups
+    )
     analysis.metrics(f, config, cloud, now, lbs, live, services)
     return f.report()

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from moto import mock_aws
 from moto.moto_api import state_manager
 
-from bluegreen.sandbox import ecs, faults, health, metric_data, metrics, wiring
+from bluegreen.sandbox import ecs, ecs_tasks, faults, health, metric_data, metrics, wiring
 from bluegreen.sandbox.world import HEALTHY, AppModel, Sandbox, Target, Task
 
 __all__ = [
@@ -64,6 +64,7 @@ def install_simulators(sandbox: Sandbox) -> None:
     wiring.install()  # target groups' load balancers follow listener changes
     health.install(sandbox)
     ecs.install(sandbox)
+    ecs_tasks.install(sandbox)  # ListTasks/DescribeTasks show the simulator's tasks
     # After health and ECS: each minute's metrics see the targets they just moved.
     metrics.install(sandbox)
     metric_data.install()  # GetMetricData: percentiles, metric math, exact matching
@@ -75,6 +76,7 @@ def uninstall_simulators() -> None:
     no faults)."""
     faults.uninstall()
     metric_data.uninstall()
+    ecs_tasks.uninstall()
     ecs.uninstall()
     health.uninstall()
     wiring.uninstall()

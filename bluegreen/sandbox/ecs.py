@@ -200,7 +200,8 @@ class EcsSimulator:
             return None
         image = image or definition.container_definitions[0].get("image", "")
         awsvpc = (holder.network_configuration or {}).get("awsvpcConfiguration") or {}
-        return Placement(image, tuple(bindings), tuple(awsvpc.get("subnets") or ()))
+        subnets = tuple(awsvpc.get("subnets") or ())
+        return Placement(image, tuple(bindings), subnets, definition.arn)
 
     # -- deployments ---------------------------------------------------------------------
 

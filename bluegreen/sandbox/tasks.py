@@ -39,6 +39,7 @@ class Placement:
     image: str
     bindings: tuple[tuple[str, int], ...]
     subnets: tuple[str, ...]
+    task_definition: str = ""
 
 
 @dataclass
@@ -166,6 +167,7 @@ class Scheduler:
             bindings=placement.bindings,
             started_at=at,
             running_at=at + self.sandbox.task_start_delay,
+            task_definition=placement.task_definition,
         )
         owner.tasks.append(task)
         self.sandbox.tasks[task.id] = task

@@ -124,6 +124,7 @@ class Task:
     status: str = "PENDING"  # PENDING | RUNNING | STOPPED
     stopped_at: float | None = None
     stopped_reason: str | None = None
+    task_definition: str = ""  # its ARN, as DescribeTasks reports it
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bluegreen.errors import PreflightError
 from bluegreen.gates import Verdict
-from bluegreen.model import LoadBalancerBinding, Service, TargetGroup, TargetGroupHealth
+from bluegreen.model import EcsTask, LoadBalancerBinding, Service, TargetGroup, TargetGroupHealth
 from bluegreen.refusals import classic_refusal
 
 if TYPE_CHECKING:
@@ -61,6 +61,10 @@ class Topology(Protocol):
     def green_ready(self, rec: DeploymentRecord, health: TargetGroupHealth) -> Verdict:
         """Not ready is not failed (the caller waits); a failure ECS reports as final (a
         tripped circuit breaker) raises HealthCheckFailed at once."""
+        ...
+
+    def green_tasks(self, rec: DeploymentRecord) -> list[EcsTask]:
+        """The tasks ECS runs for green now (its task set's, or its service's)."""
         ...
 
     def make_green_primary(self, rec: DeploymentRecord) -> None: ...

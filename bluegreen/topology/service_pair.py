@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bluegreen.errors import HealthCheckFailed, PreflightError
 from bluegreen.gates import Verdict, targets_ready
-from bluegreen.model import Service, TargetGroup, TargetGroupHealth
+from bluegreen.model import EcsTask, Service, TargetGroup, TargetGroupHealth
 from bluegreen.refusals import controller_refusal
 from bluegreen.topology.contract import Fleet, Note, refuse_classic_load_balancer
 
@@ -111,6 +111,11 @@ class ServicePair:
         if deployment.rollout_state not in (None, "COMPLETED"):
             return Verdict(False, f"ECS deployment {deployment.id} {deployment.rollout_state}")
         return targets_ready(health, rec.desired_count)
+
+    def green_tasks(self, rec: DeploymentRecord) -> list[EcsTask]:
+        if not rec.green_service:
+            return []
+        return self.ecs.tasks(self.cluster, service=rec.green_service)
 
     def make_green_primary(self, rec: DeploymentRecord) -> None:
         return None  # two services: nothing is primary

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from bluegreen.errors import PreflightError
 from bluegreen.gates import Verdict, green_ready
-from bluegreen.model import TargetGroup, TargetGroupHealth, TaskSet
+from bluegreen.model import EcsTask, TargetGroup, TargetGroupHealth, TaskSet
 from bluegreen.refusals import controller_refusal
 from bluegreen.topology.contract import Fleet, Note, refuse_classic_load_balancer
 
@@ -118,6 +118,12 @@ class TaskSets:
         task_sets = self.ecs.task_sets(self.cluster, self.service)
         green = next((ts for ts in task_sets if ts.id == rec.green_task_set), None)
         return green_ready(health, green, rec.desired_count)
+
+    def green_tasks(self, rec: DeploymentRecord) -> list[EcsTask]:
+        if not rec.green_task_set:
+            return []
+        # ECS starts a task set's tasks with the task set's id as startedBy.
+        return self.ecs.tasks(self.cluster, started_by=rec.green_task_set)
 
     def make_green_primary(self, rec: DeploymentRecord) -> None:
         if rec.green_is_primary:

@@ -91,14 +91,10 @@ def test_a_tripped_circuit_breaker_rolls_back_with_ecs_reason(
     make: Any, sandbox: Sandbox, stack: SandboxStack
 ) -> None:
     sandbox.apps[V2] = AppModel(serves=("/api",))  # the health check on /health gets 404
-    # A healthy target no task owns keeps green's picture from being a definitive failure
-    # (bluegreen's own early verdict): ECS's breaker is what stops this deployment.
-    elb().register_targets(
-        TargetGroupArn=stack.green_tg_arn, Targets=[{"Id": "10.0.2.250", "Port": 8080}]
-    )
-
+    # Polled every 10 minutes, bluegreen's own early verdict (a definitive failure lasting
+    # the target group's window) cannot come first: ECS's breaker stops this deployment.
     with pytest.raises(HealthCheckFailed, match="circuit breaker") as caught:
-        make(health={"timeout": "1h"}).deploy({"web": V2})
+        make(health={"timeout": "1h", "poll_interval": "10m"}).deploy({"web": V2})
 
     assert "failed" in str(caught.value)
     assert sandbox.clock.now() < caught.value.result.record.created_at + 3600

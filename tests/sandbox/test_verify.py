@@ -40,6 +40,7 @@ EVERY_CHECK = {
     "health_check",
     "stickiness",
     "deregistration_delay",
+    "stray_targets",
 }
 
 
