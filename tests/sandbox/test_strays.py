@@ -112,7 +112,8 @@ def test_verify_warns_about_both_strays_with_the_fix(sandbox: Sandbox, stack: Sa
     register_stray(sandbox, stack, HEALTHY_STRAY, dead=False)
     register_stray(sandbox, stack, DEAD_STRAY, dead=True)
 
-    report = run_checks(parse_config(stack.config()), connect(clock=sandbox.clock))
+    cloud = connect(clock=sandbox.clock)
+    report = run_checks(parse_config(stack.config()), cloud, sandbox.clock.now())
 
     warned = [c for c in report.named("stray_targets") if c.result is Result.WARN]
     assert len(warned) == 1, report.to_dict()
