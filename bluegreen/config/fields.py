@@ -173,11 +173,7 @@ def header_secrets(headers: Mapping[str, str]) -> list[str]:
 
 
 def header_names(headers: dict[str, str]) -> dict[str, str]:
-    bad = [name for name in headers if not _HEADER_NAME.fullmatch(name)]
-    if bad:
-        raise ValueError(
-            f"header names are letters, digits and !#$%&'*+.^_`|~- (got {', '.join(bad)})"
-        )
+    well_formed_header_names(headers)
     reserved = [name for name in headers if name.lower() in RESERVED_HEADERS]
     if reserved:
         raise ValueError(
@@ -185,6 +181,14 @@ def header_names(headers: dict[str, str]) -> dict[str, str]:
             "(the signature comes from secret_env)"
         )
     return headers
+
+
+def well_formed_header_names(headers: Mapping[str, str]) -> None:
+    bad = [name for name in headers if not _HEADER_NAME.fullmatch(name)]
+    if bad:
+        raise ValueError(
+            f"header names are letters, digits and !#$%&'*+.^_`|~- (got {', '.join(bad)})"
+        )
 
 
 def header_value(value: str) -> str:
