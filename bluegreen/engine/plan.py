@@ -23,7 +23,7 @@ from bluegreen.model import AlarmState, LoadBalancer, Route, TargetGroup
 from bluegreen.ports import Cloud
 from bluegreen.redact import Redactor
 from bluegreen.refusals import forwards_elsewhere, gateway_refusal, listeners_disagree
-from bluegreen.smoke import test_listener_url
+from bluegreen.smoke import listener_url
 from bluegreen.strategies import Stage, stages_for
 from bluegreen.topology import Fleet, Topology, topology_for
 
@@ -319,7 +319,7 @@ def _smoke_steps(config: DeploymentConfig, resolved: Resolved) -> list[PlanStep]
         None,
     )
     if route and balancer and balancer.dns_name:
-        base = test_listener_url(route.protocol, balancer.dns_name, route.port)
+        base = listener_url(route.protocol, balancer.dns_name, route.port)
     checks = config.analysis.http if config.analysis else []
     return [PlanStep("smoke check", describe_http_check(c, base)) for c in checks]
 

@@ -22,7 +22,7 @@ from bluegreen.config import DeploymentConfig
 from bluegreen.errors import SmokeCheckFailed
 from bluegreen.ports import Cloud
 from bluegreen.record import DeploymentRecord, SmokeEntry
-from bluegreen.smoke import Fetch, request, run_check, test_listener_url
+from bluegreen.smoke import Fetch, listener_url, request, run_check
 
 Note = Callable[[DeploymentRecord, str], None]
 
@@ -71,4 +71,4 @@ class SmokeChecks:
                 f"smoke checks: load balancer {balancer.name} has no DNS name to send them to",
                 hint="give each [[analysis.http]] check a url",
             )
-        return test_listener_url(route.protocol, balancer.dns_name, route.port)
+        return listener_url(route.protocol, balancer.dns_name, route.port)

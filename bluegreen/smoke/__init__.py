@@ -5,7 +5,7 @@ What a check asks for is configured in `[[analysis.http]]` (bluegreen.config.smo
 it runs is the engine's business (bluegreen.engine.smoke).
 """
 
-from bluegreen.smoke.checks import Fetch, SmokeVerdict, run_check, test_listener_url, url_of
+from bluegreen.smoke.checks import Fetch, SmokeVerdict, listener_url, run_check, url_of
 from bluegreen.smoke.http import Answer, request
 
-__all__ = ["Answer", "Fetch", "SmokeVerdict", "request", "run_check", "test_listener_url", "url_of"]
+__all__ = ["Answer", "Fetch", "SmokeVerdict", "listener_url", "request", "run_check", "url_of"]

@@ -57,7 +57,7 @@ class SmokeVerdict:
         }
 
 
-def test_listener_url(protocol: str | None, dns_name: str, port: int | None) -> str:
+def listener_url(protocol: str | None, dns_name: str, port: int | None) -> str:
     """The base URL of a listener: "http://my-lb-123.elb.amazonaws.com:8080"."""
     scheme = _SCHEMES.get((protocol or "HTTP").upper(), "http")
     return f"{scheme}://{dns_name}" + (f":{port}" if port else "")
