@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bluegreen.analysis import describe_analysis, describe_check
-from bluegreen.config import DeploymentConfig, route_ref, route_refs
-from bluegreen.config.smoke import describe_http_check
+from bluegreen.config import DeploymentConfig, describe_http_check, route_ref, route_refs
 from bluegreen.engine.analysis import check_readable
 from bluegreen.engine.taskdef import is_task_definition_arn
 from bluegreen.errors import ConflictError, PreflightError

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bluegreen.clock import Clock
+from bluegreen.config import HttpCheckConfig
 from bluegreen.config.fields import header_secrets, shown_url
-from bluegreen.config.smoke import HttpCheckConfig
 from bluegreen.redact import Redactor
 from bluegreen.smoke.http import Answer, request
 

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from bluegreen.clock import VirtualClock
-from bluegreen.config import parse_config
-from bluegreen.config.smoke import HttpCheckConfig, describe_http_check
+from bluegreen.config import HttpCheckConfig, describe_http_check, parse_config
 from bluegreen.errors import ConfigError
 from bluegreen.smoke import Answer, listener_url, run_check
 
