@@ -19,6 +19,7 @@ from bluegreen.sandbox import AppModel, Sandbox
 from bluegreen.sandbox.lb_http import LoadBalancerProxy
 from bluegreen.sandbox.observe import Observer
 from bluegreen.sandbox.stack import SandboxStack, build_stack
+from bluegreen.smoke import request
 
 IMAGE = "public.ecr.aws/bluegreen/demo-web"
 V2 = f"{IMAGE}:2.0.0"
@@ -166,3 +167,18 @@ def test_a_listener_rule_is_matched_before_the_default_action(
     base = f"http://{dns_name(stack)}:8080"
     assert get(f"{base}/beta/x") == (418, "teapot")
     assert get(f"{base}/health") == (200, f"/health served by {stack.image}")
+
+
+def test_a_hanging_app_gives_no_answer_within_the_clients_timeout(
+    sandbox: Sandbox, stack: SandboxStack, proxy: LoadBalancerProxy
+) -> None:
+    # ELB keeps a hanging app's targets unhealthy, so only a target registered by hand
+    # (healthy to ELB, answering as the group's ECS image) reaches one.
+    sandbox.apps[stack.image] = AppModel(hangs=True)
+    elb().register_targets(
+        TargetGroupArn=stack.blue_tg_arn, Targets=[{"Id": "10.0.1.99", "Port": 8080}]
+    )
+    sandbox.clock.advance(1)  # noticed: its health checks start
+    sandbox.clock.advance(600)  # and pass
+    answer = request(f"http://{dns_name(stack)}:8080/health", "GET", {}, 0.3)
+    assert (answer.status, answer.reason) == (None, "timed out")
