@@ -11,7 +11,8 @@
     ├── DeploymentFailed           exit 1   the deployment failed and was rolled back; blue serves
     │   ├── HealthCheckFailed               green never became healthy
     │   ├── GateFailed                      an alarm or target health gate failed during a stage
-    │   │   └── AnalysisFailed              metric analysis judged green worse than blue
+    │   │   ├── AnalysisFailed              metric analysis judged green worse than blue
+    │   │   └── SmokeCheckFailed            a smoke check's request did not get what it expects
     │   ├── HookFailed                      a hook failed or timed out
     │   └── DeploymentStopped               pre_provision hook failed: nothing to roll back
     ├── RollbackFailed             exit 3   rollback could not complete: a person must act
@@ -111,6 +112,10 @@ class GateFailed(DeploymentFailed):
 class AnalysisFailed(GateFailed):
     """Metric analysis failed green (or, with on_inconclusive = "fail", could not judge
     it by the end of a bake)."""
+
+
+class SmokeCheckFailed(GateFailed):
+    """A smoke check (`[[analysis.http]]`) failed green before production traffic moved."""
 
 
 class HookFailed(DeploymentFailed):

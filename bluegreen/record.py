@@ -92,6 +92,18 @@ class AnalysisEntry(BaseModel):
         return all(c.status == "pass" for c in self.checks)
 
 
+class SmokeEntry(BaseModel):
+    """One smoke check's verdict (bluegreen.smoke.SmokeVerdict.to_dict); headers never."""
+
+    check: str
+    status: Literal["pass", "fail"]
+    url: str
+    requests: int
+    passed: int
+    reason: str = ""
+    at: float = 0.0
+
+
 # The record keeps the latest evaluations only: a day's pause at one a minute would
 # otherwise make every save of the record larger.
 MAX_ANALYSIS_ENTRIES = 240
@@ -138,6 +150,7 @@ class DeploymentRecord(BaseModel):
     baked: bool = False  # the bake after the shift ended (paused on its analysis, promoted)
     green_traffic_since: float | None = None  # the first production weight on green
     analysis: list[AnalysisEntry] = Field(default_factory=list)  # the latest evaluations
+    smoke: list[SmokeEntry] = Field(default_factory=list)  # the smoke checks' verdicts
     deadline: float | None = None
     detached: bool = False
     interrupted: str | None = None  # the signal that stopped a deployment left resumable
@@ -197,4 +210,5 @@ class DeploymentRecord(BaseModel):
             "started_at": self.created_at,
             "ended_at": self.ended_at,
             "duration_seconds": (self.ended_at or self.updated_at) - self.created_at,
+            "smoke_checks": [entry.model_dump() for entry in self.smoke],
         }

@@ -108,6 +108,8 @@ class World:
     desired: int = 2
     controller: str = "EXTERNAL"
     lb_type: str = "application"  # of every route's load balancer
+    dns_name: str | None = None  # of every route's load balancer (smoke checks go there)
+    listener_port: int = 80  # of every route's listener
     # image → "healthy" | "unhealthy" | ("unhealthy_after", seconds)
     behaviour: dict[str, Any] = field(default_factory=dict)
     routes: dict[RouteRef, dict[str, int]] = field(default_factory=dict)
@@ -208,7 +210,8 @@ class FakeElb:
         return TargetGroupAttributes({"deregistration_delay.timeout_seconds": "30"})
 
     def load_balancer(self, arn: str) -> LoadBalancer:
-        return LoadBalancer(arn, "web", self.w.lb_type, "vpc-1")
+        self.w.call("DescribeLoadBalancers")
+        return LoadBalancer(arn, "web", self.w.lb_type, "vpc-1", self.w.dns_name)
 
     def route(self, ref: RouteRef) -> Route:
         self.w.call("DescribeListeners")
@@ -223,7 +226,7 @@ class FakeElb:
                 },
             },
         )
-        return Route(ref, actions, dict(weights), "arn:lb", "HTTP", 80)
+        return Route(ref, actions, dict(weights), "arn:lb", "HTTP", self.w.listener_port)
 
     def set_weights(
         self, ref: RouteRef, weights: Mapping[str, int], current: Route | None = None

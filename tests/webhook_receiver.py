@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -24,6 +24,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    observed: object = None  # what `Receiver.observe` returned as the request arrived
 
     def signed_with(self, secret: str) -> bool:
         """True when the signature header is the HMAC-SHA256 of the body under `secret`."""
@@ -45,6 +46,7 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     hang: bool = False
     echo_headers: bool = False
+    observe: Callable[[], object] | None = None  # called as each request arrives
     released: threading.Event = field(default_factory=threading.Event)
 
     def answer(self, *answers: Answer) -> None:
@@ -57,7 +59,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             headers = dict(self.headers.items())
-            receiver.received.append(Received(self.command, self.path, headers, body))
+            observed = receiver.observe() if receiver.observe else None
+            receiver.received.append(Received(self.command, self.path, headers, body, observed))
             if receiver.hang:
                 receiver.released.wait(60)
                 return
@@ -73,6 +76,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
         do_POST = _serve
         do_GET = _serve
+        do_HEAD = _serve
+        do_OPTIONS = _serve
 
         def log_message(self, *_: object) -> None:
             pass  # the test reads `received`, not stderr

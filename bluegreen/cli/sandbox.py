@@ -83,6 +83,13 @@ def serve(
     config_out: Annotated[
         Path, typer.Option("--config-out", help="Where to write bluegreen.toml for the stack.")
     ] = Path("bluegreen.toml"),
+    test_listener: Annotated[
+        bool,
+        typer.Option(
+            "--test-listener",
+            help="Give the stack an HTTP :8080 test listener (smoke checks go through it).",
+        ),
+    ] = False,
 ) -> None:
     """Rehearsal tool: serve the simulated AWS on 127.0.0.1 with the demo stack, for
     `bluegreen` commands in other shells (run the printed exports there). Ctrl-C stops it."""
@@ -108,7 +115,8 @@ def serve(
         raise typer.Exit(UsageError.exit_code) from None
     try:
         with stopped_by_signal() as stop:
-            config_out.write_text(build_demo_world(server).config_toml())
+            stack = build_demo_world(server, test_listener=test_listener)
+            config_out.write_text(stack.config_toml())
             message = f"simulated AWS on {server.endpoint_url} at {speed:g}x; wrote {config_out}"
             err.print(Text(message))
             err.print(Text("rehearsal only; in another shell, run:"))

@@ -110,6 +110,7 @@ def render_status(status: Status) -> RenderableType:
                 f"{d['steps']} at {d['green_percent']}% green"
             )
         )
+        lines += _smoke_lines(d.get("smoke_checks") or [])
         lines += _analysis_lines(d.get("analysis"))
     lines += [Text.assemble(("warning: ", "yellow"), warning) for warning in status.warnings]
     return Group(*lines)
@@ -127,6 +128,17 @@ def _analysis_lines(entry: dict[str, Any] | None) -> list[Text]:
         status = check["status"]
         shown = (f"{status:<12}  ", VERDICT_STYLES.get(status, ""))
         lines.append(Text.assemble("    ", shown, check["reason"]))
+    return lines
+
+
+def _smoke_lines(entries: list[dict[str, Any]]) -> list[Text]:
+    """The smoke checks' verdicts: one line per check."""
+    lines = [Text("  smoke checks:")] if entries else []
+    for entry in entries:
+        status = entry["status"]
+        shown = (f"{status:<12}  ", VERDICT_STYLES.get(status, ""))
+        said = entry["reason"] or f"{entry['check']}: {entry['passed']}/{entry['requests']} passed"
+        lines.append(Text.assemble("    ", shown, said))
     return lines
 
 

@@ -8,7 +8,8 @@ cannot be read or parsed (missing, a directory, not UTF-8, nested too deeply) in
 CLI flags arrive as `overrides`, a nested dict merged over the file before validation, so
 they are validated exactly like the file.
 
-The models are in `schema.py` (the `[analysis]` table's in `analysis.py`), their value
+The models are in `schema.py` (the `[analysis]` table's in `analysis.py`, its smoke
+checks' in `smoke.py`), their value
 types in `fields.py`, reading and validating a file in `loading.py`; everything is
 re-exported here, so `from bluegreen.config import X` is the one import path outside this
 package.
@@ -34,6 +35,7 @@ from bluegreen.config.schema import (
     route_ref,
     route_refs,
 )
+from bluegreen.config.smoke import HttpCheckConfig, describe_http_check
 
 __all__ = [
     "MAX_NESTING",
@@ -43,6 +45,7 @@ __all__ = [
     "GatesConfig",
     "HealthConfig",
     "HookConfig",
+    "HttpCheckConfig",
     "MetricCheckConfig",
     "MetricQueryConfig",
     "RouteConfig",
@@ -52,6 +55,7 @@ __all__ = [
     "StrategyConfig",
     "StrategyType",
     "TargetGroupsConfig",
+    "describe_http_check",
     "load_config",
     "merge_overrides",
     "parse_config",

@@ -1,4 +1,5 @@
-"""The `[analysis]` table: metric checks that judge green by its traffic while it bakes.
+"""The `[analysis]` table: metric checks that judge green by its traffic while it bakes
+(and its `[[analysis.http]]` smoke checks, whose model is smoke.py's).
 
     [analysis]
     interval = "1m"             # one evaluation per CloudWatch minute (whole minutes only)
@@ -41,6 +42,7 @@ from bluegreen.config.metric_query import (
     expression_ids,
     placeholders_in,
 )
+from bluegreen.config.smoke import MAX_HTTP_CHECKS, HttpCheckConfig
 
 BUILTINS = ("error_rate", "latency", "request_count")
 # What differs between blue and green whatever the mode ({service} only for a pair).
@@ -254,10 +256,16 @@ class AnalysisConfig(StrictModel):
     failure_limit: int = Field(default=1, ge=1, le=100)
     on_inconclusive: Literal["extend", "pause", "fail", "continue"] = "extend"
     inconclusive_limit: int = Field(default=10, ge=0, le=1000)
-    metrics: list[MetricCheckConfig] = Field(min_length=1, max_length=MAX_METRICS)
+    metrics: list[MetricCheckConfig] = Field(default_factory=list, max_length=MAX_METRICS)
+    http: list[HttpCheckConfig] = Field(default_factory=list, max_length=MAX_HTTP_CHECKS)
 
     @model_validator(mode="after")
     def _coherent(self) -> AnalysisConfig:
+        if not self.metrics and not self.http:
+            raise ValueError(
+                "[analysis] judges nothing: add [[analysis.metrics]] (judged while green "
+                "bakes) and/or [[analysis.http]] (smoke checks before production moves)"
+            )
         if self.interval < 60 or self.interval % 60 or self.interval > 3600:
             raise ValueError(
                 f"interval ({self.interval:g}s) is whole minutes from 1m to 1h: "

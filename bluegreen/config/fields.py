@@ -132,7 +132,7 @@ def python_target(value: str) -> str:
 
 
 def http_url(value: str) -> str:
-    """A url hook's address: http(s)://host[:port]/path[?query]."""
+    """A url hook's or a smoke check's address: http(s)://host[:port]/path[?query]."""
     if len(value) > MAX_URL_LENGTH or _CONTROL.search(value) or " " in value:
         raise ValueError(
             f"a URL is at most {MAX_URL_LENGTH} characters, without spaces or control characters"
@@ -144,12 +144,12 @@ def http_url(value: str) -> str:
         raise ValueError(f"not a valid URL: {exc}") from None
     if parts.scheme.lower() not in URL_SCHEMES:
         got = f"{parts.scheme}:" if parts.scheme else "no scheme"
-        raise ValueError(f'a hook URL is http:// or https:// (got {got}): e.g. "https://host/path"')
+        raise ValueError(f'a URL is http:// or https:// (got {got}): e.g. "https://host/path"')
     if not parts.hostname:
-        raise ValueError('a hook URL needs a host: e.g. "https://hooks.example.com/deploy"')
+        raise ValueError('a URL needs a host: e.g. "https://hooks.example.com/deploy"')
     if parts.username is not None or parts.password is not None:
         raise ValueError(
-            "a hook URL cannot hold credentials (user:password@): send them in a header, "
+            "a URL cannot hold credentials (user:password@): send them in a header, "
             'e.g. headers = { Authorization = "Basic …" }'
         )
     return value
@@ -173,11 +173,7 @@ def header_secrets(headers: Mapping[str, str]) -> list[str]:
 
 
 def header_names(headers: dict[str, str]) -> dict[str, str]:
-    bad = [name for name in headers if not _HEADER_NAME.fullmatch(name)]
-    if bad:
-        raise ValueError(
-            f"header names are letters, digits and !#$%&'*+.^_`|~- (got {', '.join(bad)})"
-        )
+    well_formed_header_names(headers)
     reserved = [name for name in headers if name.lower() in RESERVED_HEADERS]
     if reserved:
         raise ValueError(
@@ -185,6 +181,14 @@ def header_names(headers: dict[str, str]) -> dict[str, str]:
             "(the signature comes from secret_env)"
         )
     return headers
+
+
+def well_formed_header_names(headers: Mapping[str, str]) -> None:
+    bad = [name for name in headers if not _HEADER_NAME.fullmatch(name)]
+    if bad:
+        raise ValueError(
+            f"header names are letters, digits and !#$%&'*+.^_`|~- (got {', '.join(bad)})"
+        )
 
 
 def header_value(value: str) -> str:

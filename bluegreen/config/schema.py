@@ -272,7 +272,20 @@ class DeploymentConfig(_Strict):
             problems = placeholder_problems(self.analysis, self.service.mode)
             if problems:
                 raise ValueError("; ".join(problems))
+            self._smoke_checks_have_a_way_in()
         return self
+
+    def _smoke_checks_have_a_way_in(self) -> None:
+        assert self.analysis is not None
+        if self.test_listener is not None:
+            return
+        for number, check in enumerate(self.analysis.http):
+            if check.through_test_listener:
+                raise ValueError(
+                    f"analysis.http.{number}: path {check.path!r} is requested through the "
+                    "test listener, and there is no [test_listener]: add one, or give the "
+                    'check a url (e.g. url = "https://green.internal.example.com/health")'
+                )
 
     @property
     def base_dir(self) -> Path:
@@ -285,8 +298,15 @@ class DeploymentConfig(_Strict):
 
     @property
     def redactor(self) -> Redactor:
-        """Masks what the logs mask, and the values of every hook's secret-named `env`."""
-        return Redactor(v for hook in self.hooks for v in hook.redactor.secret_values)
+        """Masks what the logs mask, the values of every hook's secret-named `env` and
+        headers, and the header values of every smoke check."""
+        smoke = self.analysis.http if self.analysis else []
+        return Redactor(
+            [
+                *(v for hook in self.hooks for v in hook.redactor.secret_values),
+                *(v for check in smoke for v in header_secrets(check.headers)),
+            ]
+        )
 
     @property
     def service_key(self) -> str:

@@ -60,7 +60,7 @@ class Analyst:
     def poll(self, rec: DeploymentRecord) -> None:
         """Evaluate if one is due. Raises AnalysisFailed at `failure_limit` in a row."""
         analysis = self.analysis
-        if analysis is None or rec.green_traffic_since is None:
+        if analysis is None or not analysis.metrics or rec.green_traffic_since is None:
             return
         now = self.clock.now()
         if self._next_due is None:
@@ -94,7 +94,7 @@ class Analyst:
         """At the end of a bake that began at `since`: True when it may end, False when the
         deployment must pause. `wait(seconds)` bakes on (evaluating) for an extension."""
         analysis = self.analysis
-        if analysis is None:
+        if analysis is None or not analysis.metrics:  # smoke checks only: nothing to settle
             return True
         self._await_a_first_verdict(rec, since, wait)
         for extension in itertools.count(1):
@@ -181,7 +181,7 @@ def check_readable(
 ) -> None:
     """Before any change: the analysis's queries fit one read, and the built-in checks
     have an Application Load Balancer to read (ConfigError otherwise)."""
-    if config.analysis:
+    if config.analysis and config.analysis.metrics:
         albs = [lb.arn for lb in load_balancers if lb.type == "application"]
         blue = colour_of(config, "blue", albs, target_groups[0])
         green = colour_of(config, "green", albs, target_groups[1])

@@ -25,6 +25,7 @@ from bluegreen.engine.interrupts import Interrupted, InterruptFlag
 from bluegreen.engine.plan import Release, Resolved, resolve, stages_of
 from bluegreen.engine.reads import once
 from bluegreen.engine.rollback import RollBack
+from bluegreen.engine.smoke import SmokeChecks
 from bluegreen.engine.taskdef import is_task_definition_arn, load_task_definition_file, with_images
 from bluegreen.engine.traffic import TrafficShifter
 from bluegreen.engine.watch import Watcher
@@ -80,6 +81,7 @@ class Engine:
         self.health_wait = HealthWait(
             config, cloud.elb, self.topology, self.watcher, clock, self.event, self.green_targets
         )
+        self.smoke = SmokeChecks(config, cloud, clock, self.event, self.interrupts.check)
         self.detach_at_pause = False
         self._failure: BaseException | None = None
         self._handlers: dict[State, Callable[[DeploymentRecord], State | None]] = {
@@ -233,6 +235,8 @@ class Engine:
         self.health_wait.run(rec)
         self.event(rec, "green is healthy")
         self._hooks(rec, HookEvent.POST_PROVISION)
+        if not rec.test_route:
+            self.smoke.run(rec)  # `url` checks only: nothing to route first
         return State.TEST_TRAFFIC if rec.test_route else State.SHIFTING
 
     def _test_traffic(self, rec: DeploymentRecord) -> State:
@@ -242,6 +246,7 @@ class Engine:
         self.store.save(rec)
         self.shifter.apply([rec.test_route.ref], weights, self.green_targets.of(rec))
         self.event(rec, f"test listener routed to green: {rec.test_route.arn}")
+        self.smoke.run(rec)
         self._hooks(rec, HookEvent.POST_TEST_TRAFFIC)
         return State.SHIFTING
 

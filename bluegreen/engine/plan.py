@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bluegreen.analysis import describe_analysis, describe_check
-from bluegreen.config import DeploymentConfig, route_ref, route_refs
+from bluegreen.config import DeploymentConfig, describe_http_check, route_ref, route_refs
 from bluegreen.engine.analysis import check_readable
 from bluegreen.engine.taskdef import is_task_definition_arn
 from bluegreen.errors import ConflictError, PreflightError
@@ -22,6 +22,7 @@ from bluegreen.model import AlarmState, LoadBalancer, Route, TargetGroup
 from bluegreen.ports import Cloud
 from bluegreen.redact import Redactor
 from bluegreen.refusals import forwards_elsewhere, gateway_refusal, listeners_disagree
+from bluegreen.smoke import listener_url
 from bluegreen.strategies import Stage, stages_for
 from bluegreen.topology import Fleet, Topology, topology_for
 
@@ -246,14 +247,17 @@ def build_plan(config: DeploymentConfig, resolved: Resolved, release: Release) -
     steps += _hook_steps(config, "post_provision")
     if resolved.test_route:
         steps.append(PlanStep("route test listener to green", str(resolved.test_route.ref)))
+        steps += _smoke_steps(config, resolved)
         steps += _hook_steps(config, "post_test_traffic")
+    else:
+        steps += _smoke_steps(config, resolved)
     steps += _shift_steps(resolved, stages)
     steps.append(PlanStep("bake", f"{config.gates.bake_after_shift:g}s at 100% green, blue kept"))
     steps += _hook_steps(config, "pre_cleanup")
     steps += [PlanStep(*s) for s in topology.plan_retire(fleet, config.gates.termination_wait)]
     gates = ["green target health"] + [f"alarm {a}" for a in config.gates.alarms]
     steps.append(PlanStep("gates watched", ", ".join(gates)))
-    if config.analysis:  # judged during every bake and pause
+    if config.analysis and config.analysis.metrics:  # judged during every bake and pause
         steps.append(PlanStep("metric analysis", describe_analysis(config.analysis)))
         steps += [PlanStep("metric check", describe_check(c)) for c in config.analysis.metrics]
     minimum = sum(s.bake for s in stages) + config.gates.bake_after_shift
@@ -303,6 +307,20 @@ def _release_detail(resolved: Resolved, release: Release) -> str:
     if release.task_definition:
         return f"from file {Path(release.task_definition)}"
     return f"copy of {resolved.fleet.task_definition} with {release.describe()}"
+
+
+def _smoke_steps(config: DeploymentConfig, resolved: Resolved) -> list[PlanStep]:
+    """The smoke checks, with the test listener's address when they go through it."""
+    base = None
+    route = resolved.test_route
+    balancer = next(
+        (lb for lb in resolved.load_balancers if route and lb.arn == route.load_balancer_arn),
+        None,
+    )
+    if route and balancer and balancer.dns_name:
+        base = listener_url(route.protocol, balancer.dns_name, route.port)
+    checks = config.analysis.http if config.analysis else []
+    return [PlanStep("smoke check", describe_http_check(c, base)) for c in checks]
 
 
 def _hook_steps(config: DeploymentConfig, event: str) -> list[PlanStep]:

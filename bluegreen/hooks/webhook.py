@@ -132,7 +132,9 @@ def _try(
     return (answers[0] if answers else None), stopped
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects are answers, never followed (the smoke checks use it too)."""
+
     def redirect_request(self, *_: Any, **__: Any) -> None:
         return None  # urllib then raises HTTPError for the 3xx: the hook fails
 
@@ -140,16 +142,16 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 def _send(url: str, body: bytes, headers: Mapping[str, str], seconds: float) -> _Answer:
     request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
     # Built per request, so the proxy settings of the environment are read when it is sent.
-    opener = urllib.request.build_opener(_NoRedirects)
+    opener = urllib.request.build_opener(NoRedirects)
     try:
         with opener.open(request, timeout=max(seconds, 0.001)) as response:
-            return _Answer(response.status, str(response.reason), _read(response))
+            return _Answer(response.status, str(response.reason), read_body(response))
     except urllib.error.HTTPError as exc:
         with exc:
             return _Answer(
                 exc.code,
                 str(exc.reason),
-                _read(exc),
+                read_body(exc),
                 retryable=exc.code >= 500 or exc.code == 429,
                 retry_after=_seconds(exc.headers.get("Retry-After")),
             )
@@ -170,7 +172,8 @@ def _no_answer(reason: object) -> _Answer:
     return _Answer(None, str(text), retryable=retryable)
 
 
-def _read(response: Any) -> str:
+def read_body(response: Any) -> str:
+    """At most BODY_LIMIT bytes of an answer's body, as text."""
     try:
         data: bytes = response.read(BODY_LIMIT)
     except (OSError, http.client.HTTPException):

@@ -73,6 +73,9 @@ def render_config(
         "# Optional: a listener routed 100% to green for smoke tests before production moves.",
         "# [test_listener]",
         '# arn = "arn:aws:elasticloadbalancing:…:listener/app/…"',
+        "# [[analysis.http]]   # smoke checks through it: any failure rolls back",
+        '# path = "/health"',
+        "# expect_status = 200",
         "",
     ]
     if network:

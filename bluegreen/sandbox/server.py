@@ -4,6 +4,7 @@
                                 ── BLUEGREEN_SANDBOX_CLOCK ──┐│
     SandboxServer (127.0.0.1:port, one werkzeug server)      ││
       /_bluegreen/clock  virtual time: GET now, POST sleep ◄─┘│
+      http://<lb dns>/…  the load balancers, as an HTTP proxy ◄─ HTTP_PROXY (lb_http.py)
       anything else      faults.wrap_wsgi → (world lock) → moto ◄┘
     clock thread: every `step` real seconds, under the world lock, the sandbox's
       VirtualClock advances by the real time elapsed × `speed`: the simulators tick.
@@ -51,6 +52,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from bluegreen.sandbox.core import install_simulators, uninstall_simulators
 from bluegreen.sandbox.faults import wrap_wsgi
+from bluegreen.sandbox.lb_http import LoadBalancerFront, proxy_env
 from bluegreen.sandbox.remote_clock import ENV_VAR as CLOCK_ENV_VAR
 from bluegreen.sandbox.server_clock import CLOCK_PATH, STEP, SharedTime, with_clock
 from bluegreen.sandbox.stack import SandboxStack, build_stack
@@ -81,6 +83,7 @@ class SandboxServer:
         self.sandbox, self.host, self.port = sandbox, host, port
         self.lock = threading.RLock()
         self.time = SharedTime(sandbox.clock, speed, self.lock, step)
+        self.load_balancers = LoadBalancerFront(sandbox, self.lock)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         # As `in_process` has it: Lambda echoes the payload instead of needing Docker.
@@ -103,6 +106,7 @@ class SandboxServer:
             **FAKE_CREDENTIALS,
             "AWS_DEFAULT_REGION": region,
             "AWS_REGION": region,
+            **proxy_env(self.endpoint_url),  # smoke checks reach the load balancers here
         }
 
     def start(self) -> SandboxServer:
@@ -136,6 +140,7 @@ class SandboxServer:
         if self._server is None:
             return
         self.time.stop()  # first: it releases the held sleep requests
+        self.load_balancers.stopping.set()  # and the requests held by a hanging app
         self._server.shutdown()
         if self._thread is not None:
             self._thread.join()
@@ -178,9 +183,10 @@ class SandboxServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         moto_app = DomainDispatcherApplication(create_backend_app)
-        return with_clock(
+        aws = with_clock(
             wrap_wsgi(_serialized(moto_app, self.lock), self.sandbox.faults), self.time
         )
+        return self.load_balancers.in_front_of(aws)  # faults are AWS's, not the apps'
 
     def _undo_install(self) -> None:
         uninstall_simulators()  # safe to call for what was never installed

@@ -34,7 +34,7 @@ def one_line(text: str) -> str:
     [
         (
             url_hook("ftp://hooks.example.com/deploy"),
-            "hooks.0.url: a hook URL is http:// or https:// (got ftp:)",
+            "hooks.0.url: a URL is http:// or https:// (got ftp:)",
         ),
         (
             url_hook("https://hooks.example.com/deploy", secret_env="BG_E2E_NOT_SET"),

@@ -337,7 +337,7 @@ def test_task_set_is_for_task_sets_mode() -> None:
         ),
         ({"on_inconclusive": "wait"}, "analysis.on_inconclusive"),
         ({"failure_limit": 0}, "analysis.failure_limit"),
-        ({"metrics": []}, "analysis.metrics: List should have at least 1 item"),
+        ({"metrics": []}, "[analysis] judges nothing: add [[analysis.metrics]]"),
         (
             {"metrics": [{"name": "a", "builtin": "latency", "max": 1}] * 2},
             "the name 'a' is used twice",

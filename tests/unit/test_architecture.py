@@ -34,6 +34,7 @@ FLOORS: dict[str, int] = {
     "bluegreen.topology": 2,
     "bluegreen.hooks": 2,
     "bluegreen.preflight": 2,
+    "bluegreen.smoke": 2,
     "bluegreen.aws": 1,
 }
 
