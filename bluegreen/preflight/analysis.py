@@ -42,7 +42,7 @@ def metrics(
     services: dict[str, Service],
 ) -> None:
     analysis = config.analysis
-    if analysis is None:
+    if analysis is None or not analysis.metrics:  # no metric check (smoke checks only)
         return
     if live is None:
         f.skip("analysis", "blue's target group is not known")
