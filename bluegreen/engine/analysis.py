@@ -12,6 +12,8 @@ Rules:
   so, and it is no verdict — it neither counts as a failure nor resets the failures.
 - An evaluation fails when any check fails; `failure_limit` failed evaluations in a row
   roll back, with a reason naming each failing metric with green's and blue's values.
+- Once the record says `skip_analysis` (someone asked for it: `--skip-analysis`), nothing
+  is evaluated and no bake is held for the analysis; health gates and alarms go on.
 - At the end of a bake, the latest evaluation made during it must pass every check; if
   not (inconclusive, a failure short of the limit, or no evaluation yet) `on_inconclusive`
   decides: extend (one more interval, up to `inconclusive_limit` times, then pause),
@@ -23,6 +25,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from bluegreen.analysis import (
     Colour,
@@ -41,7 +44,14 @@ from bluegreen.model import LoadBalancer
 from bluegreen.ports import Cloud
 from bluegreen.record import AnalysisEntry, CheckEntry, DeploymentRecord
 
-Note = Callable[[DeploymentRecord, str], None]
+
+class Note(Protocol):
+    """Engine.event: an event in the record, logged and told; `analysis` is the evaluation
+    it tells of, for a live view."""
+
+    def __call__(
+        self, rec: DeploymentRecord, message: str, /, *, analysis: AnalysisEntry | None = None
+    ) -> Any: ...
 
 
 class Analyst:
@@ -57,7 +67,7 @@ class Analyst:
     def poll(self, rec: DeploymentRecord) -> None:
         """Evaluate if one is due. Raises AnalysisFailed at `failure_limit` in a row."""
         analysis = self.analysis
-        if analysis is None or rec.green_traffic_since is None:
+        if analysis is None or rec.skip_analysis or rec.green_traffic_since is None:
             return
         now = self.clock.now()
         if self._next_due is None:
@@ -84,14 +94,15 @@ class Analyst:
             checks=[CheckEntry.model_validate(v.to_dict()) for v in verdicts],
         )
         rec.add_analysis(entry)
-        self._note(rec, describe_entry(entry))
+        self._note(rec, describe_entry(entry), analysis=entry)
         self._fail_at_the_limit(rec)
 
-    def settle(self, rec: DeploymentRecord, since: float, wait: Callable[[float], object]) -> bool:
+    def settle(self, rec: DeploymentRecord, since: float, wait: Callable[[float], bool]) -> bool:
         """At the end of a bake that began at `since`: True when it may end, False when the
-        deployment must pause. `wait(seconds)` bakes on (evaluating) for an extension."""
+        deployment must pause. `wait(seconds)` bakes on (evaluating) for an extension; it
+        returns True when a promote ended the bake, which then ends here too."""
         analysis = self.analysis
-        if analysis is None:
+        if analysis is None or rec.skip_analysis:
             return True
         for extension in itertools.count(1):
             latest = next((e for e in reversed(rec.analysis) if e.at >= since), None)
@@ -104,7 +115,8 @@ class Analyst:
                     f"bake extended by {analysis.interval:g}s "
                     f"({extension}/{analysis.inconclusive_limit}): {why}",
                 )
-                wait(analysis.interval)
+                if wait(analysis.interval):
+                    return True
                 continue
             if analysis.on_inconclusive == "continue":
                 self._note(rec, f"bake ends with the analysis unsettled (continue): {why}")
