@@ -81,9 +81,10 @@ class Watcher:
             self._check_deadline(rec)
             if gates:
                 self._check_gates(rec)
-            if analyse and self.analyst:
+            met = bool(until and until())
+            if analyse and self.analyst and not met:  # a promote decides: no evaluation then
                 self.analyst.poll(rec)
-            if until and until():
+            if met:
                 return True
             remaining = end - self.clock.now()
             if remaining <= 0:
