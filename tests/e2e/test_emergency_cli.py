@@ -98,3 +98,24 @@ def test_promote_of_a_finished_deployment_is_refused(run_cli: Cli, stack: Stack)
     refused = run_cli("promote", "--full", "--skip-analysis")
     assert refused.exit_code == 2
     assert "no deployment of this service is in flight to promote" in refused.output
+
+
+def test_promote_skip_analysis_at_a_pause_is_recorded_with_who_asked(
+    run_cli: Cli, stack: Stack, sandbox: Sandbox
+) -> None:
+    sandbox.apps[ERRING] = AppModel(error_rate=0.2)
+    pause_first = [{"weight": 10, "pause": True}, {"weight": 100, "bake": "5m"}]
+    run_cli.configure(
+        analysis={**ERROR_RATE, "delay": "5m"},  # nothing judged before the pause
+        strategy={"type": "steps", "steps": pause_first},
+    )
+    assert run_cli("deploy", "--image", f"web={ERRING}", "--detach-at-pause").exit_code == 0
+
+    promoted = run_cli("promote", "--skip-analysis", "--output", "json")
+
+    assert promoted.exit_code == 0, promoted.output
+    assert weights(stack, stack.http_listener_arn) == {"blue": 0, "green": 100}
+    doc = json.loads(promoted.stdout)
+    assert doc["outcome"] == "succeeded"  # the erring release went through the 5m bake
+    assert doc["skip_analysis"]["via"] == "promote"
+    assert doc["skip_analysis"]["by"] == user_at_host()
