@@ -141,12 +141,16 @@ class Engine:
         self._publish(rec, rec.events[-1])
 
     def event(
-        self, rec: DeploymentRecord, message: str, analysis: AnalysisEntry | None = None, **f: Any
+        self,
+        rec: DeploymentRecord,
+        message: str,
+        analysis: AnalysisEntry | None = None,  # the evaluation told of, for a live view
+        **fields: Any,
     ) -> None:
         rec.note(self.clock.now(), message)
-        rec.events[-1].analysis = analysis  # not saved: the record keeps it in rec.analysis
+        rec.events[-1].analysis = analysis  # never saved: the record has it in rec.analysis
         self.store.save(rec)
-        self._publish(rec, rec.events[-1], **f)
+        self._publish(rec, rec.events[-1], **fields)
 
     def _publish(self, rec: DeploymentRecord, event: Event, **fields: Any) -> None:
         log.info(event.message, deployment_id=rec.id, state=rec.state.value, **fields)
