@@ -45,20 +45,42 @@ class StageEntry(BaseModel):
         return cls(weight=stage.weight, bake=stage.bake, pause=stage.pause)
 
 
-class Event(BaseModel):
-    at: float
-    state: State
-    message: str
-
-
 class Request(BaseModel):
-    """Promote or rollback, asked for from another process (or this one)."""
+    """Promote or rollback, asked for from another process (or this one). `id` lets the
+    asker find what the running deployment did about it (DeploymentRecord.promotions)."""
 
     kind: Literal["promote", "rollback"]
     full: bool = False
+    skip_analysis: bool = False  # promote: no metric analysis for the rest of the run
     reason: str | None = None
     at: float = 0.0
     by: str = ""
+    id: str = Field(default_factory=lambda: secrets.token_hex(4))
+
+
+class Promotion(BaseModel):
+    """A promote request the running deployment took: who asked, when, and what came of
+    it (`ignored` says why when it could not act)."""
+
+    request: str  # Request.id
+    at: float  # when it was taken
+    by: str
+    full: bool = False
+    skip_analysis: bool = False
+    during: str = ""  # "paused at 10%", "bake at 10%"
+    ignored: str | None = None
+
+
+class SkipAnalysis(BaseModel):
+    """Who turned the metric analysis off for the rest of a deployment, when, and how."""
+
+    by: str
+    at: float
+    via: Literal["deploy", "promote", "resume"]
+
+    def describe(self) -> str:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.at))
+        return f"asked by {self.by or 'unknown'} at {stamp} ({self.via} --skip-analysis)"
 
 
 class CheckEntry(BaseModel):
@@ -102,6 +124,14 @@ class SmokeEntry(BaseModel):
     passed: int
     reason: str = ""
     at: float = 0.0
+
+
+class Event(BaseModel):
+    at: float
+    state: State
+    message: str
+    # the evaluation an analysis event tells of, for a live view; never saved twice
+    analysis: AnalysisEntry | None = Field(default=None, exclude=True)
 
 
 # The record keeps the latest evaluations only: a day's pause at one a minute would
@@ -151,6 +181,10 @@ class DeploymentRecord(BaseModel):
     green_traffic_since: float | None = None  # the first production weight on green
     analysis: list[AnalysisEntry] = Field(default_factory=list)  # the latest evaluations
     smoke: list[SmokeEntry] = Field(default_factory=list)  # the smoke checks' verdicts
+
+    skip_analysis: SkipAnalysis | None = None  # set: no metric analysis from then on
+    promoted_full: bool = False  # `promote --full`: no more stages, bakes or pauses
+    promotions: list[Promotion] = Field(default_factory=list)
     deadline: float | None = None
     detached: bool = False
     interrupted: str | None = None  # the signal that stopped a deployment left resumable
@@ -205,6 +239,7 @@ class DeploymentRecord(BaseModel):
             "blue_target_group": self.blue_target_group,
             "green_target_group": self.green_target_group,
             "green_percent": self.green_percent,
+            "skip_analysis": self.skip_analysis.model_dump() if self.skip_analysis else None,
             "step": self.step + 1 if self.stages else 0,
             "steps": len(self.stages),
             "started_at": self.created_at,

@@ -31,7 +31,7 @@ from bluegreen.cli.shared import (
     short_arn,
     with_common_options,
 )
-from bluegreen.cli.view import render_status
+from bluegreen.cli.view import render_status, verdict_table
 from bluegreen.deployer import Deployer, DeploymentResult
 from bluegreen.engine.plan import Plan
 from bluegreen.engine.status import Status
@@ -65,12 +65,23 @@ StrategyOpt = Annotated[
 DetachAtPause = Annotated[
     bool, typer.Option("--detach-at-pause", help="Exit 0 at the next pause (state PAUSED).")
 ]
+SkipAnalysis = Annotated[
+    bool,
+    typer.Option(
+        "--skip-analysis",
+        help="Do not run the metric analysis ([analysis]) for the rest of the deployment, "
+        "for when the analysis itself is broken; recorded with who asked. Health gates and "
+        "alarms are still watched.",
+    ),
+]
 
 
 def _print_event(event: Event) -> None:
     shared.err.print(
         Text.assemble((f"{event.state.value:<16} ", "dim"), event.message), highlight=False
     )
+    if event.analysis is not None:  # an evaluation: its verdicts, as `status` shows them
+        shared.err.print(verdict_table(event.analysis.model_dump()), highlight=False)
 
 
 def _event_sink(output: Output) -> Callable[[Event], None] | None:
@@ -134,6 +145,7 @@ def deploy(
     ] = None,
     detach_at_pause: DetachAtPause = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    skip_analysis: SkipAnalysis = False,
     common: Common = NO_COMMON,
 ) -> None:
     """Run a deployment: green up, traffic shifted in stages, blue retired; rollback on failure."""
@@ -147,13 +159,22 @@ def deploy(
             overrides["timeout"] = timeout
         images = parse_image_args(image or [])
         deployer = common.deployer(overrides)
+        skip = skip_analysis
         if dry_run:
-            return deployer.plan(images, task_definition)
-        if not yes and sys.stdin.isatty() and not _confirm(deployer.plan(images, task_definition)):
+            return deployer.plan(images, task_definition, skip_analysis=skip)
+        if (
+            not yes
+            and sys.stdin.isatty()
+            and not _confirm(deployer.plan(images, task_definition, skip_analysis=skip))
+        ):
             raise UsageError("cancelled: nothing was changed")
         sink = _event_sink(output)
         return deployer.deploy(
-            images, task_definition, detach_at_pause=detach_at_pause, on_event=sink
+            images,
+            task_definition,
+            detach_at_pause=detach_at_pause,
+            on_event=sink,
+            skip_analysis=skip,
         )
 
     run(output, action, _show_deploy(output))
@@ -169,6 +190,7 @@ def plan(
     image: ImageOpt = None,
     task_definition: TaskDefinitionOpt = None,
     strategy: StrategyOpt = None,
+    skip_analysis: SkipAnalysis = False,
     common: Common = NO_COMMON,
 ) -> None:
     """Show what `deploy` would do, step by step. Changes nothing in AWS."""
@@ -176,7 +198,9 @@ def plan(
     overrides = {"strategy": {"type": strategy.value}} if strategy else None
     run(
         output,
-        lambda: common.deployer(overrides).plan(parse_image_args(image or []), task_definition),
+        lambda: common.deployer(overrides).plan(
+            parse_image_args(image or []), task_definition, skip_analysis=skip_analysis
+        ),
         _show_plan(output),
     )
 
@@ -237,18 +261,24 @@ def rollback(
 @with_common_options
 def promote(
     full: Annotated[
-        bool, typer.Option("--full", help="Skip the remaining steps and bakes.")
+        bool,
+        typer.Option(
+            "--full",
+            help="Straight to 100% green on every listener: skip the remaining steps, bakes "
+            "and pauses (at a pause or while a stage bakes).",
+        ),
     ] = False,
     detach_at_pause: DetachAtPause = False,
+    skip_analysis: SkipAnalysis = False,
     common: Common = NO_COMMON,
 ) -> None:
-    """Continue a paused deployment."""
+    """Continue a paused deployment, or end the bake in progress: on to the next step."""
     output = common.output
     sink = _event_sink(output)
     run(
         output,
         lambda: common.deployer().promote(
-            full=full, on_event=sink, detach_at_pause=detach_at_pause
+            full=full, on_event=sink, detach_at_pause=detach_at_pause, skip_analysis=skip_analysis
         ),
         _show_deploy(output),
     )
@@ -257,6 +287,7 @@ def promote(
 @with_common_options
 def resume(
     detach_at_pause: DetachAtPause = False,
+    skip_analysis: SkipAnalysis = False,
     common: Common = NO_COMMON,
 ) -> None:
     """Continue a deployment whose process died, from its record."""
@@ -264,7 +295,9 @@ def resume(
     sink = _event_sink(output)
     run(
         output,
-        lambda: common.deployer().resume(on_event=sink, detach_at_pause=detach_at_pause),
+        lambda: common.deployer().resume(
+            on_event=sink, detach_at_pause=detach_at_pause, skip_analysis=skip_analysis
+        ),
         _show_deploy(output),
     )
 

@@ -154,6 +154,8 @@ def print_result(result: DeploymentResult, *, with_reason: bool = True) -> None:
     out.print(f"[bold {colour}]{result.outcome.upper()}[/] {rec.id}  state {rec.state.value}")
     if rec.reason and with_reason:
         out.print(Text(f"reason: {rec.reason}"), highlight=False)
+    if rec.skip_analysis:
+        out.print(Text(f"metric analysis skipped: {rec.skip_analysis.describe()}"), highlight=False)
     for route, weights in result.final_weights.items():
         split = ", ".join(f"{short_arn(a)}={w}" for a, w in weights.items())
         out.print(f"  {short_arn(route)}: {split}", highlight=False)

@@ -1,8 +1,10 @@
-"""What the CLI draws with rich: `status` (plain, or refreshed in place by `--watch`) and
+"""What the CLI draws with rich: `status` (plain, or refreshed in place by `--watch`), the
+verdicts of the metric analysis (in `status` and as `deploy` narrates its events) and
 the live view of `bluegreen demo`. Presentation only; the core never imports it."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
@@ -74,7 +76,7 @@ def render_summary(reports: list[RunReport]) -> RenderableType:
 
 
 def render_status(status: Status) -> RenderableType:
-    lines = [
+    lines: list[RenderableType] = [
         Text.assemble((status.service, "bold"), f": live target group {status.live or '(split)'}")
     ]
     for route in status.routes:
@@ -111,6 +113,8 @@ def render_status(status: Status) -> RenderableType:
             )
         )
         lines += _smoke_lines(d.get("smoke_checks") or [])
+
+        lines += skip_line(d.get("skip_analysis"))
         lines += _analysis_lines(d.get("analysis"))
     lines += [Text.assemble(("warning: ", "yellow"), warning) for warning in status.warnings]
     return Group(*lines)
@@ -119,15 +123,17 @@ def render_status(status: Status) -> RenderableType:
 VERDICT_STYLES = {"pass": "green", "fail": "bold red", "inconclusive": "yellow"}
 
 
-def _analysis_lines(entry: dict[str, Any] | None) -> list[Text]:
-    """The latest evaluation of the metric checks: one line per check."""
+def _analysis_lines(entry: dict[str, Any] | None) -> list[RenderableType]:
+    """The latest evaluation of the metric checks: its verdicts, then why for each check
+    that did not pass."""
     if not entry:
         return []
-    lines = [Text(f"  analysis, {entry['stage']}:")]
+    lines: list[RenderableType] = [Text(f"  analysis, {entry['stage']}:"), verdict_table(entry)]
     for check in entry["checks"]:
         status = check["status"]
-        shown = (f"{status:<12}  ", VERDICT_STYLES.get(status, ""))
-        lines.append(Text.assemble("    ", shown, check["reason"]))
+        if status != "pass":
+            shown = (f"{status:<12}  ", VERDICT_STYLES.get(status, ""))
+            lines.append(Text.assemble("    ", shown, check["reason"]))
     return lines
 
 
@@ -140,6 +146,42 @@ def _smoke_lines(entries: list[dict[str, Any]]) -> list[Text]:
         said = entry["reason"] or f"{entry['check']}: {entry['passed']}/{entry['requests']} passed"
         lines.append(Text.assemble("    ", shown, said))
     return lines
+
+
+def verdict_table(entry: dict[str, Any]) -> Table:
+    """One row per check of an evaluation (AnalysisEntry.model_dump()): the metric, the
+    values of green and blue, green's change, the test's U and p-value, the samples
+    (green/blue) and the verdict. Used by `status` and by `deploy`'s narration."""
+    table = Table(
+        "check", "green", "blue", "change", "U", "p-value", "samples", "verdict", padding=(0, 1)
+    )
+    for c in entry["checks"]:
+        effect = c.get("effect")
+        samples = c.get("samples") or [0, 0]
+        table.add_row(
+            c["check"],
+            _number(c.get("green")),
+            _number(c.get("blue")),
+            "-" if effect is None else f"{effect:+.0%}",
+            _number(c.get("u")),
+            _number(c.get("p_value")),
+            f"{samples[0]}/{samples[1]}",
+            Text(c["status"], style=VERDICT_STYLES.get(c["status"], "")),
+        )
+    return table
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def skip_line(skip: dict[str, Any] | None) -> list[Text]:
+    """Who switched the metric analysis off (`--skip-analysis`), when and how."""
+    if not skip:
+        return []
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(skip["at"]))
+    said = f": asked by {skip['by']} at {stamp} ({skip['via']} --skip-analysis)"
+    return [Text.assemble("  ", ("metric analysis skipped", "bold yellow"), said)]
 
 
 VERIFY_STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}

@@ -7,22 +7,24 @@ DeploymentFailed (rolled back, exit 1) or RollbackFailed (exit 3) otherwise, eac
 
 The API's room (floor 4): this module, the Deployer and its verbs; result.py, what a
 deployment that ran returns or raises (DeploymentResult, re-exported here). result.py never
-imports this module.
+imports this module; hook_specs.py, the configured hooks as the hook runner takes them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 
 from bluegreen.clock import Clock, RealClock
 from bluegreen.config import DeploymentConfig, load_config
+from bluegreen.deployer.hook_specs import hook_specs
 from bluegreen.deployer.result import DeploymentResult, returned_or_raised, with_result
 from bluegreen.engine.engine import Engine, EventSink
 from bluegreen.engine.plan import Plan, Release, build_plan, resolve
+from bluegreen.engine.promotion import skipped_message
 from bluegreen.engine.reads import once
 from bluegreen.engine.status import Status, read_status
 from bluegreen.errors import (
@@ -32,11 +34,11 @@ from bluegreen.errors import (
     RollbackFailed,
     UsageError,
 )
-from bluegreen.hooks.runner import HookRunner, HookSpec
+from bluegreen.hooks.runner import HookRunner
 from bluegreen.machine import State
 from bluegreen.ports import Cloud
 from bluegreen.preflight import Report, run_checks
-from bluegreen.record import DeploymentRecord, Event, Request, new_deployment_id
+from bluegreen.record import DeploymentRecord, Event, Request, SkipAnalysis, new_deployment_id
 from bluegreen.redact import Redactor
 from bluegreen.store import Store, open_store
 from bluegreen.store.holder import user_at_host
@@ -49,6 +51,10 @@ log = structlog.get_logger("bluegreen")
 
 # How long promote/rollback wait for a live process running the deployment to act on them.
 ANSWER_WAIT_SECONDS = 600.0
+
+# Where a promote acts: at a pause, and while traffic bakes on green (a stage's bake, its
+# extensions by the analysis, the bake after the shift).
+PROMOTABLE = (State.PAUSED, State.SHIFTING, State.BAKING)
 
 
 class Deployer:
@@ -108,16 +114,20 @@ class Deployer:
     # ------------------------------------------------------------------ verbs
 
     def plan(
-        self, images: Mapping[str, str] | None = None, task_definition: str | None = None
+        self,
+        images: Mapping[str, str] | None = None,
+        task_definition: str | None = None,
+        *,
+        skip_analysis: bool = False,
     ) -> Plan:
         release = Release(images=dict(images or {}), task_definition=task_definition)
         _check_release(release)
         self._refuse_if_in_flight()
         reads = once(self.cloud)  # the checks and resolve() share one read of each thing
-        run_checks(
-            self.config, reads, self.clock.now()
-        ).raise_for_failures()  # deploy would stop here
-        return build_plan(self.config, resolve(self.config, reads), release)
+        now = self.clock.now()
+        run_checks(self.config, reads, now, analysis=not skip_analysis).raise_for_failures()
+        resolved = resolve(self.config, reads, analysis=not skip_analysis)
+        return build_plan(self.config, resolved, release, skip_analysis=skip_analysis)
 
     def deploy(
         self,
@@ -126,7 +136,10 @@ class Deployer:
         *,
         detach_at_pause: bool = False,
         on_event: EventSink | None = None,
+        skip_analysis: bool = False,
     ) -> DeploymentResult:
+        """`skip_analysis`: no metric analysis in this deployment (recorded with who asked);
+        health gates and alarms are still watched."""
         release = Release(images=dict(images or {}), task_definition=task_definition)
         _check_release(release)
         now = self.clock.now()
@@ -138,6 +151,7 @@ class Deployer:
             created_at=now,
             updated_at=now,
             deadline=now + self.config.timeout if self.config.timeout else None,
+            skip_analysis=self._skip("deploy") if skip_analysis else None,
         )
         lock = self.store.acquire_lock(rec.service_key, rec.id)
         try:
@@ -145,6 +159,8 @@ class Deployer:
             rec.note(now, f"deploying {release.describe()}")
             self.store.save(rec)
             engine = self._engine(on_event, detach_at_pause)
+            if rec.skip_analysis:
+                engine.event(rec, skipped_message(rec, self.config))
             engine.run(rec, release)
         finally:
             lock.release()
@@ -167,14 +183,30 @@ class Deployer:
         full: bool = False,
         on_event: EventSink | None = None,
         detach_at_pause: bool = False,
+        skip_analysis: bool = False,
     ) -> DeploymentResult:
+        """At a pause: on to the next step. While a stage bakes (or the bake after the
+        shift): that bake ends now, then the next step. `full`: straight to 100% on every
+        route, no more bakes or pauses. `skip_analysis`: no metric analysis from now on."""
         rec = self._in_flight("promote")
-        if rec.state is not State.PAUSED:
+        if rec.state not in PROMOTABLE:
             raise UsageError(
-                f"deployment {rec.id} is {rec.state.value}, not paused: nothing to promote"
+                f"deployment {rec.id} is {rec.state.value}: a promote acts at a pause or "
+                "while traffic bakes on green (PAUSED, SHIFTING, BAKING)",
+                hint="wait for it (`bluegreen status --watch`), or `bluegreen rollback`",
             )
-        request = Request(kind="promote", full=full, at=self.clock.now(), by=user_at_host())
-        return self._continue(rec, request, on_event, detach_at_pause)
+        request = Request(
+            kind="promote",
+            full=full,
+            skip_analysis=skip_analysis,
+            at=self.clock.now(),
+            by=user_at_host(),
+        )
+        result = self._continue(rec, request, on_event, detach_at_pause)
+        taken = [p for p in result.record.promotions if p.request == request.id]
+        if taken and taken[0].ignored and not result.state.terminal:
+            raise UsageError(f"the promote was not taken: {taken[0].ignored}")
+        return result
 
     def rollback(
         self, reason: str | None = None, *, on_event: EventSink | None = None
@@ -194,10 +226,15 @@ class Deployer:
             raise
 
     def resume(
-        self, *, on_event: EventSink | None = None, detach_at_pause: bool = False
+        self,
+        *,
+        on_event: EventSink | None = None,
+        detach_at_pause: bool = False,
+        skip_analysis: bool = False,
     ) -> DeploymentResult:
         rec = self._in_flight("resume")
-        return self._continue(rec, None, on_event, detach_at_pause)
+        skip = self._skip("resume") if skip_analysis else None
+        return self._continue(rec, None, on_event, detach_at_pause, skip)
 
     # ------------------------------------------------------------------ internals
 
@@ -214,6 +251,9 @@ class Deployer:
         )
         engine.detach_at_pause = detach_at_pause
         return engine
+
+    def _skip(self, via: Literal["deploy", "resume"]) -> SkipAnalysis:
+        return SkipAnalysis(by=user_at_host(), at=self.clock.now(), via=via)
 
     def _functions_or_none(self) -> Any:
         return getattr(self.cloud, "functions", None)
@@ -242,6 +282,7 @@ class Deployer:
         request: Request | None,
         on_event: EventSink | None,
         detach_at_pause: bool,
+        skip: SkipAnalysis | None = None,
     ) -> DeploymentResult:
         if request:
             self.store.post_request(rec.service_key, rec.id, request)
@@ -252,6 +293,9 @@ class Deployer:
         try:
             rec = self.store.load(rec.service_key, rec.id)
             engine = self._engine(on_event, detach_at_pause)
+            if skip and rec.skip_analysis is None:
+                rec.skip_analysis = skip
+                engine.event(rec, skipped_message(rec, self.config))
             if request and request.kind == "rollback":
                 self._start_rollback(rec, request)
             engine.run(rec)
@@ -290,7 +334,7 @@ class Deployer:
         """What the process running `rec` did about `request`, once it acted; else None."""
         current = self.store.load(rec.service_key, rec.id)
         acted = current.state.terminal or (
-            request.kind == "promote" and current.state is not State.PAUSED
+            request.kind == "promote" and any(p.request == request.id for p in current.promotions)
         )
         if not acted:
             return None
@@ -319,27 +363,6 @@ def _check_release(release: Release) -> None:
         )
     if release.images and release.task_definition:
         raise UsageError("give either --image or --task-definition, not both")
-
-
-def hook_specs(config: DeploymentConfig) -> list[HookSpec]:
-    return [
-        HookSpec(
-            event=h.event,
-            name=h.display_name,
-            command=tuple(h.command) if h.command else None,
-            python=h.python,
-            lambda_function=h.lambda_function,
-            url=h.url,
-            shell=h.shell,
-            timeout_seconds=h.timeout,
-            env=h.env,
-            cwd=str(config.base_dir),
-            headers=h.headers,
-            signing_secret=h.signing_secret,
-            retries=h.retries,
-        )
-        for h in config.hooks
-    ]
 
 
 __all__ = ["Deployer", "DeploymentResult", "hook_specs"]

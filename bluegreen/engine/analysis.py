@@ -13,6 +13,8 @@ Rules:
   so, and it is no verdict — it neither counts as a failure nor resets the failures.
 - An evaluation fails when any check fails; `failure_limit` failed evaluations in a row
   roll back, with a reason naming each failing metric with green's and blue's values.
+- Once the record says `skip_analysis` (someone asked for it: `--skip-analysis`), nothing
+  is evaluated and no bake is held for the analysis; health gates and alarms go on.
 - At the end of a bake, the latest evaluation made during it must pass every check; if
   not (inconclusive, a failure short of the limit) `on_inconclusive` decides: extend (one
   more interval, up to `inconclusive_limit` times, then pause), pause, fail (roll back) or
@@ -25,6 +27,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from bluegreen.analysis import (
     Colour,
@@ -44,7 +47,14 @@ from bluegreen.model import LoadBalancer
 from bluegreen.ports import Cloud
 from bluegreen.record import AnalysisEntry, CheckEntry, DeploymentRecord
 
-Note = Callable[[DeploymentRecord, str], None]
+
+class Note(Protocol):
+    """Engine.event: an event in the record, logged and told; `analysis` is the evaluation
+    it tells of, for a live view."""
+
+    def __call__(
+        self, rec: DeploymentRecord, message: str, /, *, analysis: AnalysisEntry | None = None
+    ) -> Any: ...
 
 
 class Analyst:
@@ -60,7 +70,7 @@ class Analyst:
     def poll(self, rec: DeploymentRecord) -> None:
         """Evaluate if one is due. Raises AnalysisFailed at `failure_limit` in a row."""
         analysis = self.analysis
-        if analysis is None or not analysis.metrics or rec.green_traffic_since is None:
+        if analysis is None or not self._judging(rec) or rec.green_traffic_since is None:
             return
         now = self.clock.now()
         if self._next_due is None:
@@ -87,16 +97,18 @@ class Analyst:
             checks=[CheckEntry.model_validate(v.to_dict()) for v in verdicts],
         )
         rec.add_analysis(entry)
-        self._note(rec, describe_entry(entry))
+        self._note(rec, describe_entry(entry), analysis=entry)
         self._fail_at_the_limit(rec)
 
-    def settle(self, rec: DeploymentRecord, since: float, wait: Callable[[float], object]) -> bool:
+    def settle(self, rec: DeploymentRecord, since: float, wait: Callable[[float], bool]) -> bool:
         """At the end of a bake that began at `since`: True when it may end, False when the
-        deployment must pause. `wait(seconds)` bakes on (evaluating) for an extension."""
+        deployment must pause. `wait(seconds)` bakes on (evaluating) for an extension; it
+        returns True when a promote ended the bake, which then ends here too."""
         analysis = self.analysis
-        if analysis is None or not analysis.metrics:  # smoke checks only: nothing to settle
+        if analysis is None or not self._judging(rec):
             return True
-        self._await_a_first_verdict(rec, since, wait)
+        if self._await_a_first_verdict(rec, since, wait):
+            return True  # a promote ended the bake
         for extension in itertools.count(1):
             latest = next((e for e in reversed(rec.analysis) if e.at >= since), None)
             if latest is not None and latest.passed:
@@ -108,7 +120,8 @@ class Analyst:
                     f"bake extended by {analysis.interval:g}s "
                     f"({extension}/{analysis.inconclusive_limit}): {why}",
                 )
-                wait(analysis.interval)
+                if wait(analysis.interval):
+                    return True
                 continue
             if analysis.on_inconclusive == "continue":
                 self._note(rec, f"bake ends with the analysis unsettled (continue): {why}")
@@ -126,22 +139,28 @@ class Analyst:
             return False
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _judging(self, rec: DeploymentRecord) -> bool:
+        """There are metric checks (not smoke checks only), and nobody switched them off."""
+        return bool(self.analysis and self.analysis.metrics) and rec.skip_analysis is None
+
     def _await_a_first_verdict(
-        self, rec: DeploymentRecord, since: float, wait: Callable[[float], object]
-    ) -> None:
+        self, rec: DeploymentRecord, since: float, wait: Callable[[float], bool]
+    ) -> bool:
         """A bake that ends before its first evaluation was due has not been judged at
         all, which is not the same as inconclusive: it bakes on until that evaluation
-        (at most an interval and the delay), unless the user chose `continue`."""
+        (at most an interval and the delay), unless the user chose `continue`. True when
+        a promote ended that wait."""
         assert self.analysis is not None
         if self.analysis.on_inconclusive == "continue" or rec.green_traffic_since is None:
-            return
+            return False
         if any(e.at >= since for e in rec.analysis):
-            return
+            return False
         due = self._next_due or first_due(rec.green_traffic_since, self.analysis.delay)
         remaining = due - self.clock.now()
-        if remaining > 0:
-            self._note(rec, f"bake extended by {remaining:g}s until the analysis's first verdict")
-            wait(remaining)
+        if remaining <= 0:
+            return False
+        self._note(rec, f"bake extended by {remaining:g}s until the analysis's first verdict")
+        return wait(remaining)
 
     def _plan_for(self, rec: DeploymentRecord) -> QueryPlan:
         if self._plan is None:

@@ -21,14 +21,16 @@ from bluegreen.config import DeploymentConfig
 from bluegreen.engine.analysis import Analyst
 from bluegreen.engine.green_targets import GreenTargets
 from bluegreen.engine.health_wait import HealthWait
+from bluegreen.engine.hook_context import hook_context
 from bluegreen.engine.interrupts import Interrupted, InterruptFlag
 from bluegreen.engine.plan import Release, Resolved, resolve, stages_of
+from bluegreen.engine.promotion import accept
 from bluegreen.engine.reads import once
 from bluegreen.engine.rollback import RollBack
 from bluegreen.engine.smoke import SmokeChecks
 from bluegreen.engine.taskdef import is_task_definition_arn, load_task_definition_file, with_images
 from bluegreen.engine.traffic import TrafficShifter
-from bluegreen.engine.watch import Watcher
+from bluegreen.engine.watch import BAKED, Watcher
 from bluegreen.errors import (
     BluegreenError,
     DeploymentFailed,
@@ -41,7 +43,7 @@ from bluegreen.hooks.runner import HookRunner, HookSpec
 from bluegreen.machine import FATAL_EVENTS, HookEvent, State, can_roll_back
 from bluegreen.ports import Cloud
 from bluegreen.preflight import run_checks
-from bluegreen.record import DeploymentRecord, Event, RouteEntry, StageEntry
+from bluegreen.record import AnalysisEntry, DeploymentRecord, Event, Request, RouteEntry, StageEntry
 from bluegreen.store import Store
 from bluegreen.strategies import weights_for
 from bluegreen.topology import topology_for
@@ -144,8 +146,15 @@ class Engine:
         self.store.save(rec)
         self._publish(rec, rec.events[-1])
 
-    def event(self, rec: DeploymentRecord, message: str, **fields: Any) -> None:
+    def event(
+        self,
+        rec: DeploymentRecord,
+        message: str,
+        analysis: AnalysisEntry | None = None,  # the evaluation told of, for a live view
+        **fields: Any,
+    ) -> None:
         rec.note(self.clock.now(), message)
+        rec.events[-1].analysis = analysis  # never saved: the record has it in rec.analysis
         self.store.save(rec)
         self._publish(rec, rec.events[-1], **fields)
 
@@ -176,10 +185,9 @@ class Engine:
 
     def _preflight(self, rec: DeploymentRecord) -> State:
         reads = once(self.cloud)  # the checks and resolve() share one read of each thing
-        run_checks(
-            self.config, reads, self.clock.now()
-        ).raise_for_failures()  # what `verify` checks
-        resolved = resolve(self.config, reads)
+        judged = rec.skip_analysis is None
+        run_checks(self.config, reads, self.clock.now(), analysis=judged).raise_for_failures()
+        resolved = resolve(self.config, reads, analysis=judged)
         self._fill_from(rec, resolved)
         self._check_release(rec, resolved, reads)
         self.store.save(rec)
@@ -265,17 +273,23 @@ class Engine:
             f"step {rec.step + 1}/{len(rec.stages)}: {stage.weight}% on green",
             green_percent=stage.weight,
         )
-        held = bool(stage.bake) and not self.watcher.bake(rec, stage.bake)  # analysis unsettled
+        baking = stage.bake and not rec.promoted_full  # after `promote --full`: no more bakes
+        baked = self.watcher.bake(rec, stage.bake) if baking else BAKED
         self._hooks(rec, HookEvent.POST_SHIFT)
-        return State.PAUSED if stage.pause or held else self._next_stage(rec)
+        if baked.promote:  # ends the stage, its pause too
+            return self._promoted(rec, baked.promote)
+        paused = stage.pause and not rec.promoted_full
+        return State.PAUSED if paused or baked.hold else self._next_stage(rec)
 
-    def _next_stage(self, rec: DeploymentRecord, *, full: bool = False) -> State:
+    def _promoted(self, rec: DeploymentRecord, request: Request) -> State:
+        accept(rec, request, self.clock.now(), self.event)
+        return self._next_stage(rec)
+
+    def _next_stage(self, rec: DeploymentRecord) -> State:
         rec.paused_at = None
         rec.detached = False
         if rec.baked:  # paused in the bake after the shift: promoted, that bake is over
             return State.BAKING
-        if full and rec.green_percent < 100:
-            rec.stages = [*rec.stages[: rec.step + 1], StageEntry(weight=100)]
         rec.step += 1
         return State.SHIFTING if rec.step < len(rec.stages) else State.BAKING
 
@@ -288,13 +302,13 @@ class Engine:
             rec.detached = True
             self.event(rec, "detached at the pause: run `bluegreen promote` or `rollback`")
             return None
-        promoted: list[bool] = []
+        promoted: list[Request] = []
         left = rec.paused_at + self.config.strategy.pause_timeout - self.clock.now()
         self.watcher.watch(
             rec, left, until=lambda: bool(promoted), on_promote=promoted.append, analyse=True
         )
         if promoted:
-            return self._next_stage(rec, full=promoted[0])
+            return self._promoted(rec, promoted[0])
         if self.config.strategy.on_pause_timeout == "continue":
             self.event(rec, "pause timed out: continuing")
             return self._next_stage(rec)
@@ -303,9 +317,13 @@ class Engine:
         )
 
     def _bake_after_shift(self, rec: DeploymentRecord) -> State:
-        if self.config.gates.bake_after_shift and not rec.baked:
-            self.event(rec, f"baking {self.config.gates.bake_after_shift:g}s at 100% green")
-            if not self.watcher.bake(rec, self.config.gates.bake_after_shift):
+        seconds = self.config.gates.bake_after_shift
+        if seconds and not rec.baked and not rec.promoted_full:
+            self.event(rec, f"baking {seconds:g}s at 100% green")
+            baked = self.watcher.bake(rec, seconds)
+            if baked.promote:  # the bake is over; on to clean-up
+                accept(rec, baked.promote, self.clock.now(), self.event)
+            elif baked.hold:
                 rec.baked = True  # the analysis was unsettled: a person decides
                 return State.PAUSED
         self._hooks(rec, HookEvent.PRE_CLEANUP)
@@ -326,32 +344,13 @@ class Engine:
 
     # ------------------------------------------------------------------ hooks
 
-    def hook_context(self, rec: DeploymentRecord, event: HookEvent, **extra: Any) -> dict[str, Any]:
-        return {
-            "event": event.value,
-            "deployment_id": rec.id,
-            "cluster": rec.cluster,
-            "service": rec.service,
-            "state": rec.state.value,
-            "step": rec.step + 1,
-            "steps": len(rec.stages),
-            "blue_target_group": rec.blue_target_group,
-            "green_target_group": rec.green_target_group,
-            "from_task_definition": rec.from_task_definition,
-            "to_task_definition": rec.to_task_definition,
-            "green_weight": rec.green_percent,
-            "from_weight": rec.green_percent,
-            "reason": rec.reason,
-            **extra,
-        }
-
     def _hooks(
         self, rec: DeploymentRecord, event: HookEvent, *, stop_only: bool = False, **extra: Any
     ) -> None:
         specs = [s for s in self.hook_specs if s.event is event]
         if not specs:
             return
-        results = self.hooks.run_event(event, specs, self.hook_context(rec, event, **extra))
+        results = self.hooks.run_event(event, specs, hook_context(rec, event, **extra))
         self.interrupts.check()  # a hook stopped by a signal: the signal decides, not the hook
         for result in results:
             if result.succeeded:
@@ -372,7 +371,7 @@ class Engine:
         for each in (event, HookEvent.FINALLY):
             specs = [s for s in self.hook_specs if s.event is each]
             if specs:
-                for result in self.hooks.run_event(each, specs, self.hook_context(rec, each)):
+                for result in self.hooks.run_event(each, specs, hook_context(rec, each)):
                     if not result.succeeded:
                         log.warning(
                             "hook_failed",

@@ -63,7 +63,9 @@ class Resolved:
         return any(r.ref.swap for r in (*self.routes, *filter(None, [self.test_route])))
 
 
-def resolve(config: DeploymentConfig, cloud: Cloud) -> Resolved:
+def resolve(config: DeploymentConfig, cloud: Cloud, *, analysis: bool = True) -> Resolved:
+    """`analysis=False` (--skip-analysis): the metric checks are not looked at, so an
+    analysis that cannot be read does not stop a deployment that will not run it."""
     topology = topology_for(config, cloud.ecs)
     groups = cloud.elb.target_groups([config.target_groups.blue, config.target_groups.green])
     routes = tuple(cloud.elb.route(ref) for ref in route_refs(config))
@@ -74,7 +76,8 @@ def resolve(config: DeploymentConfig, cloud: Cloud) -> Resolved:
         _check_forwards_only_to(test_route, groups)
     load_balancers = _load_balancers(cloud, (*routes, *filter(None, [test_route])))
     _check_swaps_keep_both_groups_in_use((*routes, *filter(None, [test_route])))
-    check_readable(config, (blue.arn, green.arn), load_balancers)
+    if analysis:
+        check_readable(config, (blue.arn, green.arn), load_balancers)
     fleet = topology.resolve(blue, green)
     binding = next((b for b in fleet.bindings if b.container_name), None)
     container = config.service.container or (binding.container_name if binding else None)
@@ -228,7 +231,9 @@ def stages_of(config: DeploymentConfig, resolved: Resolved) -> list[Stage]:
     return stages
 
 
-def build_plan(config: DeploymentConfig, resolved: Resolved, release: Release) -> Plan:
+def build_plan(
+    config: DeploymentConfig, resolved: Resolved, release: Release, *, skip_analysis: bool = False
+) -> Plan:
     topology = resolved.topology
     fleet = resolved.fleet
     stages = tuple(stages_of(config, resolved))
@@ -257,7 +262,10 @@ def build_plan(config: DeploymentConfig, resolved: Resolved, release: Release) -
     steps += [PlanStep(*s) for s in topology.plan_retire(fleet, config.gates.termination_wait)]
     gates = ["green target health"] + [f"alarm {a}" for a in config.gates.alarms]
     steps.append(PlanStep("gates watched", ", ".join(gates)))
-    if config.analysis and config.analysis.metrics:  # judged during every bake and pause
+    if config.analysis and config.analysis.metrics and skip_analysis:
+        skipped = "skipped (--skip-analysis): no metric check is run; the gates above are"
+        steps.append(PlanStep("metric analysis", skipped))
+    elif config.analysis and config.analysis.metrics:  # judged during every bake and pause
         steps.append(PlanStep("metric analysis", describe_analysis(config.analysis)))
         steps += [PlanStep("metric check", describe_check(c)) for c in config.analysis.metrics]
     minimum = sum(s.bake for s in stages) + config.gates.bake_after_shift

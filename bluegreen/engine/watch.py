@@ -5,7 +5,10 @@ promote/rollback requests from the store, checks the deployment's deadline and, 
 told not to, the gates (the health of green's own targets — green_targets.py — and the
 alarms) and, when asked, lets the metric
 analysis evaluate if one is due (analysis.py); a failure raises, which the engine turns
-into a rollback. `bake` is a watch with the analysis that then asks whether it may end.
+into a rollback. `bake` is a watch with the analysis that then asks whether it may end;
+a promote request ends it at once (the engine then acts on it, promotion.py). A promote
+taken by a watch that cannot act on one (waiting for health, cleaning up) is ignored,
+and the record says so.
 Time comes from the injected clock, so on a VirtualClock a 30-minute bake takes no real
 time.
 """
@@ -13,17 +16,31 @@ time.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bluegreen.clock import Clock
 from bluegreen.config import DeploymentConfig
 from bluegreen.engine.analysis import Analyst
 from bluegreen.engine.green_targets import GreenTargets
 from bluegreen.engine.interrupts import InterruptFlag
+from bluegreen.engine.promotion import ignore
 from bluegreen.errors import GateFailed, RollbackRequested, TimeoutExceeded
 from bluegreen.gates import alarms_ok, green_still_healthy
 from bluegreen.ports import Cloud
-from bluegreen.record import DeploymentRecord
+from bluegreen.record import DeploymentRecord, Request
 from bluegreen.store import Store
+
+
+@dataclass(frozen=True)
+class Baked:
+    """How a bake ended: `hold` when the analysis stayed unsettled and the deployment must
+    pause; `promote` when a promote request ended it early."""
+
+    hold: bool = False
+    promote: Request | None = None
+
+
+BAKED = Baked()  # a bake that ran its time (or none at all)
 
 
 class Watcher:
@@ -54,7 +71,7 @@ class Watcher:
         *,
         until: Callable[[], bool] | None = None,
         gates: bool = True,
-        on_promote: Callable[[bool], None] | None = None,
+        on_promote: Callable[[Request], None] | None = None,
         analyse: bool = False,
     ) -> bool:
         """Poll every health.poll_interval for `seconds`: requests, the deadline, the gates,
@@ -68,26 +85,34 @@ class Watcher:
             self._check_deadline(rec)
             if gates:
                 self._check_gates(rec)
-            if analyse and self.analyst:
+            met = bool(until and until())
+            if analyse and self.analyst and not met:  # a promote decides: no evaluation then
                 self.analyst.poll(rec)
-            if until and until():
+            if met:
                 return True
             remaining = end - self.clock.now()
             if remaining <= 0:
                 return until is None
             self.clock.sleep(min(poll, remaining))
 
-    def bake(self, rec: DeploymentRecord, seconds: float) -> bool:
-        """Watch `seconds` with the analysis. True when the bake may end; False when the
-        analysis stayed unsettled and the deployment must pause (Analyst.settle)."""
+    def bake(self, rec: DeploymentRecord, seconds: float) -> Baked:
+        """Watch `seconds` with the analysis, then let it say whether the bake may end
+        (Analyst.settle, which may extend it). A promote request ends it at any point."""
         since = self.clock.now()
-        self.watch(rec, seconds, analyse=True)
-        if self.analyst is None:
-            return True
-        return self.analyst.settle(rec, since, lambda more: self.watch(rec, more, analyse=True))
+        taken: list[Request] = []
+
+        def wait(more: float) -> bool:  # True: a promote ended the bake
+            return self.watch(
+                rec, more, analyse=True, on_promote=taken.append, until=lambda: bool(taken)
+            )
+
+        if wait(seconds):
+            return Baked(promote=taken[0])
+        may_end = self.analyst is None or self.analyst.settle(rec, since, wait)
+        return Baked(promote=taken[0]) if taken else Baked(hold=not may_end)
 
     def _check_requests(
-        self, rec: DeploymentRecord, on_promote: Callable[[bool], None] | None
+        self, rec: DeploymentRecord, on_promote: Callable[[Request], None] | None
     ) -> None:
         for request in self.store.take_requests(rec.service_key, rec.id):
             if request.kind == "rollback":
@@ -96,9 +121,9 @@ class Watcher:
                     f"{f': {request.reason}' if request.reason else ''}"
                 )
             if on_promote:
-                on_promote(request.full)
+                on_promote(request)
             else:
-                self._note(rec, "promote ignored: the deployment is not paused")
+                ignore(rec, request, self.clock.now(), self._note)
 
     def _check_deadline(self, rec: DeploymentRecord) -> None:
         if rec.deadline is not None and self.clock.now() > rec.deadline:

@@ -40,14 +40,18 @@ from __future__ import annotations
 
 from bluegreen.config import DeploymentConfig
 from bluegreen.ports import Cloud
-from bluegreen.preflight import analysis, settings, strays, tasks, wiring
+from bluegreen.preflight import analysis as metric_checks
+from bluegreen.preflight import settings, strays, tasks, wiring
 from bluegreen.preflight.report import Check, Findings, Report, Result
 
 __all__ = ["Check", "Report", "Result", "run_checks"]
 
 
-def run_checks(config: DeploymentConfig, cloud: Cloud, now: float) -> Report:
-    """Every preflight check against AWS as it is `now`. Reads only."""
+def run_checks(
+    config: DeploymentConfig, cloud: Cloud, now: float, *, analysis: bool = True
+) -> Report:
+    """Every preflight check against AWS as it is `now`. Reads only. `analysis` False:
+    the metric analysis is switched off (`--skip-analysis`), so its check is not made."""
     f = Findings()
     services = wiring.services(f, config, cloud)
     groups = wiring.target_groups(f, config, cloud)
@@ -71,5 +75,6 @@ def run_checks(config: DeploymentConfig, cloud: Cloud, now: float) -> Report:
     strays.stray_targets(
         f, cloud, config.service.cluster, config.service.mode, services if drivable else {}, groups
     )
-    analysis.metrics(f, config, cloud, now, lbs, live, services)
+    if analysis:
+        metric_checks.metrics(f, config, cloud, now, lbs, live, services)
     return f.report()

@@ -627,6 +627,41 @@ def test_a_rollback_from_another_process_during_a_bake_takes_effect_within_one_p
     assert_invariant_held(observer)
 
 
+def test_a_promote_full_from_another_process_during_a_bake_goes_straight_to_green(
+    server: SandboxServer, observer: Observer, bluegreen: Bluegreen, bucket: StateBucket
+) -> None:
+    # Bakes of ten hours: at the server's speed any one of them outlasts PROCESS_TIMEOUT,
+    # so the deploy ends in time only if the promote ended the canary's bake and skipped
+    # the bake after the shift.
+    baking = {
+        **CONFIG,
+        "strategy": {"type": "canary", "percent": 10, "bake": "10h"},
+        "gates": {"bake_after_shift": "10h", "termination_wait": "10s"},
+    }
+    world = make_world(server, observer, bluegreen, baking)
+    deploy = bluegreen.deploy()
+    bucket.wait_for(_state("SHIFTING", green_percent=10), deploy, "the canary's bake")
+
+    with slow_motion(server, MEASURE_SPEED):
+        promote = bluegreen.run("promote", "--full", "--output", "json")
+
+    assert promote.process.returncode == 0, promote.output
+    assert deploy.wait() == 0, deploy.output
+    latency, _taken, state = request_latency(observer, bucket, "promote")
+    print(f"\npromote --full mid-bake: {state} entered {latency:.1f}s (virtual) after the request")
+    assert state == "SHIFTING" and latency <= POLL + MARGIN  # the 100% step
+    assert weights(server, world) == [(0, 100), (0, 100)]
+    assert live(server, world) == [("green", "PRIMARY")]
+    record = bucket.newest_record()
+    assert record is not None and record["state"] == "SUCCEEDED"
+    (promotion,) = record["promotions"]
+    assert promotion["full"] and promotion["during"] == "step 1/2 at 10%"
+    assert promotion["by"] and promotion["ignored"] is None
+    assert json.loads(promote.stdout.read_text())["deployment_id"] == record["id"]
+    assert bucket.lock() is None
+    assert_invariant_held(observer)
+
+
 # -- 4. the dead process ran on another machine, or is alive ------------------------------------
 
 ELSEWHERE_LEASE = 6.0  # real seconds left on the other machine's lease (a loaded CI starts a

@@ -79,3 +79,43 @@ def test_a_release_failing_its_health_check_rolls_back_and_says_why(
     assert [ts["id"] for ts in task_sets(stack)] == [stack.blue_task_set_id]
     assert {h["State"] for h in health(stack.blue_tg_arn).values()} == {"healthy"}
     assert {h["State"] for h in health(stack.green_tg_arn).values()} <= {"draining"}
+
+
+def test_promote_full_while_the_canary_bakes_puts_every_listener_on_green(
+    sandbox: Sandbox, stack: SandboxStack, tmp_path: Path
+) -> None:
+    """The process running the deployment died mid-bake (an hour's canary); `promote
+    --full` takes it over and goes straight to 100% on both listeners, no more bakes."""
+    from bluegreen.machine import State
+
+    class Killed(BaseException):
+        pass
+
+    overrides: dict[str, Any] = {
+        "strategy": {"type": "canary", "percent": 10, "bake": "1h"},
+        "gates": {"bake_after_shift": "1h", "termination_wait": "0s"},
+    }
+    run = deployer(sandbox, stack, tmp_path, **overrides)
+
+    def kill_mid_bake(now: float) -> None:
+        rec = run.store.latest(run.config.service_key)
+        baking = rec is not None and rec.state is State.SHIFTING and rec.green_percent == 10
+        if baking and rec is not None and now - rec.updated_at > 300:
+            raise Killed
+
+    sandbox.clock.on_advance(kill_mid_bake)
+    with pytest.raises(Killed):
+        run.deploy(images={"web": f"{IMAGE}:2.0.0"})
+    sandbox.clock._listeners.remove(kill_mid_bake)
+    assert weights(stack) == [(90, 10), (90, 10)]
+    killed_at = sandbox.clock.now()
+
+    result = deployer(sandbox, stack, tmp_path, **overrides).promote(full=True)
+
+    assert result.outcome == "succeeded"
+    assert weights(stack) == [(0, 100), (0, 100)]
+    (green,) = task_sets(stack)
+    assert green["loadBalancers"][0]["targetGroupArn"] == stack.green_tg_arn
+    rec = result.record
+    assert rec.promoted_full and rec.promotions[0].full
+    assert sandbox.clock.now() - killed_at < 3600  # neither the canary's nor the last bake ran
