@@ -467,3 +467,19 @@ def test_analysis_with_cloudwatch_throttling_only_warns(verify: Verify, sandbox:
         verify(analysis={"metrics": [{"name": "error_rate", "max": 0.01}]}), "analysis", Result.WARN
     )
     assert "Throttling" in check.detail
+
+
+def test_skip_analysis_deploys_though_cloudwatch_refuses_the_analysis(
+    sandbox: Sandbox, stack: SandboxStack, tmp_path: Path
+) -> None:
+    """The emergency path: the analysis is what is broken, and a person switched it off."""
+    sandbox.faults.fail("GetMetricData", status=400, code="AccessDenied")
+    config = parse_config(
+        stack.config(analysis={"metrics": [{"name": "error_rate", "max": 0.01}]}),
+        source=tmp_path / "bluegreen.toml",
+    )
+
+    result = Deployer(config, clock=sandbox.clock).deploy({"web": "web:2"}, skip_analysis=True)
+
+    assert result.outcome == "succeeded" and production_weights(stack) == {(0, 100)}
+    assert sandbox.faults.injected["GetMetricData", "AccessDenied"] == 0
