@@ -26,21 +26,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import random
 import socket
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 from bluegreen.config.fields import SIGNATURE_HEADER, shown_url
+from bluegreen.hooks.http import described, exchange
 from bluegreen.hooks.process import Outcome, start_thread, thread_done, wait_unless_interrupted
 
-BODY_LIMIT = 64 * 1024
 EXCERPT_LIMIT = 200
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 10.0
@@ -132,33 +128,18 @@ def _try(
     return (answers[0] if answers else None), stopped
 
 
-class NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Redirects are answers, never followed (the smoke checks use it too)."""
-
-    def redirect_request(self, *_: Any, **__: Any) -> None:
-        return None  # urllib then raises HTTPError for the 3xx: the hook fails
-
-
 def _send(url: str, body: bytes, headers: Mapping[str, str], seconds: float) -> _Answer:
-    request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
-    # Built per request, so the proxy settings of the environment are read when it is sent.
-    opener = urllib.request.build_opener(NoRedirects)
-    try:
-        with opener.open(request, timeout=max(seconds, 0.001)) as response:
-            return _Answer(response.status, str(response.reason), read_body(response))
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return _Answer(
-                exc.code,
-                str(exc.reason),
-                read_body(exc),
-                retryable=exc.code >= 500 or exc.code == 429,
-                retry_after=_seconds(exc.headers.get("Retry-After")),
-            )
-    except urllib.error.URLError as exc:
-        return _no_answer(exc.reason)
-    except (http.client.HTTPException, OSError) as exc:  # reset or timed out mid-answer
-        return _no_answer(exc)
+    answer = exchange(url, "POST", headers, seconds, body)
+    if answer.status is None:
+        return _no_answer(answer.error)
+    failed = answer.status >= 400
+    return _Answer(
+        answer.status,
+        answer.reason,
+        answer.body,
+        retryable=failed and (answer.status >= 500 or answer.status == 429),
+        retry_after=_seconds((answer.headers or {}).get("Retry-After")) if failed else None,
+    )
 
 
 def _no_answer(reason: object) -> _Answer:
@@ -168,17 +149,7 @@ def _no_answer(reason: object) -> _Answer:
     if isinstance(reason, TimeoutError):
         return _Answer(None, "timed out", timed_out=True)
     retryable = isinstance(reason, ConnectionError | socket.gaierror)
-    text = f"{type(reason).__name__}: {reason}" if isinstance(reason, BaseException) else reason
-    return _Answer(None, str(text), retryable=retryable)
-
-
-def read_body(response: Any) -> str:
-    """At most BODY_LIMIT bytes of an answer's body, as text."""
-    try:
-        data: bytes = response.read(BODY_LIMIT)
-    except (OSError, http.client.HTTPException):
-        data = b""  # the status is the answer; a body cut short adds nothing to trust
-    return data.decode("utf-8", errors="replace")
+    return _Answer(None, described(reason), retryable=retryable)
 
 
 def _seconds(value: str | None) -> float | None:

@@ -15,14 +15,11 @@ Rules:
 
 from __future__ import annotations
 
-import http.client
 import ssl
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bluegreen.hooks.webhook import NoRedirects, read_body
+from bluegreen.hooks.http import described, exchange
 
 USER_AGENT = "bluegreen-smoke"
 
@@ -37,26 +34,12 @@ class Answer:
 
 
 def request(url: str, method: str, headers: Mapping[str, str], timeout: float) -> Answer:
-    sent = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers}, method=method)
-    # Built per request, so the proxy settings of the environment are read when it is sent.
-    opener = urllib.request.build_opener(NoRedirects)
-    try:
-        with opener.open(sent, timeout=timeout) as response:
-            return Answer(response.status, str(response.reason), read_body(response))
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return Answer(exc.code, str(exc.reason), read_body(exc))
-    except urllib.error.URLError as exc:
-        return _no_answer(exc.reason)
-    except (http.client.HTTPException, OSError) as exc:  # reset or timed out mid-answer
-        return _no_answer(exc)
-
-
-def _no_answer(reason: object) -> Answer:
+    answer = exchange(url, method, {"User-Agent": USER_AGENT, **headers}, timeout)
+    if answer.status is not None:
+        return Answer(answer.status, answer.reason, answer.body)
+    reason = answer.error
     if isinstance(reason, TimeoutError):
         return Answer(None, "timed out")
     if isinstance(reason, ssl.SSLCertVerificationError):
         return Answer(None, f"TLS: {reason.verify_message or reason}")
-    if isinstance(reason, BaseException):
-        return Answer(None, f"{type(reason).__name__}: {reason}")
-    return Answer(None, str(reason))
+    return Answer(None, described(reason))
