@@ -12,7 +12,8 @@ canary and a 2m bake, and prints in virtual seconds:
                   back on blue (the first clock advance that finds it so);
     verdicts      evaluations made until the rollback;
     calls/eval    GetMetricData calls per evaluation (the goal: one batched call for every
-                  check of both colours), and the queries in that call.
+                  check of both colours), and the queries in that call; the preflight's
+                  one read of blue's last hour before the deployment is not counted.
 
 Regressions: `errors` 2 % of requests answer 500 (error_rate, max_increase 25 %);
 `p99` p99 latency +40 % (latency p99, max_increase 20 %: judged on one sample a minute, so
@@ -100,7 +101,7 @@ def one_run(regression: Regression, mode: Mode) -> Run:
             moments["blue"] = sandbox.clock.now()  # the rollback's last act: no advance since
         rec = deployer.store.latest(deployer.config.service_key)
         assert rec is not None and rec.outcome == "rolled_back", rec and rec.reason
-        calls = sandbox.faults.operations.count("GetMetricData")
+        calls = sandbox.faults.operations.count("GetMetricData") - moments["preflight_reads"]
         onset, on_blue = moments["onset"], moments["blue"]
         queries = _queries_per_call(deployer, rec)
     return Run(on_blue - onset, len(rec.analysis), calls, queries)
@@ -117,6 +118,8 @@ def _watch(
         green = _green_weights(sandbox, stack)
         if "traffic" not in moments and any(green):
             moments["traffic"] = now
+            # reads before green's traffic are the preflight's (blue's last hour)
+            moments["preflight_reads"] = sandbox.faults.operations.count("GetMetricData")
             moments["onset"] = now + regression.onset_after
         onset = moments.get("onset")
         if onset is not None and now >= onset and sandbox.apps[image] != regression.green:
