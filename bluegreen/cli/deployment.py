@@ -69,9 +69,9 @@ SkipAnalysis = Annotated[
     bool,
     typer.Option(
         "--skip-analysis",
-        help="Do not run the metric analysis ([analysis]) for the rest of the deployment, "
-        "for when the analysis itself is broken; recorded with who asked. Health gates and "
-        "alarms are still watched.",
+        help="Switch the metric analysis off for the rest of the deployment, for when the "
+        "analysis itself is broken; recorded with who asked. Health gates and alarms are "
+        "still watched.",
     ),
 ]
 

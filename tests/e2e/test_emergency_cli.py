@@ -84,6 +84,7 @@ def test_skip_analysis_is_in_the_help(run_cli: Cli, command: str) -> None:
     shown = run_cli(command, "--help")
     assert shown.exit_code == 0
     assert "--skip-analysis" in shown.stdout
+    assert "Switch the metric analysis off for the rest of the deployment" in flat(shown.stdout)
     assert "Health gates and alarms are still watched." in flat(shown.stdout)
 
 
