@@ -31,18 +31,18 @@ puts moto's own method back.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
 
+from bluegreen.sandbox.patches import Patches
 from bluegreen.sandbox.world import HEALTHY, AppModel, Sandbox, Target
 
 DEFAULT_DEREGISTRATION_DELAY = 300.0  # ELB's default deregistration_delay.timeout_seconds
 
 _active: Sandbox | None = None
-_original_health_for: Callable[..., FakeHealthStatus] | None = None
+_patches = Patches(FakeTargetGroup)
 
 
 @dataclass(frozen=True)
@@ -87,21 +87,16 @@ class Check:
 
 def install(sandbox: Sandbox) -> None:
     """Make target health follow `sandbox`'s clock and apps; drop drained targets on ticks."""
-    global _active, _original_health_for
-    if _original_health_for is None:
-        _original_health_for = FakeTargetGroup.health_for
-        # setattr: mypy refuses assigning to a method
-        setattr(FakeTargetGroup, "health_for", _health_for)  # noqa: B010
+    global _active
+    _patches.apply("health_for", lambda _original: _health_for)
     _active = sandbox
     if "health" not in sandbox.simulators:
         sandbox.simulators["health"] = sandbox.on_tick(lambda now: _on_tick(sandbox, now))
 
 
 def uninstall() -> None:
-    global _active, _original_health_for
-    if _original_health_for is not None:
-        setattr(FakeTargetGroup, "health_for", _original_health_for)  # noqa: B010
-        _original_health_for = None
+    global _active
+    _patches.undo()
     _active = None
 
 
@@ -112,8 +107,7 @@ def _on_tick(sandbox: Sandbox, now: float) -> None:
 
 
 def _health_for(group: Any, target: dict[str, Any], ec2_backend: Any) -> FakeHealthStatus:
-    original = _original_health_for or FakeTargetGroup.health_for
-    status = original(group, target, ec2_backend)
+    status: FakeHealthStatus = _patches.original("health_for")(group, target, ec2_backend)
     sandbox = _active
     # moto's "healthy" means only "registered"; anything else (not registered…) stands.
     if sandbox is None or status.status != "healthy":

@@ -43,23 +43,21 @@ from moto.cloudwatch.models import CloudWatchBackend
 from bluegreen.sandbox import metric_math
 from bluegreen.sandbox.alarms import STATISTICS, epoch, statistic, utc
 from bluegreen.sandbox.distribution import percentile, percentile_rank
+from bluegreen.sandbox.patches import Patches
 
 MAX_QUERIES = 500
 HIGH_RESOLUTION = (1, 5, 10, 20, 30)
 QUERY_ID = re.compile(r"[a-z][A-Za-z0-9_]*")
 
-_original: list[Callable[..., Any]] = []
+_patches = Patches(CloudWatchBackend)
 
 
 def install() -> None:
-    if not _original:
-        _original.append(CloudWatchBackend.get_metric_data)
-        setattr(CloudWatchBackend, "get_metric_data", _answering(_original[0]))  # noqa: B010
+    _patches.apply("get_metric_data", _answering)
 
 
 def uninstall() -> None:
-    if _original:
-        setattr(CloudWatchBackend, "get_metric_data", _original.pop())  # noqa: B010
+    _patches.undo()
 
 
 def _answering(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -21,22 +21,20 @@ from typing import Any
 
 from moto.elbv2.models import ELBv2Backend
 
+from bluegreen.sandbox.patches import Patches
+
 CHANGES = ("modify_listener", "modify_rule", "delete_rule", "delete_listener")
 
-_originals: dict[str, Callable[..., Any]] = {}
+_patches = Patches(ELBv2Backend)
 
 
 def install() -> None:
     for name in CHANGES:
-        if name not in _originals:
-            _originals[name] = getattr(ELBv2Backend, name)
-            setattr(ELBv2Backend, name, _resyncing(_originals[name]))
+        _patches.apply(name, _resyncing)
 
 
 def uninstall() -> None:
-    for name, original in _originals.items():
-        setattr(ELBv2Backend, name, original)
-    _originals.clear()
+    _patches.undo()
 
 
 def _resyncing(original: Callable[..., Any]) -> Callable[..., Any]:
