@@ -5,6 +5,8 @@ the reason it gives, the line that narrates the stops, and all three in the engi
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from fakes import BLUE, GREEN, HTTP, HTTPS, World
@@ -14,6 +16,8 @@ from bluegreen.errors import HealthCheckFailed
 from bluegreen.gates import churn_threshold, describe_stops, stops_picture
 from bluegreen.machine import State
 from bluegreen.model import ContainerExit, EcsTask
+from bluegreen.record import DeploymentRecord
+from bluegreen.topology.service_pair import ServicePair
 
 V2 = {"web": "repo/web:v2"}
 
@@ -159,3 +163,69 @@ def test_a_green_whose_tasks_do_not_run_reads_them_every_30s_at_most(
     deployer.deploy(V2)
     entered = waiting(deployer)[0][0]
     assert [at - entered for at in world.stopped_reads] == [30.0, 60.0, 90.0]
+
+
+def test_one_task_desired_fails_at_exactly_its_third_stop(
+    make_deployer: Callable[..., Deployer], world: World
+) -> None:
+    world.desired = 1  # one task a generation: stops at 25 s, 50 s, 75 s
+    world.behaviour["repo/web:v2"] = ("exits", 5, 2, None)
+    deployer = make_deployer(health={"timeout": "15m"})
+    with pytest.raises(HealthCheckFailed, match="3 of its tasks stopped"):
+        deployer.deploy(V2)
+
+    rec = deployer.store.latest(deployer.config.service_key)
+    assert rec is not None and "exit code 2" in (rec.reason or "")
+    entered = waiting(deployer)[0][0]
+    failed_at = next(e.at for e in rec.events if e.state is State.ROLLING_BACK)
+    assert 75 <= failed_at - entered <= 80
+
+
+class _Pair:
+    """The Containers port, as much as ServicePair.green_stopped asks of it."""
+
+    def __init__(self, breaker: bool, tasks: list[EcsTask]) -> None:
+        self.breaker, self.listed = breaker, tasks
+        self.asked: list[tuple[str | None, bool]] = []
+
+    def service(self, cluster: str, name: str) -> Any:
+        return SimpleNamespace(circuit_breaker=self.breaker)
+
+    def tasks(self, cluster: str, *, service: str | None = None, stopped: bool = False) -> Any:
+        self.asked.append((service, stopped))
+        return self.listed
+
+
+def pair_record(created_at: float) -> DeploymentRecord:
+    return DeploymentRecord(
+        id="bg-1",
+        service_key="k",
+        cluster="prod",
+        service="web-blue+web-green",
+        created_at=created_at,
+        updated_at=created_at,
+        green_service="web-green",
+    )
+
+
+def test_a_service_pair_counts_only_the_stops_of_this_deployment() -> None:
+    earlier, later = stopped(990.0), stopped(1_020.0)  # created at 980 s and 1 010 s
+    ecs = _Pair(False, [earlier, later])
+    pair = ServicePair(pair_config(), ecs, lambda rec, message: None)  # type: ignore[arg-type]
+
+    assert pair.green_stopped(pair_record(1_000.0)) == [later]
+    assert ecs.asked == [("web-green", True)]
+
+
+def test_a_service_pair_with_ecs_breaker_leaves_the_count_to_ecs() -> None:
+    ecs = _Pair(True, [stopped(1_020.0)] * 5)
+    pair = ServicePair(pair_config(), ecs, lambda rec, message: None)  # type: ignore[arg-type]
+
+    assert pair.green_stopped(pair_record(1_000.0)) is None
+    assert ecs.asked == []  # not even read
+
+
+def pair_config() -> Any:
+    return SimpleNamespace(
+        service=SimpleNamespace(cluster="prod", blue_service="web-blue", green_service="web-green")
+    )
