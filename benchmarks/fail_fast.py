@@ -10,12 +10,16 @@ definitive reason) to all traffic back on blue with green retired (the rollback 
 
     after   as the product now runs: green fails one unhealthy window (the target group's
             unhealthy threshold × interval) after that report;
-    before  the same run with the fail-fast judgement switched off, so only
-            `health.timeout` ends the wait, as it did before the judgement existed.
+    before  the same run with the fail-fast judgements switched off, so only
+            `health.timeout` ends the wait, as it did before the judgements existed.
 
 Settings: `readme` is the README's example [health] (timeout 15m, poll 5s) on the sandbox
 stack's check (interval 10s, unhealthy threshold 2); `defaults` leaves [health] out and
 gives green's target group ELB's defaults (interval 30s, thresholds 5 healthy, 2 unhealthy).
+`exits` is another release on the README's [health]: its container exits (code 1) 3 s after
+it starts, so ECS keeps stopping and replacing its tasks; its first sign is the first
+stopped task, and `before` switches off the count of stopped tasks instead (in
+service-pair mode the simulated service's own circuit breaker fails it either way).
 Needs nothing but the package (no AWS account).
 """
 
@@ -35,6 +39,7 @@ from bluegreen import gates
 from bluegreen.cli.logs import configure_logging
 from bluegreen.config import parse_config
 from bluegreen.deployer import Deployer
+from bluegreen.engine import health_wait
 from bluegreen.errors import HealthCheckFailed
 from bluegreen.sandbox import AppModel, Sandbox, in_process
 from bluegreen.sandbox.stack import SandboxStack, build_stack
@@ -51,7 +56,9 @@ ELB_DEFAULTS = {
 SETTINGS: dict[str, tuple[dict[str, str] | None, dict[str, int]]] = {
     "readme": ({"timeout": "15m", "poll_interval": "5s"}, {}),
     "defaults": (None, ELB_DEFAULTS),
+    "exits": ({"timeout": "15m", "poll_interval": "5s"}, {}),
 }
+EXITS = AppModel(exits_after=3, exit_code=1)
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,8 @@ def one_run(settings: str, mode: Mode, *, fail_fast: bool) -> Run:
         elb = boto3.client("elbv2", region_name=sandbox.region)
         if check:
             elb.modify_target_group(TargetGroupArn=stack.green_tg_arn, **check)
-        sandbox.apps[WRONG_PATH] = AppModel(serves=("/api",))
+        exits = settings == "exits"
+        sandbox.apps[WRONG_PATH] = EXITS if exits else AppModel(serves=("/api",))
         data = stack.config()
         data.pop("health")
         if health:
@@ -81,12 +89,19 @@ def one_run(settings: str, mode: Mode, *, fail_fast: bool) -> Run:
         deployer = Deployer(
             parse_config(data, source=Path(folder) / "bluegreen.toml"), clock=sandbox.clock
         )
-        seen = _watch_green(sandbox, stack, elb)
+        seen = _watch_stops(sandbox) if exits else _watch_green(sandbox, stack, elb)
         started = sandbox.clock.now()
-        # before: the judgement never declares green failed, so only health.timeout ends it
-        off = mock.patch.object(gates.UnhealthyStreak, "failed", lambda *_: False)
-        # the outcome is read from the record, not from the exception
-        with contextlib.nullcontext() if fail_fast else off, contextlib.suppress(HealthCheckFailed):
+        # before: neither judgement (a definitive unhealthy streak, too many stopped tasks)
+        # declares green failed, so only health.timeout ends it
+        with contextlib.ExitStack() as judged, contextlib.suppress(HealthCheckFailed):
+            if not fail_fast:
+                judged.enter_context(
+                    mock.patch.object(gates.UnhealthyStreak, "failed", lambda *_: False)
+                )
+                judged.enter_context(
+                    mock.patch.object(health_wait, "churn_threshold", lambda _: 10**9)
+                )
+            # the outcome is read from the record, not from the exception
             deployer.deploy({"web": WRONG_PATH})
         rec = deployer.store.latest(deployer.config.service_key)
         assert rec is not None and rec.outcome == "rolled_back", rec and rec.reason
@@ -112,6 +127,19 @@ def _watch_green(sandbox: Sandbox, stack: SandboxStack, elb: Any) -> list[float]
     return seen
 
 
+def _watch_stops(sandbox: Sandbox) -> list[float]:
+    """When the first task of the release stopped (its container exited)."""
+    seen: list[float] = []
+
+    def look(now: float) -> None:
+        stops = [t.stopped_at for t in sandbox.tasks.values() if t.exit_code is not None]
+        if not seen and stops:
+            seen.append(min(s for s in stops if s is not None))
+
+    sandbox.clock.on_advance(look)
+    return seen
+
+
 def _on_blue(elb: Any, stack: SandboxStack) -> bool:
     for arn in (stack.http_listener_arn, stack.https_listener_arn):
         action = elb.describe_listeners(ListenerArns=[arn])["Listeners"][0]["DefaultActions"][0]
@@ -128,7 +156,7 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging(quiet=True)  # the figures, not the deployment's story
     print(
-        f"{'settings':<10} {'window':>6} {'first 404s':>10} "
+        f"{'settings':<10} {'window':>6} {'first sign':>10} "
         f"{'before: rolled back':>20} {'held':>6} {'after: rolled back':>19} {'held':>6}"
     )
     for settings in args.settings:
@@ -139,7 +167,10 @@ def main() -> None:
             f"{before.rolled_back:>19.0f}s {before.held:>5.0f}s "
             f"{after.rolled_back:>18.0f}s {after.held:>5.0f}s"
         )
-    print("(virtual seconds from the deployment's start; held: from the first 404s to rollback)")
+    print(
+        "(virtual seconds from the deployment's start; held: from the first sign, the first "
+        "404s or stopped task, to rollback)"
+    )
 
 
 if __name__ == "__main__":

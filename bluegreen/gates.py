@@ -6,17 +6,21 @@ INSUFFICIENT_DATA passes (new alarms start there on AWS and would block every de
 Green that can never become healthy is told apart from green still starting by
 `UnhealthyStreak`, folded poll by poll on the caller's clock: only reasons that mean the
 targets answered their health checks wrongly or not at all count, and only once they have
-lasted the target group's own unhealthy threshold × interval.
+lasted the target group's own unhealthy threshold × interval. Green whose tasks keep
+stopping (they exit, or never start) is told apart by counting them: `churn_threshold` of
+them stopped since the deployment began and green has failed, `describe_stops` says why.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bluegreen.model import (
     AlarmState,
+    EcsTask,
     HealthCheck,
     HealthState,
     TargetGroupHealth,
@@ -36,6 +40,7 @@ DEFINITIVE_REASONS = frozenset(
 class Verdict:
     ok: bool
     reason: str = ""
+    tasks_short: bool = False  # not ok: fewer of green's tasks run than desired
 
 
 PASS = Verdict(True)
@@ -47,7 +52,9 @@ def green_ready(health: TargetGroupHealth, task_set: TaskSet | None, desired: in
     if task_set is None:
         return Verdict(False, "green task set not found")
     if task_set.running_count is not None and task_set.running_count < desired:
-        return Verdict(False, f"{task_set.running_count}/{desired} green tasks running")
+        return Verdict(
+            False, f"{task_set.running_count}/{desired} green tasks running", tasks_short=True
+        )
     return targets_ready(health, desired)
 
 
@@ -184,3 +191,48 @@ def _reasons_suffix(health: TargetGroupHealth) -> str:
     if not reasons:
         return ""
     return "; reasons: " + ", ".join(f"{code} ×{n}" for code, n in sorted(reasons.items()))
+
+
+def churn_threshold(desired: int) -> int:
+    """How many of green's tasks may stop before green has failed: the rule of ECS's own
+    deployment circuit breaker, 0.5 × the desired task count with a minimum of 3 and a
+    maximum of 200 (ECS API reference, ServiceDeploymentCircuitBreaker `threshold`), so a
+    release fails here when ECS would have failed it as a rolling update."""
+    return min(max(3, math.ceil(desired / 2)), 200)
+
+
+def describe_stops(stopped: Sequence[EcsTask], *, latest: int = 3, short: bool = False) -> str:
+    """Why the `latest` tasks to stop stopped, newest first, each reason once: "Essential
+    container in task exited: exit code 1; CannotPullContainerError: …". `short` keeps
+    only the exit codes (or the reason when a container has none): "exit code 1"."""
+    newest = sorted(stopped, key=lambda t: t.stopped_at or 0.0, reverse=True)[:latest]
+    shown: list[str] = []
+    for task in newest:
+        text = _stop_reason(task, short)
+        if text not in shown:
+            shown.append(text)
+    return "; ".join(shown)
+
+
+def _stop_reason(task: EcsTask, short: bool) -> str:
+    reason = task.stopped_reason or task.stop_code or "no reason given"
+    exits = [
+        f"exit code {e.exit_code}" if e.exit_code is not None else e.reason or ""
+        for e in task.exits
+        if e.exit_code != 0
+    ]
+    exits = [e for e in dict.fromkeys(exits) if e and e not in reason]
+    if short:
+        return ", ".join(exits) or reason
+    return f"{reason}: {', '.join(exits)}" if exits else reason
+
+
+def stops_picture(picture: str, stopped: Sequence[EcsTask]) -> str:
+    """`health_picture` with green's stopped tasks: "green 0/2 healthy: 1 task stopped
+    (exit code 1), replaced"."""
+    if not stopped:
+        return picture
+    n = len(stopped)
+    why = describe_stops(stopped, short=True)
+    part = f"{n} task{'s' if n > 1 else ''} stopped ({why}), replaced"
+    return f"{picture}, {part}" if ": " in picture else f"{picture}: {part}"

@@ -274,6 +274,9 @@ class Service:
     deployments: tuple[ServiceDeployment, ...] = ()  # ECS controller only
     # Classic Load Balancer names attached to the service (refused: no target groups).
     classic_load_balancers: tuple[str, ...] = ()
+    # deploymentConfiguration.deploymentCircuitBreaker.enable: ECS fails a rolling
+    # deployment whose tasks keep failing by itself.
+    circuit_breaker: bool = False
 
     @property
     def primary_deployment(self) -> ServiceDeployment | None:
@@ -290,10 +293,26 @@ class EcsTask:
     started_by: str | None  # a task set's or deployment's id for the tasks ECS starts
     group: str | None  # "service:<name>" for a service's tasks
     ip: str | None  # its network interface's private IPv4 (awsvpc); None otherwise
+    # Why and when it stopped (a stopped task; None while it runs), its containers' exits.
+    stopped_reason: str | None = None
+    stop_code: str | None = None  # EssentialContainerExited | TaskFailedToStart | …
+    exits: tuple[ContainerExit, ...] = ()
+    created_at: float | None = None  # epoch seconds: asked for…
+    stopped_at: float | None = None  # …and stopped
 
     @property
     def running(self) -> bool:
         return self.last_status == "RUNNING"
+
+
+@dataclass(frozen=True)
+class ContainerExit:
+    """How one container of a stopped task ended: its exit code, or ECS's reason (e.g.
+    CannotPullContainerError) when it never ran."""
+
+    container: str
+    exit_code: int | None
+    reason: str | None
 
 
 @dataclass(frozen=True)

@@ -118,10 +118,16 @@ class Containers(Protocol):
     def task_sets(self, cluster: str, service: str) -> list[TaskSet]: ...
 
     def tasks(
-        self, cluster: str, *, started_by: str | None = None, service: str | None = None
+        self,
+        cluster: str,
+        *,
+        started_by: str | None = None,
+        service: str | None = None,
+        stopped: bool = False,
     ) -> list[EcsTask]:
         """The tasks ECS keeps running (desired status RUNNING) that `started_by` started
-        (a task set's id) or that belong to `service`, with their last status and address."""
+        (a task set's id) or that belong to `service`, with their last status and address;
+        `stopped`: those it stopped instead, with why and when."""
         ...
 
     def set_primary_task_set(self, cluster: str, service: str, task_set_id: str) -> None: ...

@@ -25,6 +25,7 @@ from bluegreen.clock import VirtualClock
 from bluegreen.errors import MissingResourceError
 from bluegreen.model import (
     AlarmState,
+    ContainerExit,
     ContainerImage,
     EcsTask,
     HealthCheck,
@@ -66,6 +67,20 @@ class FakeTaskSet:
     created_at: float
     status: TaskSetStatus = TaskSetStatus.ACTIVE
     running: int = 0
+    # Tasks that exited (behaviour "exits") are replaced by a new generation of tasks.
+    generation: int = 0
+    generation_at: float | None = None  # when the current generation was asked for
+    stopped: list[EcsTask] = field(default_factory=list)
+
+    def task_ids(self, count: int) -> list[str]:
+        """The running generation's task ids (= target ids)."""
+        if self.generation == 0:
+            return [f"{self.id}-{n}" for n in range(count)]
+        return [f"{self.id}-g{self.generation}-{n}" for n in range(count)]
+
+    @property
+    def started(self) -> float:
+        return self.created_at if self.generation_at is None else self.generation_at
 
     def value(self, desired: int) -> TaskSet:
         return TaskSet(
@@ -110,7 +125,9 @@ class World:
     lb_type: str = "application"  # of every route's load balancer
     dns_name: str | None = None  # of every route's load balancer (smoke checks go there)
     listener_port: int = 80  # of every route's listener
-    # image → "healthy" | "unhealthy" | ("unhealthy_after", seconds)
+    # image → "healthy" | "unhealthy" | ("unhealthy_after", seconds) |
+    # ("exits", seconds, exit code, generations): the first `generations` generations of
+    # tasks (None: all) exit that long after they run, and ECS starts replacements at once
     behaviour: dict[str, Any] = field(default_factory=dict)
     routes: dict[RouteRef, dict[str, int]] = field(default_factory=dict)
     targets: dict[str, dict[str, TargetHealth]] = field(default_factory=dict)
@@ -124,6 +141,7 @@ class World:
     ids: Any = field(default_factory=lambda: itertools.count(1))
     traffic: Traffic = field(default_factory=Traffic)
     metric_reads: list[tuple[float, int]] = field(default_factory=list)  # (when, queries)
+    stopped_reads: list[float] = field(default_factory=list)  # when stopped tasks were listed
 
     def call(self, operation: str) -> None:
         self.calls.append(operation)
@@ -136,22 +154,62 @@ class World:
         for ts in self.task_sets.values():
             if ts.status is TaskSetStatus.DRAINING:
                 continue
-            if now - ts.created_at >= self.start_delay and ts.running < self.desired:
-                ts.running = self.desired
-                for n in range(self.desired):
-                    self.targets.setdefault(ts.target_group, {})[f"{ts.id}-{n}"] = TargetHealth(
-                        f"{ts.id}-{n}", 8080, HealthState.INITIAL, "Elb.InitialHealthChecking"
-                    )
             image = self.task_definitions[ts.task_definition]["containerDefinitions"][0]["image"]
+            self._exit(ts, self.behaviour.get(image), now)
+            if now - ts.started >= self.start_delay and ts.running < self.desired:
+                ts.running = self.desired
+                group = self.targets.setdefault(ts.target_group, {})
+                for tid in [t for t, h in group.items() if h.state is HealthState.DRAINING]:
+                    if tid.startswith(ts.id):
+                        del group[tid]  # an exited generation's targets: drained
+                for tid in ts.task_ids(self.desired):
+                    group[tid] = TargetHealth(
+                        tid, 8080, HealthState.INITIAL, "Elb.InitialHealthChecking"
+                    )
             self._judge(ts, image, now)
+
+    def _exit(self, ts: FakeTaskSet, mode: Any, now: float) -> None:
+        """Behaviour "exits": the running generation stops, its targets drain, and the
+        next generation is asked for when it stopped."""
+        if not (isinstance(mode, tuple) and mode[0] == "exits"):
+            return
+        _, after, code, generations = mode
+        at = ts.started + self.start_delay + after
+        if not ts.running or at > now or (generations is not None and ts.generation >= generations):
+            return
+        group = self.targets.setdefault(ts.target_group, {})
+        for tid in ts.task_ids(ts.running):
+            group[tid] = TargetHealth(
+                tid, 8080, HealthState.DRAINING, "Target.DeregistrationInProgress"
+            )
+            ts.stopped.append(
+                EcsTask(
+                    f"arn:task/{tid}",
+                    "STOPPED",
+                    ts.task_definition,
+                    ts.id,
+                    "service:web",
+                    tid,
+                    stopped_reason="Essential container in task exited",
+                    stop_code="EssentialContainerExited",
+                    exits=(ContainerExit("web", code, None),),
+                    created_at=ts.started,
+                    stopped_at=at,
+                )
+            )
+        ts.running, ts.generation, ts.generation_at = 0, ts.generation + 1, at
 
     def _judge(self, ts: FakeTaskSet, image: str, now: float) -> None:
         mode = self.behaviour.get(image, "healthy")
-        age = now - ts.created_at - self.start_delay
-        for tid, _health in list(self.targets.get(ts.target_group, {}).items()):
+        age = now - ts.started - self.start_delay
+        for tid, found in list(self.targets.get(ts.target_group, {}).items()):
             if not tid.startswith(ts.id) or age < self.health_delay:
                 continue
-            bad = mode == "unhealthy" or (isinstance(mode, tuple) and age >= mode[1])
+            if found.state is HealthState.DRAINING:
+                continue
+            bad = mode == "unhealthy" or (
+                isinstance(mode, tuple) and mode[0] == "unhealthy_after" and age >= mode[1]
+            )
             self.targets[ts.target_group][tid] = (
                 TargetHealth(
                     tid,
@@ -169,9 +227,7 @@ class World:
 
     def owns(self, target_id: str) -> bool:
         """The target is one of a task set's running tasks (not a stray)."""
-        return any(
-            target_id == f"{ts.id}-{n}" for ts in self.task_sets.values() for n in range(ts.running)
-        )
+        return any(target_id in ts.task_ids(ts.running) for ts in self.task_sets.values())
 
 
 class FakeElb:
@@ -315,23 +371,24 @@ class FakeEcs:
         return [ts.value(self.w.desired) for ts in self.w.task_sets.values()]
 
     def tasks(
-        self, cluster: str, *, started_by: str | None = None, service: str | None = None
+        self,
+        cluster: str,
+        *,
+        started_by: str | None = None,
+        service: str | None = None,
+        stopped: bool = False,
     ) -> list[EcsTask]:
         """A task set's tasks run at the addresses its targets are registered at."""
         self.w.call("ListTasks")
+        sets = [ts for ts in self.w.task_sets.values() if started_by in (None, ts.id)]
         found = [
-            EcsTask(
-                f"arn:task/{ts.id}-{n}",
-                "RUNNING",
-                ts.task_definition,
-                ts.id,
-                "service:web",
-                f"{ts.id}-{n}",
-            )
-            for ts in self.w.task_sets.values()
-            if started_by in (None, ts.id)
-            for n in range(ts.running)
+            EcsTask(f"arn:task/{tid}", "RUNNING", ts.task_definition, ts.id, "service:web", tid)
+            for ts in sets
+            for tid in ts.task_ids(ts.running)
         ]
+        if stopped:
+            self.w.stopped_reads.append(self.w.clock.now())
+            found = [task for ts in sets for task in ts.stopped]
         if found:
             self.w.call("DescribeTasks")
         return found

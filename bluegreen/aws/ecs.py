@@ -304,6 +304,11 @@ def parse_service(svc: ServiceTypeDef) -> Service:
             for lb in svc.get("loadBalancers", [])
             if lb.get("loadBalancerName") and not lb.get("targetGroupArn")
         ),
+        circuit_breaker=bool(
+            svc.get("deploymentConfiguration", {})
+            .get("deploymentCircuitBreaker", {})
+            .get("enable", False)
+        ),
     )
 
 

@@ -4,7 +4,10 @@ gives it its client and caller.
 
 Rules:
 - ListTasks lists the tasks whose desired status is RUNNING (its default): tasks on their
-  way out are not listed, tasks still starting are, with their last status.
+  way out are not listed, tasks still starting are, with their last status. Asked with
+  `stopped=True` it lists those whose desired status is STOPPED instead (ECS shows a stopped
+  task for about an hour): DescribeTasks then gives why (`stoppedReason`, `stopCode`, each
+  container's `exitCode` or `reason`) and when (`createdAt`, `stoppedAt`).
 - ListTasks answers up to 100 ARNs a page and DescribeTasks takes up to 100: both are
   paged; no task listed means no DescribeTasks call (AWS refuses an empty list).
 - A task's address is the private IPv4 of its elastic network interface (awsvpc): from
@@ -15,9 +18,10 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bluegreen.model import EcsTask
+from bluegreen.model import ContainerExit, EcsTask
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
@@ -36,10 +40,16 @@ class EcsTasks:
     _aws: AwsCaller
 
     def tasks(
-        self, cluster: str, *, started_by: str | None = None, service: str | None = None
+        self,
+        cluster: str,
+        *,
+        started_by: str | None = None,
+        service: str | None = None,
+        stopped: bool = False,
     ) -> list[EcsTask]:
-        about = f"tasks of {_owner(started_by, service)} in cluster {cluster}"
-        arns = self._task_arns(about, cluster, started_by, service)
+        which = "stopped tasks" if stopped else "tasks"
+        about = f"{which} of {_owner(started_by, service)} in cluster {cluster}"
+        arns = self._task_arns(about, cluster, started_by, service, stopped)
         found: list[EcsTask] = []
         for start in range(0, len(arns), PAGE):
             resp = self._aws.call(
@@ -52,9 +62,11 @@ class EcsTasks:
         return found
 
     def _task_arns(
-        self, about: str, cluster: str, started_by: str | None, service: str | None
+        self, about: str, cluster: str, started_by: str | None, service: str | None, stopped: bool
     ) -> list[str]:
         params: dict[str, Any] = {"cluster": cluster, "maxResults": PAGE}
+        if stopped:
+            params["desiredStatus"] = "STOPPED"
         if started_by:
             params["startedBy"] = started_by
         if service:
@@ -83,7 +95,20 @@ def parse_task(task: TaskTypeDef) -> EcsTask:
         started_by=task.get("startedBy"),
         group=task.get("group"),
         ip=_address(task),
+        stopped_reason=task.get("stoppedReason"),
+        stop_code=task.get("stopCode"),
+        exits=tuple(
+            ContainerExit(c.get("name", ""), c.get("exitCode"), c.get("reason"))
+            for c in task.get("containers", [])
+            if "exitCode" in c or c.get("reason")
+        ),
+        created_at=_seconds(task.get("createdAt")),
+        stopped_at=_seconds(task.get("stoppedAt")),
     )
+
+
+def _seconds(moment: datetime | None) -> float | None:
+    return moment.timestamp() if moment is not None else None
 
 
 def _address(task: TaskTypeDef) -> str | None:

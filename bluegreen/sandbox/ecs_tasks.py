@@ -8,7 +8,8 @@ So both answer from the simulator's tasks (tasks.py), as ECS would:
 - a task's ARN is `arn:…:task/<cluster>/<id>`; `startedBy` is its task set's id, or its
   deployment's id for a service's task; `group` is `service:<name>`;
 - `lastStatus` PENDING → RUNNING → STOPPED (`desiredStatus` STOPPED once stopped, with the
-  `stoppedReason`); an awsvpc task's network interface carries the address it registers as
+  `stoppedReason`, and for a task whose container exited its `stopCode` and the container's
+  `exitCode`); an awsvpc task's network interface carries the address it registers as
   its target (attachments and containers[].networkInterfaces);
 - ListTasks lists the tasks whose desired status is RUNNING unless asked for STOPPED, and
   filters by cluster, `startedBy`, `serviceName` and `family`.
@@ -145,15 +146,18 @@ class _TaskView:
         self.started_at = moment(task.running_at) if task.status != "PENDING" else None
         self.stopped_at = moment(task.stopped_at) if task.stopped_at is not None else None
         self.stopped_reason = task.stopped_reason
+        if task.stop_code:
+            self.stop_code = task.stop_code
         self.attachments = [_interface(task)] if task.subnet_id else []
-        self.containers = [
-            {
-                "taskArn": self.task_arn,
-                "image": task.image,
-                "lastStatus": task.status,
-                "networkInterfaces": [{"privateIpv4Address": task.ip}] if task.subnet_id else [],
-            }
-        ]
+        container: dict[str, Any] = {
+            "taskArn": self.task_arn,
+            "image": task.image,
+            "lastStatus": task.status,
+            "networkInterfaces": [{"privateIpv4Address": task.ip}] if task.subnet_id else [],
+        }
+        if task.exit_code is not None:
+            container["exitCode"] = task.exit_code
+        self.containers = [container]
         self.tags: list[dict[str, str]] = []
 
 

@@ -10,7 +10,10 @@ DeploymentConfiguration.maximumPercent):
   maximumPercent is 200 %), and the unhealthy task is stopped once enough healthy tasks run,
   or when it must make room for a replacement — so an unhealthy target stays visible while
   its replacement starts. A stopped task's targets are deregistered (draining);
-- scaling in stops pending tasks first, then the newest.
+- scaling in stops pending tasks first, then the newest;
+- a task whose app exits (`AppModel.exits_after`) is stopped when its container exits
+  ("Essential container in task exited", its exit code) and replaced at once; it counts as
+  a failed task for the deployment circuit breaker, as on ECS.
 
 Every transition is dated when it happened (a task registered at the end of its start delay,
 a replacement started when the target turned unhealthy), not when a tick noticed it, so the
@@ -66,6 +69,7 @@ class Scheduler:
     def step(self, owner: Owner, now: float) -> bool:
         """One pass over the group at `now`; True when something changed."""
         changed = self._start_due(owner, now)
+        changed |= self._exit_due(owner, now)
         verdicts = {t.id: self.verdict(t, now) for t in owner.tasks if t.status == "RUNNING"}
         changed |= self._scale_in(owner, verdicts)
         changed |= self._retire_unhealthy(owner, verdicts)
@@ -111,6 +115,22 @@ class Scheduler:
                     task_id=task.id,
                 )
         return bool(due)
+
+    def _exit_due(self, owner: Owner, now: float) -> bool:
+        changed = False
+        for task in [t for t in owner.tasks if t.status == "RUNNING"]:
+            app = self.sandbox.app(task.image)
+            if app.exits_after is None or task.running_at + app.exits_after > now:
+                continue
+            at = task.running_at + app.exits_after
+            task.exit_code, task.stop_code = app.exit_code, "EssentialContainerExited"
+            owner.failed_tasks += 1
+            owner.failed_at = max(owner.failed_at or at, at)
+            self._stop(owner, task, at, "Essential container in task exited")
+            if owner.launching:
+                self._launch(owner, at)  # ECS replaces it when it stopped
+            changed = True
+        return changed
 
     def _scale_in(self, owner: Owner, verdicts: dict[str, health.Health | None]) -> bool:
         # Unhealthy tasks are not counted: above `desired` they are replacements' forerunners.

@@ -42,6 +42,9 @@ class AppModel:
         None serves every path.
     hangs: health checks time out (Target.Timeout) — e.g. wrong port or security group.
     crashes_after: seconds after a task starts that it crashes (its target turns unhealthy).
+    exits_after: seconds after a task runs that its essential container exits with
+        `exit_code`: ECS stops the task ("Essential container in task exited") and starts a
+        replacement, which exits in turn.
     error_rate: fraction of requests answered 5xx (HTTPCode_Target_5XX_Count).
     latency: the median seconds a request takes (TargetResponseTime).
     latency_p99: the 99th percentile of those seconds. None: every request takes `latency`
@@ -53,6 +56,8 @@ class AppModel:
     serves: tuple[str, ...] | None = None
     hangs: bool = False
     crashes_after: float | None = None
+    exits_after: float | None = None
+    exit_code: int = 1
     error_rate: float = 0.0
     latency: float = 0.05
     latency_p99: float | None = None
@@ -124,6 +129,8 @@ class Task:
     status: str = "PENDING"  # PENDING | RUNNING | STOPPED
     stopped_at: float | None = None
     stopped_reason: str | None = None
+    stop_code: str | None = None  # as DescribeTasks reports it: EssentialContainerExited…
+    exit_code: int | None = None  # its container's, once it exited
     task_definition: str = ""  # its ARN, as DescribeTasks reports it
 
 

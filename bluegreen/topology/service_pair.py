@@ -5,6 +5,8 @@ group the production listeners send all traffic to. Deploying updates the other 
 the new task definition at blue's desired count and waits for ECS's own deployment of it
 to complete (`rolloutState`; a tripped circuit breaker fails at once, with ECS's reason);
 retiring scales the old service to 0. Rollback scales green to 0: blue was never touched.
+Without the breaker on green's service, green's stopped tasks are counted by the caller
+(`green_stopped`); with it, ECS counts them and only its verdict is reported.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from bluegreen.errors import HealthCheckFailed, PreflightError
-from bluegreen.gates import Verdict, targets_ready
+from bluegreen.gates import Verdict, describe_stops, targets_ready
 from bluegreen.model import EcsTask, Service, TargetGroup, TargetGroupHealth
 from bluegreen.refusals import controller_refusal
 from bluegreen.topology.contract import Fleet, Note, refuse_classic_load_balancer
@@ -32,6 +34,7 @@ class ServicePair:
         self.cluster = config.service.cluster
         self.names = (config.service.blue_service or "", config.service.green_service or "")
         self.note = note
+        self._breaker: dict[str, bool] = {}  # service → its circuit breaker is on (last read)
 
     def resolve(self, blue: TargetGroup, green: TargetGroup) -> Fleet:
         services = [self.ecs.service(self.cluster, name) for name in self.names]
@@ -92,14 +95,17 @@ class ServicePair:
     def green_ready(self, rec: DeploymentRecord, health: TargetGroupHealth) -> Verdict:
         name = rec.green_service or ""
         service = self.ecs.service(self.cluster, name)
+        self._breaker[name] = service.circuit_breaker
         deployment = service.primary_deployment
         if deployment is None or deployment.task_definition != rec.to_task_definition:
             return Verdict(False, f"ECS has not started the deployment of {name} yet")
         failed = f", {deployment.failed_tasks} task(s) failed" if deployment.failed_tasks else ""
         if deployment.rollout_state == "FAILED":
+            stops = describe_stops(self._stopped_since(rec, name))  # read once, on failure
             raise HealthCheckFailed(
                 f"ECS's deployment {deployment.id} of service {name} failed: "
-                f"{deployment.rollout_reason or 'rolloutState FAILED'}{failed}",
+                f"{deployment.rollout_reason or 'rolloutState FAILED'}{failed}"
+                + (f" ({stops})" if stops else ""),
                 hint=f"see why the tasks stopped: aws ecs describe-services --cluster "
                 f"{self.cluster} --services {name} (events), and the stopped tasks' reasons",
             )
@@ -107,6 +113,7 @@ class ServicePair:
             return Verdict(
                 False,
                 f"{deployment.running_count}/{rec.desired_count} green tasks running{failed}",
+                tasks_short=True,
             )
         if deployment.rollout_state not in (None, "COMPLETED"):
             return Verdict(False, f"ECS deployment {deployment.id} {deployment.rollout_state}")
@@ -116,6 +123,24 @@ class ServicePair:
         if not rec.green_service:
             return []
         return self.ecs.tasks(self.cluster, service=rec.green_service)
+
+    def green_stopped(self, rec: DeploymentRecord) -> list[EcsTask] | None:
+        name = rec.green_service or ""
+        if not name:
+            return []
+        breaker = self._breaker.get(name)
+        if breaker is None:
+            breaker = self.ecs.service(self.cluster, name).circuit_breaker
+        return None if breaker else self._stopped_since(rec, name)
+
+    def _stopped_since(self, rec: DeploymentRecord, name: str) -> list[EcsTask]:
+        # Green's service ran tasks before (earlier releases, scaled in): ECS still lists
+        # those it stopped within the last hour, and they are not this release's.
+        return [
+            t
+            for t in self.ecs.tasks(self.cluster, service=name, stopped=True)
+            if t.created_at is None or t.created_at >= rec.created_at
+        ]
 
     def make_green_primary(self, rec: DeploymentRecord) -> None:
         return None  # two services: nothing is primary

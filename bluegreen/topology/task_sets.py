@@ -125,6 +125,12 @@ class TaskSets:
         # ECS starts a task set's tasks with the task set's id as startedBy.
         return self.ecs.tasks(self.cluster, started_by=rec.green_task_set)
 
+    def green_stopped(self, rec: DeploymentRecord) -> list[EcsTask] | None:
+        if not rec.green_task_set:
+            return []
+        # Green's task set is this deployment's: every task it ever stopped counts.
+        return self.ecs.tasks(self.cluster, started_by=rec.green_task_set, stopped=True)
+
     def make_green_primary(self, rec: DeploymentRecord) -> None:
         if rec.green_is_primary:
             return

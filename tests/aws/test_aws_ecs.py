@@ -267,3 +267,15 @@ def test_setting_a_missing_task_set_primary(cloud: AwsCloud, stack: Stack) -> No
 def test_task_sets_of_a_missing_service(cloud: AwsCloud, stack: Stack) -> None:
     with pytest.raises(MissingResourceError, match="service nope in cluster prod"):
         cloud.ecs.task_sets(stack.cluster, "nope")
+
+
+def test_the_circuit_breaker_is_read_from_the_deployment_configuration() -> None:
+    from bluegreen.aws.ecs import parse_service
+
+    bare: Any = {"serviceArn": "arn:svc/web", "serviceName": "web"}
+    on = bare | {"deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": True}}}
+    off = bare | {"deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": False}}}
+
+    assert parse_service(on).circuit_breaker is True
+    assert parse_service(off).circuit_breaker is False
+    assert parse_service(bare).circuit_breaker is False  # moto drops the configuration

@@ -116,3 +116,50 @@ def test_pages_are_followed_and_every_address_form_is_read() -> None:
         ("arn:task/c", None, True),
     ]
     assert (tasks[0].started_by, tasks[0].group) == ("ecs-svc/1", "service:web-green")
+
+
+def test_stopped_tasks_are_listed_with_why_and_when() -> None:
+    from datetime import UTC, datetime
+
+    from bluegreen.model import ContainerExit
+
+    client = boto3.client("ecs", region_name="us-east-1")
+    ecs = EcsContainers(client, AwsCaller(VirtualClock()))
+    created, stopped = datetime(2026, 1, 1, 8, tzinfo=UTC), datetime(2026, 1, 1, 8, 1, tzinfo=UTC)
+    exited = _task(
+        "arn:task/a",
+        lastStatus="STOPPED",
+        stoppedReason="Essential container in task exited",
+        stopCode="EssentialContainerExited",
+        containers=[{"name": "web", "exitCode": 1}, {"name": "log", "exitCode": 0}],
+        createdAt=created,
+        stoppedAt=stopped,
+    )
+    pulled = _task(
+        "arn:task/b",
+        lastStatus="STOPPED",
+        stopCode="TaskFailedToStart",
+        containers=[{"name": "web", "reason": "CannotPullContainerError: denied"}, {"name": "x"}],
+    )
+    with Stubber(client) as stub:
+        listing = {"cluster": "prod", "startedBy": "ecs-svc/1", "maxResults": 100}
+        stub.add_response(
+            "list_tasks",
+            {"taskArns": ["arn:task/a", "arn:task/b"]},
+            listing | {"desiredStatus": "STOPPED"},
+        )
+        stub.add_response(
+            "describe_tasks",
+            {"tasks": [exited, pulled]},
+            {"cluster": "prod", "tasks": ["arn:task/a", "arn:task/b"]},
+        )
+
+        tasks = ecs.tasks("prod", started_by="ecs-svc/1", stopped=True)
+
+    assert tasks[0].stopped_reason == "Essential container in task exited"
+    assert tasks[0].stop_code == "EssentialContainerExited"
+    assert tasks[0].exits == (ContainerExit("web", 1, None), ContainerExit("log", 0, None))
+    assert (tasks[0].created_at, tasks[0].stopped_at) == (created.timestamp(), stopped.timestamp())
+    assert (tasks[1].stopped_reason, tasks[1].stop_code) == (None, "TaskFailedToStart")
+    assert tasks[1].exits == (ContainerExit("web", None, "CannotPullContainerError: denied"),)
+    assert (tasks[1].created_at, tasks[1].stopped_at) == (None, None)
