@@ -36,6 +36,7 @@ from typing import Any
 from moto.ecs.models import EC2ContainerServiceBackend
 
 from bluegreen.sandbox import health
+from bluegreen.sandbox.patches import Patches
 from bluegreen.sandbox.rollouts import Rollout, moment
 from bluegreen.sandbox.tasks import Owner, Placement, Scheduler
 from bluegreen.sandbox.world import Sandbox
@@ -53,7 +54,7 @@ _CHANGING_CALLS = (
 MAX_ROUNDS = 1000  # one sync settles chains of events (start → unhealthy → replace …)
 
 _active: EcsSimulator | None = None
-_originals: dict[str, Callable[..., Any]] = {}
+_patches = Patches(EC2ContainerServiceBackend)
 
 
 def install(sandbox: Sandbox) -> EcsSimulator:
@@ -64,9 +65,7 @@ def install(sandbox: Sandbox) -> EcsSimulator:
         sandbox.simulators["ecs"] = simulator
         sandbox.on_tick(simulator.tick)
     for name in _CHANGING_CALLS:
-        if name not in _originals:
-            _originals[name] = getattr(EC2ContainerServiceBackend, name)
-            setattr(EC2ContainerServiceBackend, name, _synced(name, _originals[name]))
+        _patches.apply(name, functools.partial(_synced, name))
     _active = simulator
     simulator.sync(sandbox.clock.now())
     return simulator
@@ -74,9 +73,7 @@ def install(sandbox: Sandbox) -> EcsSimulator:
 
 def uninstall() -> None:
     global _active
-    for name, original in _originals.items():
-        setattr(EC2ContainerServiceBackend, name, original)
-    _originals.clear()
+    _patches.undo()
     _active = None
 
 

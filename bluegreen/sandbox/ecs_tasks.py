@@ -26,10 +26,11 @@ from typing import Any
 
 from moto.ecs.models import EC2ContainerServiceBackend
 
+from bluegreen.sandbox.patches import Patches
 from bluegreen.sandbox.rollouts import moment
 from bluegreen.sandbox.world import Sandbox, Task
 
-_originals: dict[str, Callable[..., Any]] = {}
+_patches = Patches(EC2ContainerServiceBackend)
 _active: Sandbox | None = None
 
 
@@ -44,17 +45,13 @@ class _Owner:
 def install(sandbox: Sandbox) -> None:
     global _active
     for name, answer in (("list_tasks", _list_tasks), ("describe_tasks", _describe_tasks)):
-        if name not in _originals:
-            _originals[name] = getattr(EC2ContainerServiceBackend, name)
-            setattr(EC2ContainerServiceBackend, name, _answering(answer, _originals[name]))
+        _patches.apply(name, functools.partial(_answering, answer))
     _active = sandbox
 
 
 def uninstall() -> None:
     global _active
-    for name, original in _originals.items():
-        setattr(EC2ContainerServiceBackend, name, original)
-    _originals.clear()
+    _patches.undo()
     _active = None
 
 
