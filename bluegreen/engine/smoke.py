@@ -10,6 +10,8 @@ Rules:
 - Checks run in the order configured; the first that fails raises SmokeCheckFailed,
   naming it, so the engine rolls back. Each verdict is kept in the record and told as
   an event; header values never appear in either.
+- Before every request the deployment's `--timeout` is checked, as the watch loop does:
+  a long series of requests cannot outlast it.
 - With no `[[analysis.http]]`, nothing is read and nothing is recorded.
 """
 
@@ -19,6 +21,7 @@ from collections.abc import Callable
 
 from bluegreen.clock import Clock
 from bluegreen.config import DeploymentConfig
+from bluegreen.engine.watch import check_deadline
 from bluegreen.errors import SmokeCheckFailed
 from bluegreen.ports import Cloud
 from bluegreen.record import DeploymentRecord, SmokeEntry
@@ -38,6 +41,7 @@ class SmokeChecks:
         fetch: Fetch = request,
     ) -> None:
         self.checks = config.analysis.http if config.analysis else []
+        self.timeout = config.timeout
         self.cloud = cloud
         self.clock = clock
         self._note = note
@@ -50,8 +54,13 @@ class SmokeChecks:
             return
         rec.smoke = []
         base_url = self._test_listener_url(rec)
+
+        def before_each() -> None:  # signals, and the deployment's --timeout, between tries
+            self._before_each()
+            check_deadline(rec, self.clock.now(), self.timeout)
+
         for check in self.checks:
-            verdict = run_check(check, base_url, self.clock, self._before_each, self._fetch)
+            verdict = run_check(check, base_url, self.clock, before_each, self._fetch)
             rec.smoke = [*rec.smoke, SmokeEntry(**verdict.to_dict(), at=self.clock.now())]
             if not verdict.ok:
                 self._note(rec, f"smoke check failed: {verdict.reason}")

@@ -126,8 +126,7 @@ class Watcher:
                 ignore(rec, request, self.clock.now(), self._note)
 
     def _check_deadline(self, rec: DeploymentRecord) -> None:
-        if rec.deadline is not None and self.clock.now() > rec.deadline:
-            raise TimeoutExceeded(f"the deployment ran past its timeout ({self.config.timeout:g}s)")
+        check_deadline(rec, self.clock.now(), self.config.timeout)
 
     def _check_gates(self, rec: DeploymentRecord) -> None:
         health = self.cloud.elb.target_health(rec.green_target_group or "")
@@ -137,3 +136,10 @@ class Watcher:
         for verdict in verdicts:
             if not verdict.ok:
                 raise GateFailed(f"gate failed at {rec.green_percent}% green: {verdict.reason}")
+
+
+def check_deadline(rec: DeploymentRecord, now: float, timeout: float | None) -> None:
+    """TimeoutExceeded once the deployment has run past its `--timeout` (the engine then
+    rolls back)."""
+    if rec.deadline is not None and now > rec.deadline:
+        raise TimeoutExceeded(f"the deployment ran past its timeout ({timeout or 0:g}s)")

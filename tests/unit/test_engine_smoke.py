@@ -16,7 +16,7 @@ from fakes import BLUE, GREEN, HTTP, HTTPS, TEST, World
 from webhook_receiver import Answer, Receiver
 
 from bluegreen.deployer import Deployer
-from bluegreen.errors import SmokeCheckFailed
+from bluegreen.errors import SmokeCheckFailed, TimeoutExceeded
 from bluegreen.machine import State
 from bluegreen.record import DeploymentRecord
 from bluegreen.smoke import request
@@ -232,3 +232,20 @@ def test_a_hanging_server_times_out(receiver: Receiver) -> None:
 def test_a_refused_connection_is_no_answer(receiver: Receiver) -> None:
     answer = request("http://127.0.0.1:9/", "GET", {}, 2)
     assert answer.status is None and "refused" in answer.reason.lower()
+
+
+def test_a_long_series_of_requests_cannot_outlast_the_deployments_timeout(
+    make_deployer: MakeDeployer, world: World, through_receiver: Receiver
+) -> None:
+    """Green took about 55 s to be healthy; a hundred requests a minute apart would take
+    100 minutes: the deployment's 5-minute timeout stops them and rolls back."""
+    checks = smoke({"path": "/health", "count": 100, "every": "1m"})
+    deployer = make_deployer(test_listener=TEST_LISTENER, analysis=checks, timeout="5m")
+
+    with pytest.raises(TimeoutExceeded, match="ran past its timeout"):
+        deployer.deploy(V2)
+
+    assert len(through_receiver.received) <= 5
+    assert production_writes(world) == []
+    rec = record(deployer)
+    assert rec.state is State.ROLLED_BACK and rec.failed_in is State.TEST_TRAFFIC
