@@ -51,6 +51,7 @@ BROKEN = (
     AppModel(serves=("/api",)),  # health check on /health: 404
     AppModel(hangs=True),  # health checks time out
     AppModel(error_rate=0.5),  # healthy, but half the requests fail: the alarm fires
+    AppModel(exits_after=3.0, exit_code=1),  # its tasks keep stopping and being replaced
 )
 FAULTED_SERVICES = ("elasticloadbalancing", "ecs")  # signing names
 HANG_AFTER = 4 * 3600.0  # virtual seconds; a deployment here takes about ten minutes
