@@ -5,7 +5,7 @@ A thin skin over bluegreen.deployer; no deployment logic lives here. The room:
   Deployer factory (`deployer_factory`, which tests replace), and `run`, which maps every
   BluegreenError to its message and exit code (SPEC §2);
 - deployment.py: deploy, plan, status, rollback, promote, resume, history;
-- onboarding.py: init and verify;
+- onboarding.py: init, verify and schema;
 - sandbox.py: demo and `sandbox serve`, the rehearsals on the simulated AWS;
 - view.py: what is drawn with rich; logs.py: the structlog set-up.
 
@@ -17,12 +17,24 @@ or the consoles.
 from __future__ import annotations
 
 from bluegreen.cli.deployment import deploy, history, plan, promote, resume, rollback, status
-from bluegreen.cli.onboarding import init, verify
+from bluegreen.cli.onboarding import init, schema, verify
 from bluegreen.cli.sandbox import demo, sandbox_app
 from bluegreen.cli.shared import app
 
 # Registered here, in the order `bluegreen --help` lists them.
-for command in (deploy, plan, verify, status, rollback, promote, resume, history, init, demo):
+for command in (
+    deploy,
+    plan,
+    verify,
+    status,
+    rollback,
+    promote,
+    resume,
+    history,
+    init,
+    schema,
+    demo,
+):
     app.command()(command)
 app.add_typer(sandbox_app, name="sandbox")
 

@@ -1,5 +1,6 @@
 """The commands that set a service up for bluegreen: `init` (green target group, listener
-rules, a starter bluegreen.toml) and `verify` (preflight: everything exists and fits).
+rules, a starter bluegreen.toml), `verify` (preflight: everything exists and fits) and
+`schema` (the JSON Schema of bluegreen.toml, for editors).
 
 Rules: the work is done by bluegreen.onboarding and the Deployer's preflight; this module
 parses, calls, prints (through `shared.out`, looked up at call time) and sets exit codes.
@@ -97,3 +98,13 @@ def init(
             shared.out.print(Text(line), highlight=False, soft_wrap=True)
 
     run(output, action, show)
+
+
+def schema() -> None:
+    """Print the JSON Schema of bluegreen.toml, for editors.
+
+    `bluegreen schema > bluegreen.schema.json`, then `#:schema ./bluegreen.schema.json` as
+    the first line of bluegreen.toml (taplo, Even Better TOML)."""
+    from bluegreen.config import config_json_schema
+
+    print(json.dumps(config_json_schema(), indent=2))

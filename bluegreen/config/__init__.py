@@ -9,14 +9,17 @@ CLI flags arrive as `overrides`, a nested dict merged over the file before valid
 they are validated exactly like the file.
 
 The models are in `schema.py` (the `[analysis]` table's in `analysis.py`, its smoke
-checks' in `smoke.py`), their value
-types in `fields.py`, reading and validating a file in `loading.py`; everything is
-re-exported here, so `from bluegreen.config import X` is the one import path outside this
-package.
+checks' in `smoke.py`), their value types in `fields.py`, reading and validating a file in
+`loading.py`, the JSON Schema an editor checks the file with in `json_schema.py` (each
+key's description in `key_docs.py`); all of it is re-exported here, so `from
+bluegreen.config import X` is the one import path outside this package. `reference.py`
+is a script (`python -m bluegreen.config.reference`) that writes docs/configuration.md
+from the JSON Schema.
 """
 
 from bluegreen.config.analysis import AnalysisConfig, MetricCheckConfig
 from bluegreen.config.fields import parse_duration, parse_percent
+from bluegreen.config.json_schema import config_json_schema
 from bluegreen.config.loading import MAX_NESTING, load_config, merge_overrides, parse_config
 from bluegreen.config.metric_query import MetricQueryConfig
 from bluegreen.config.schema import (
@@ -55,6 +58,7 @@ __all__ = [
     "StrategyConfig",
     "StrategyType",
     "TargetGroupsConfig",
+    "config_json_schema",
     "describe_http_check",
     "load_config",
     "merge_overrides",

@@ -22,10 +22,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
 MAX_ARN_LENGTH = 2048
 _ARN = re.compile(r"arn:[A-Za-z0-9_./:+=,@$-]+")
@@ -257,8 +257,23 @@ def parse_percent(value: object) -> float:
     raise ValueError('a percentage is a string such as "25%" or "2.5%"')
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-Percent = Annotated[float, BeforeValidator(parse_percent)]
+# What an editor may check of a duration or a percentage (bluegreen.config.json_schema):
+# the same forms the parsers above accept, spelled as JSON Schema.
+DURATION_PATTERN = r"^\s*(\d+(\.\d+)? *(ms|s|m|h|d) *)+\s*$"
+DURATION_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": MAX_DURATION_SECONDS},
+        {"type": "string", "pattern": DURATION_PATTERN},
+    ],
+    "x-bluegreen-type": "duration",
+}
+PERCENT_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$",
+    "x-bluegreen-type": "percent",
+}
+Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(DURATION_SCHEMA)]
+Percent = Annotated[float, BeforeValidator(parse_percent), WithJsonSchema(PERCENT_SCHEMA)]
 EcsName = Annotated[str, AfterValidator(ecs_name_or_arn)]
 ContainerName = Annotated[str, AfterValidator(container_name)]
 TargetGroupName = Annotated[str, AfterValidator(target_group_name_or_arn)]
