@@ -99,7 +99,7 @@ def render_config(
         "",
         "# [[hooks]]",
         '# event = "post_test_traffic"',
-        '# command = ["./hooks/smoke.sh"]   # argv, no shell unless shell = true',
+        '# command = ["python3", "hooks/http_smoke.py", "http://<lb dns>:<port>/health"]',
         '# timeout = "2m"',
         "",
         '# State: ".bluegreen/" beside this file; or "s3://bucket/prefix" to share it.',
