@@ -178,6 +178,9 @@ def test_help_fits_80_columns_and_keeps_every_word(path: tuple[str, ...], comman
     for source in sources:
         for word in source.split():  # rich markup would swallow `[analysis]`-like words
             assert word in rendered, f"{word!r} of {source!r} is not in `{' '.join(path)} --help`"
+    for param in command.params:  # a metavar too wide for its column is cut mid-word
+        if getattr(param, "metavar", None):
+            assert param.metavar in rendered, f"{param.metavar!r} is cut in `{' '.join(path)}`"
 
 
 def test_the_command_list_shows_one_line_summaries() -> None:
