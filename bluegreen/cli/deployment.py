@@ -74,8 +74,9 @@ SkipAnalysis = Annotated[
     bool,
     typer.Option(
         "--skip-analysis",
-        help="Metric analysis off for the rest of the deployment (when the analysis itself "
-        "is broken); recorded. Health gates and alarms still watched.",
+        help="Switch the metric analysis off for the rest of the deployment, for when the "
+        "analysis itself is broken; recorded with who asked. Health gates and alarms are "
+        "still watched.",
     ),
 ]
 
