@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -32,12 +32,13 @@ from bluegreen.cli.shared import (
     with_common_options,
 )
 from bluegreen.cli.view import render_status, verdict_table
-from bluegreen.deployer import Deployer, DeploymentResult
-from bluegreen.engine.plan import Plan
-from bluegreen.engine.status import Status
-from bluegreen.engine.taskdef import parse_image_args
 from bluegreen.errors import UsageError
-from bluegreen.record import DeploymentRecord, Event
+
+if TYPE_CHECKING:  # at run time, inside the commands: `--help` must not load the Deployer
+    from bluegreen.deployer import Deployer, DeploymentResult
+    from bluegreen.engine.plan import Plan
+    from bluegreen.engine.status import Status
+    from bluegreen.record import DeploymentRecord, Event
 
 
 class StrategyName(StrEnum):
@@ -60,7 +61,11 @@ TaskDefinitionOpt = Annotated[
     ),
 ]
 StrategyOpt = Annotated[
-    StrategyName | None, typer.Option(help="Override the strategy type of bluegreen.toml.")
+    StrategyName | None,
+    typer.Option(
+        metavar="TYPE",  # the choices, listed in the help, are too wide for the column
+        help="Override bluegreen.toml's strategy: all-at-once, canary, linear or steps.",
+    ),
 ]
 DetachAtPause = Annotated[
     bool, typer.Option("--detach-at-pause", help="Exit 0 at the next pause (state PAUSED).")
@@ -91,6 +96,8 @@ def _event_sink(output: Output) -> Callable[[Event], None] | None:
 
 def _show_deploy(output: Output) -> Callable[[Any], None]:
     def show(value: Any) -> None:
+        from bluegreen.engine.plan import Plan
+
         if isinstance(value, Plan):
             _show_plan(output)(value)
         elif output is Output.json:
@@ -149,6 +156,8 @@ def deploy(
     common: Common = NO_COMMON,
 ) -> None:
     """Run a deployment: green up, traffic shifted in stages, blue retired; rollback on failure."""
+    from bluegreen.engine.taskdef import parse_image_args
+
     output = common.output
 
     def action() -> DeploymentResult | Plan:
@@ -194,6 +203,8 @@ def plan(
     common: Common = NO_COMMON,
 ) -> None:
     """Show what `deploy` would do, step by step. Changes nothing in AWS."""
+    from bluegreen.engine.taskdef import parse_image_args
+
     output = common.output
     overrides = {"strategy": {"type": strategy.value}} if strategy else None
     run(

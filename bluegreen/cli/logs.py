@@ -1,15 +1,19 @@
 """structlog set-up: one event per thing that happened, to stderr, console or JSON,
-with secrets redacted by pattern before anything is written."""
+with secrets redacted by pattern before anything is written. Colour only on a terminal,
+and never when NO_COLOR is set (https://no-color.org).
+
+structlog is imported when logging is configured, not with this module: `bluegreen
+--help` and `--version` load the command modules, which import this one."""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import structlog
-
-from bluegreen.redact import Redactor, redacting_processor
+if TYPE_CHECKING:
+    import structlog.typing
 
 
 class _CurrentStderr:
@@ -26,11 +30,15 @@ class _CurrentStderr:
 def configure_logging(
     fmt: Literal["console", "json"] = "console", verbose: bool = False, quiet: bool = False
 ) -> None:
+    import structlog
+
+    from bluegreen.redact import Redactor, redacting_processor
+
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty() and not no_color())
     )
     structlog.configure(
         processors=[
@@ -47,3 +55,8 @@ def configure_logging(
         logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
+
+
+def no_color() -> bool:
+    """NO_COLOR set to anything but the empty string switches colour off."""
+    return os.environ.get("NO_COLOR", "") != ""

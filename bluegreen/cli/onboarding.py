@@ -20,8 +20,9 @@ from bluegreen.cli.shared import NO_COMMON, Common, Output, run, sandbox_clock, 
 
 @with_common_options
 def verify(common: Common = NO_COMMON) -> None:
-    """Preflight: every resource exists and fits together. Exit 0 when nothing failed
-    (warnings allowed), 2 otherwise. Changes nothing in AWS."""
+    """Preflight: every resource exists and fits together. Changes nothing in AWS.
+
+    Exit 0 when nothing failed (warnings allowed), 2 otherwise."""
     from bluegreen.cli.view import render_verify
     from bluegreen.errors import PreflightError
     from bluegreen.preflight import Report
@@ -55,8 +56,10 @@ def init(
     ] = False,
     common: Common = NO_COMMON,
 ) -> None:
-    """Locate or create the green target group (a copy of blue's), add it at weight 0 to the
-    production listeners, and write a starter bluegreen.toml (to --config)."""
+    """Set a service up: green target group, listener rules, a starter bluegreen.toml.
+
+    Locates or creates the green target group (a copy of blue's), adds it at weight 0 to
+    the production listeners, and writes a starter bluegreen.toml (to --config)."""
     from bluegreen.aws import connect
     from bluegreen.onboarding.initialize import InitResult, initialize
 

@@ -91,8 +91,10 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Rehearsal tool: serve the simulated AWS on 127.0.0.1 with the demo stack, for
-    `bluegreen` commands in other shells (run the printed exports there). Ctrl-C stops it."""
+    """Rehearsal tool: serve the simulated AWS with the demo stack on 127.0.0.1.
+
+    For `bluegreen` commands in other shells: run the printed exports there. Ctrl-C
+    stops it."""
     try:
         from bluegreen.sandbox import Sandbox
         from bluegreen.sandbox.server import (

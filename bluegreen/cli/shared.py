@@ -9,6 +9,10 @@ Rules: this module imports no command module (bluegreen/cli/__init__.py assemble
 Tests patch `deployer_factory` and `out` here. So `deployer_factory` is read only by
 `Common.deployer`, at call time, and command modules reach `out` and `err` through this
 module (`shared.out`), never with `from … import`: a copied name would miss a replacement.
+
+Start-up: `bluegreen --help` and `--version` import this module and every command module,
+so none of them imports the Deployer (boto3, pydantic, scipy) or structlog at the top:
+those load inside the commands, when one runs. The consoles honour NO_COLOR.
 """
 
 from __future__ import annotations
@@ -20,24 +24,67 @@ import os
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from bluegreen.cli.logs import configure_logging
-from bluegreen.deployer import Deployer, DeploymentResult
+from bluegreen.cli.logs import configure_logging, no_color
 from bluegreen.errors import BluegreenError
+
+if TYPE_CHECKING:
+    from bluegreen.deployer import Deployer, DeploymentResult
 
 app = typer.Typer(
     help="Blue/green deployments for Amazon ECS services behind Elastic Load Balancing.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A console for the CLI: no colour when NO_COLOR is set, whatever the terminal
+    (rich reads NO_COLOR too; saying it here keeps that promise ours). FORCE_COLOR is
+    left to rich."""
+    return Console(stderr=stderr, no_color=no_color() or None)
+
+
+out = console()
+err = console(stderr=True)
+
+
+def package_version() -> str:
+    """The installed distribution's version (what pip installed), not a copy in the code."""
+    from importlib.metadata import PackageNotFoundError, version  # ~20 ms: only when asked
+
+    try:
+        return version("bluegreen")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"bluegreen {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """Options before the command apply to the whole program."""
+
 
 T = TypeVar("T")
 
@@ -63,8 +110,9 @@ OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json 
 LogOpt = Annotated[LogFormat, typer.Option("--log-format", help="Logs on stderr: console or json.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs.")]
 
-# Tests (and the sandbox) replace this to hand the Deployer a cloud and a clock.
-deployer_factory: Callable[..., Deployer] = Deployer.from_config
+# Tests (and the sandbox) replace this to hand the Deployer a cloud and a clock. None:
+# Deployer.from_config, imported when a command first needs AWS.
+deployer_factory: Callable[..., Deployer] | None = None
 
 
 class Common:
@@ -83,7 +131,14 @@ class Common:
         configure_logging(log_format.value, verbose)
 
     def deployer(self, overrides: dict[str, Any] | None = None) -> Deployer:
-        return deployer_factory(self.config, overrides=overrides, **self.aws, **sandbox_clock())
+        factory = deployer_factory or _from_config
+        return factory(self.config, overrides=overrides, **self.aws, **sandbox_clock())
+
+
+def _from_config(*args: Any, **kwargs: Any) -> Deployer:
+    from bluegreen.deployer import Deployer
+
+    return Deployer.from_config(*args, **kwargs)
 
 
 def sandbox_clock() -> dict[str, Any]:
@@ -132,6 +187,8 @@ def run(output: Output, action: Callable[[], T], show: Callable[[T], None]) -> N
     try:
         show(action())
     except BluegreenError as exc:
+        from bluegreen.deployer import DeploymentResult
+
         result = getattr(exc, "result", None)
         if output is Output.json:
             doc = result.to_dict() if isinstance(result, DeploymentResult) else {}

@@ -12,9 +12,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bluegreen.engine.status import Status
-
 if TYPE_CHECKING:
+    from bluegreen.engine.status import Status
     from bluegreen.preflight import Report
     from bluegreen.sandbox.demo import Frame, RunReport
 

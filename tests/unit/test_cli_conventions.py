@@ -1,0 +1,191 @@
+"""Everyday command-line conventions: `--version`, `python -m bluegreen`, shell completion,
+NO_COLOR, help that fits 80 columns without eaten `[…]`, and a start-up that loads none
+of the heavy modules for `--help` / `--version`."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from bluegreen.cli import app, shared
+from bluegreen.cli.logs import configure_logging
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("boto3", "botocore", "pydantic", "moto", "scipy", "numpy", "structlog")
+# SGR colour parameters: 30–39/40–49 (8 colours, 38/48 extended), 90–97/100–107 (bright).
+COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?:;[0-9;]*)?m")
+BOX = str.maketrans("", "", "│╭╮╰╯─")
+
+
+def python(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+@pytest.mark.parametrize("entry", [["-m", "bluegreen"], ["-m", "bluegreen.cli"]])
+def test_version_prints_the_installed_distribution_version(entry: list[str], flag: str) -> None:
+    done = python(*entry, flag)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0,
+        f"bluegreen {version('bluegreen')}\n",
+        "",
+    )
+
+
+def test_python_dash_m_runs_the_command_line() -> None:
+    done = python("-m", "bluegreen", "--help")
+    assert done.returncode == 0
+    assert "deploy" in done.stdout and "rollback" in done.stdout
+
+
+def test_show_completion_prints_a_bash_completion_script() -> None:
+    done = python(
+        "-c",
+        "from bluegreen.cli import app; app(prog_name='bluegreen')",
+        "--show-completion",
+        "bash",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "_bluegreen_completion()" in done.stdout
+    assert "complete -o default -F _bluegreen_completion bluegreen" in done.stdout
+
+
+def test_install_completion_is_offered() -> None:
+    assert "--install-completion" in CliRunner().invoke(app, ["--help"]).output
+
+
+PROBE = """
+import runpy, sys
+sys.argv = ["bluegreen", *sys.argv[1:]]
+try:
+    runpy.run_module("bluegreen", run_name="__main__")
+except SystemExit:
+    pass
+print("HEAVY", sorted({m.split(".")[0] for m in sys.modules} & set(%r)))
+"""
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_load_none_of_the_heavy_modules(flag: str) -> None:
+    done = python("-c", PROBE % (HEAVY,), flag)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "HEAVY []"
+
+
+def test_the_api_still_loads_its_names_on_first_use() -> None:
+    done = python(
+        "-c",
+        "import bluegreen; print(bluegreen.Deployer.__name__, "
+        "bluegreen.load_config.__name__, bluegreen.DeploymentResult.__name__)",
+    )
+    assert done.stdout.split() == ["Deployer", "load_config", "DeploymentResult"]
+    missing = python("-c", "import bluegreen; bluegreen.Nope")
+    assert "has no attribute 'Nope'" in missing.stderr
+
+
+# --- colour -------------------------------------------------------------------------
+
+
+def test_no_color_takes_the_colour_out_of_the_consoles(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # a terminal, as far as rich knows
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert COLOUR.search(_printed(shared.console()))  # the check sees colour when there is
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    for console in (shared.console(), shared.console(stderr=True)):
+        text = _printed(console)
+        assert "\x1b[1m" in text and not COLOUR.search(text)  # bold stays; colour goes
+
+
+def test_an_empty_no_color_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("NO_COLOR", "")
+    assert COLOUR.search(_printed(shared.console()))
+
+
+def _printed(console: typer.rich_utils.Console) -> str:  # type: ignore[name-defined]
+    console.file = io.StringIO()
+    console.print("[bold red]FAILED[/] [green]blue=100[/]")
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("no_color", "coloured"), [("1", False), ("", True)])
+def test_no_color_takes_the_colour_out_of_the_logs(
+    monkeypatch: pytest.MonkeyPatch, no_color: str, coloured: bool
+) -> None:
+    import structlog
+
+    monkeypatch.setenv("NO_COLOR", no_color)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    configure_logging()
+    structlog.get_logger().error("green unhealthy", target="10.0.0.7")
+    assert "green unhealthy" in terminal.getvalue()
+    assert bool(COLOUR.search(terminal.getvalue())) is coloured
+
+
+def test_no_color_takes_the_colour_out_of_the_help() -> None:
+    done = python("-m", "bluegreen", "deploy", "--help", env={"NO_COLOR": "1", "FORCE_COLOR": "1"})
+    assert "\x1b[" in done.stdout and not COLOUR.search(done.stdout)
+
+
+# --- help at 80 columns -------------------------------------------------------------
+
+
+def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    yield path, command
+    if hasattr(command, "commands"):  # a group (typer carries its own click)
+        for name, sub in command.commands.items():
+            yield from _commands(sub, (*path, name))
+
+
+COMMANDS = list(_commands(typer.main.get_command(app)))
+
+
+@pytest.mark.parametrize(
+    ("path", "command"), COMMANDS, ids=[" ".join(p) or "-" for p, _ in COMMANDS]
+)
+def test_help_fits_80_columns_and_keeps_every_word(path: tuple[str, ...], command: Any) -> None:
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "80", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    rendered = " ".join(result.output.translate(BOX).split())
+    sources = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
+    for source in sources:
+        for word in source.split():  # rich markup would swallow `[analysis]`-like words
+            assert word in rendered, f"{word!r} of {source!r} is not in `{' '.join(path)} --help`"
+    for param in command.params:  # a metavar too wide for its column is cut mid-word
+        if getattr(param, "metavar", None):
+            assert param.metavar in rendered, f"{param.metavar!r} is cut in `{' '.join(path)}`"
+
+
+def test_the_command_list_shows_one_line_summaries() -> None:
+    """A docstring's first paragraph is the summary in `bluegreen --help`: a hard line
+    break there shows as a broken line in the listing."""
+    for path, command in COMMANDS[1:]:
+        summary = (command.help or "").split("\n\n")[0]
+        assert "\n" not in summary.strip(), f"{' '.join(path)}: {summary!r}"
