@@ -1,4 +1,4 @@
-"""The one exception tree of bluegreen. Every error carries its exit code (SPEC §2).
+"""The one exception tree of bluegreen. Every error carries its exit code (the README's exit codes).
 
     BluegreenError                 exit 1   base; never raised bare
     ├── ConfigError                exit 2   bluegreen.toml or a flag is wrong; no AWS call made

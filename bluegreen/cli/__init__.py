@@ -3,7 +3,7 @@
 A thin skin over bluegreen.deployer; no deployment logic lives here. The room:
 - shared.py: the typer app, the common options, the consoles (`out`, `err`), the
   Deployer factory (`deployer_factory`, which tests replace), and `run`, which maps every
-  BluegreenError to its message and exit code (SPEC §2);
+  BluegreenError to its message and exit code (the README's exit codes);
 - deployment.py: deploy, plan, status, rollback, promote, resume, history;
 - onboarding.py: init, verify and schema;
 - sandbox.py: demo and `sandbox serve`, the rehearsals on the simulated AWS;

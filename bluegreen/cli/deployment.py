@@ -265,7 +265,7 @@ def rollback(
     output = common.output
     sink = _event_sink(output)
 
-    # A rollback that put blue back is what was asked: exit 0 (SPEC §2).
+    # A rollback that put blue back is what was asked: exit 0.
     run(output, lambda: common.deployer().rollback(reason, on_event=sink), _show_deploy(output))
 
 

@@ -1,9 +1,9 @@
 """What every command of the `bluegreen` command line shares: the typer app, the common
-options (SPEC §2), the consoles, the Deployer factory, and `run`, which calls the Python
+options, the consoles, the Deployer factory, and `run`, which calls the Python
 API, prints the result and maps every BluegreenError to its exit code.
 
 No deployment logic lives in the CLI. Every BluegreenError is printed as its message (never
-a traceback) and exits with its code (SPEC §2).
+a traceback) and exits with its code (the README's exit codes).
 
 Rules: this module imports no command module (bluegreen/cli/__init__.py assembles them).
 Tests patch `deployer_factory` and `out` here. So `deployer_factory` is read only by
@@ -163,7 +163,7 @@ NO_COMMON: Any = None  # replaced by `with_common_options` with the parsed commo
 
 
 def with_common_options(func: Callable[..., None]) -> Callable[..., None]:
-    """`func` as a command that also takes every common option (SPEC §2): they are added
+    """`func` as a command that also takes every common option: they are added
     to its signature for typer, and handed to it as one `common` object. Registered with
     the app in bluegreen/cli/__init__.py, which keeps the order of `bluegreen --help`."""
     signature = inspect.signature(func, eval_str=True)

@@ -3,7 +3,7 @@
 Order of things in every state (the callback table):
 1. the record moves to the state and is saved — before anything is done;
 2. the state's action runs (idempotent: a resumed deployment runs it again);
-3. its hooks run; a failing hook of a fatal event rolls back (SPEC §4);
+3. its hooks run; a failing hook of a fatal event rolls back (machine.FATAL_EVENTS);
 4. the next state is chosen; an exception in 2 or 3 moves to ROLLING_BACK (or STOPPED
    before anything changed). Outcome hooks (`on_success`, `on_rollback`, `on_failure`)
    and `finally` always run; their failures are logged, never raised.

@@ -213,7 +213,7 @@ class Plan:
 
 
 # An NLB keeps sending new connections to old targets for about 75 s after a listener
-# change (AWS-NOTES.md): a stage judged sooner is judged on traffic it has not had yet.
+# change: a stage judged sooner is judged on traffic it has not had yet.
 NLB_SETTLE_SECONDS = 90.0
 
 

@@ -2,8 +2,8 @@
 task set primary again, green's task set deleted. Possible in every state until blue's
 task set is being retired.
 
-It refuses to send traffic to blue when blue has no healthy target (SPEC §1): then the
-deployment is FAILED (exit 3) and the message says exactly what AWS looks like, so a person
+It refuses to send traffic to blue when blue has no healthy target (the first promise):
+then the deployment is FAILED (exit 3) and the message says exactly what AWS looks like, so a person
 can act.
 
 Every step is idempotent, so when AWS keeps throttling or failing through a call's retries

@@ -1,5 +1,5 @@
 """User hooks: what they are (`HookSpec`), how they run (`HookRunner`), what came of it
-(`HookResult`). SPEC §4 is the contract.
+(`HookResult`). The README's Hooks section is the contract.
 
 Rules:
 
@@ -153,7 +153,7 @@ class HookResult:
 
     @property
     def fatal(self) -> bool:
-        """This failure fails the deployment (SPEC §4)."""
+        """This failure fails the deployment (a fatal event: machine.FATAL_EVENTS)."""
         return not self.succeeded and self.spec.event in FATAL_EVENTS
 
     def to_error(self) -> DeploymentFailed:

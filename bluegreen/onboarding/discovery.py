@@ -144,7 +144,7 @@ def _one_binding(
         raise PreflightError(
             f"service {service.name} is attached to {len(attached)} target groups; init "
             "handles one target group per colour",
-            hint="write bluegreen.toml by hand for this service (SPEC §3)",
+            hint="write bluegreen.toml by hand for this service (docs/configuration.md)",
         )
     binding = attached[0]
     if not binding.container_name or not binding.container_port:

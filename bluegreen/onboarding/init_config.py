@@ -1,5 +1,5 @@
-"""The starter `bluegreen.toml` that `bluegreen init` writes (SPEC §3), and what changed
-when it replaces another.
+"""The starter `bluegreen.toml` that `bluegreen init` writes (keys: docs/configuration.md),
+and what changed when it replaces another.
 
 Rules: the text is a pure function of what init found, so a re-run on unchanged AWS writes
 the same bytes (and init leaves the file alone); every table is written by `to_toml` (the
@@ -18,7 +18,7 @@ from typing import Any
 from bluegreen.model import LoadBalancer, Route, RouteKind, TargetGroup
 from bluegreen.onboarding.toml_writer import to_toml
 
-DEFAULT_HEALTH_TIMEOUT = 900  # seconds: SPEC §3's "15m"
+DEFAULT_HEALTH_TIMEOUT = 900  # seconds: [health] timeout's default, "15m"
 MAX_TARGET_GROUP_NAME = 32  # AWS's limit
 
 

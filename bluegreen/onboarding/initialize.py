@@ -1,5 +1,5 @@
 """`bluegreen init`: read a service's load-balancer wiring, make the green side exist, and
-write a starter `bluegreen.toml` (SPEC §2, §3).
+write a starter `bluegreen.toml` (docs/configuration.md).
 
 In order — everything is read and checked first, so an error (exit 2) changes nothing:
 1. the service: EXTERNAL controller → its PRIMARY task set's target group (task-sets mode);

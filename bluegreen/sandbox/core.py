@@ -1,6 +1,6 @@
 """The simulated AWS: moto, plus the behaviour moto lacks, moving on a virtual clock.
 
-moto answers the APIs but nothing happens over time (AWS-NOTES.md). A Sandbox owns a
+moto answers the APIs but nothing happens over time. A Sandbox owns a
 VirtualClock; every time the clock advances (the engine sleeping on it), each simulator
 registered with `on_tick` runs in order and moves the world the way AWS would: ECS starts
 tasks and registers them as targets, target health follows the health-check settings and

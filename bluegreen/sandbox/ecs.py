@@ -1,7 +1,7 @@
 """ECS as AWS runs it, on the sandbox's clock: tasks start, register into target groups,
 get replaced, and the counts and deployment states the API reports follow.
 
-moto stores task sets and services but runs nothing behind them (AWS-NOTES.md). This
+moto stores task sets and services but runs nothing behind them. This
 simulator reads moto's models and keeps, for every task set (EXTERNAL controller) and every
 deployment of a service using the ECS controller with `loadBalancers`, a group of tasks
 (tasks.py holds the scheduler's rules). It writes back what DescribeTaskSets and

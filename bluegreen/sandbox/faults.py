@@ -25,7 +25,7 @@ The errors AWS answers:
 In process, moto answers every botocore request — including those of the product's own
 boto3 sessions — from one "before-send" handler, `BotocoreStubber.__call__`; botocore
 stops at the first handler that answers, so a handler of ours registered after it would
-never run (AWS-NOTES.md). `install` wraps that method and `uninstall` restores it; a
+never run. `install` wraps that method and `uninstall` restores it; a
 wrapper of ours found there (left by a patch undone out of order, e.g. a test's own
 monkeypatch of the method) is unwrapped first, so two interceptors never draw for one
 call. For a moto server, `wrap_wsgi(app, faults)` does the same as WSGI middleware.

@@ -23,7 +23,7 @@ It records, in the sandbox's virtual time:
   e.g. "the latest call was refused and is being retried" (Faults.last_error).
 
 `violations()` names every weight change to, and every exposure of, a target group without
-a healthy target: SPEC §1's "never shifts traffic to a target group that has no healthy
+a healthy target: the product's promise "never shifts traffic to a target group that has no healthy
 target", checked across a whole run instead of at its end; and every split of `together`.
 
 Rules:

@@ -87,7 +87,7 @@ class SandboxStack:
     green_service: str | None = None
 
     def config(self, **overrides: Any) -> dict[str, Any]:
-        """A bluegreen configuration (SPEC §3) for this stack; `overrides` are merged in
+        """A bluegreen configuration for this stack; `overrides` are merged in
         (nested dicts key by key, anything else replaced; a strategy of another type
         replaces the canary, whose keys it would not accept)."""
         service: dict[str, Any] = {"cluster": self.cluster}

@@ -1,5 +1,5 @@
 """The CLI when AWS cannot be asked (no credentials, no connection) or the service is taken
-(a deployment paused in flight): one clear message, the exit code of SPEC §2, no traceback,
+(a deployment paused in flight): one clear message, the README's exit code, no traceback,
 no retry storm. And `status -o json` keeps the counts that are zero."""
 
 from __future__ import annotations

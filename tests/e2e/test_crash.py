@@ -19,8 +19,8 @@ processes against the sandbox server, with the S3 state store (moto's S3 on the 
    run at once wait for its lease to lapse, counting down, then take over; a `resume` while
    the deployment's process is alive stops (exit 4) once it sees the lease renewed.
 
-Across every run, the observer (bluegreen.sandbox.observe) checks SPEC §1: no listener was
-ever given — or kept — weight on a target group without a healthy target.
+Across every run, the observer (bluegreen.sandbox.observe) checks the first promise: no
+listener was ever given — or kept — weight on a target group without a healthy target.
 """
 
 from __future__ import annotations
