@@ -19,6 +19,7 @@ from moto.moto_api import state_manager
 from stack import Stack, build_stack
 
 from bluegreen.sandbox import Sandbox, in_process
+from bluegreen.sandbox.lb_http import LoadBalancerProxy
 from bluegreen.sandbox.stack import SandboxStack
 from bluegreen.sandbox.stack import build_stack as build_sandbox_stack
 
@@ -92,3 +93,13 @@ def sandbox() -> Iterator[Sandbox]:
 def sandbox_stack(sandbox: Sandbox) -> SandboxStack:
     """A serving blue/green stack on the sandbox (see bluegreen.sandbox.stack)."""
     return build_sandbox_stack(sandbox)
+
+
+@pytest.fixture
+def lb_proxy(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[LoadBalancerProxy]:
+    """The simulated load balancers answer HTTP on loopback, reached as this process's HTTP
+    proxy; hook and `bluegreen` processes started from here inherit the environment."""
+    with LoadBalancerProxy(sandbox) as running:
+        for name, value in running.env().items():
+            monkeypatch.setenv(name, value)
+        yield running

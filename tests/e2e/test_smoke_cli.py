@@ -7,13 +7,13 @@ to its load balancers."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from cli_harness import Cli
+from lb_dns import dns_name
 from server_harness import FAST, NEW_IMAGE, run_bluegreen, weights
 
 from bluegreen.sandbox import AppModel, Sandbox
@@ -26,25 +26,9 @@ SMOKE = {"http": [{"name": "health", "path": "/health", "count": 3}]}
 
 
 @pytest.fixture
-def stack(sandbox: Sandbox, proxy: None) -> SandboxStack:
+def stack(sandbox: Sandbox, lb_proxy: LoadBalancerProxy) -> SandboxStack:
+    """With the load balancers answering on loopback, as this process's HTTP proxy."""
     return build_stack(sandbox, test_listener=True)
-
-
-@pytest.fixture
-def proxy(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The load balancers answer on loopback, reached as this process's HTTP proxy."""
-    with LoadBalancerProxy(sandbox) as running:
-        for name, value in running.env().items():
-            monkeypatch.setenv(name, value)
-        yield
-
-
-def dns_name(stack: SandboxStack) -> str:
-    elb = boto3.client("elbv2", region_name=stack.region)
-    found: str = elb.describe_load_balancers(LoadBalancerArns=[stack.lb_arn])["LoadBalancers"][0][
-        "DNSName"
-    ]
-    return found
 
 
 def production(stack: SandboxStack) -> list[dict[str, Any]]:

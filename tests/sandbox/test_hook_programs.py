@@ -7,12 +7,11 @@ production weight moves."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sim_helpers import elb
+from lb_dns import dns_name
 
 from bluegreen.errors import HookFailed
 from bluegreen.machine import State
@@ -30,18 +29,8 @@ def stack(sandbox: Sandbox) -> SandboxStack:
     return build_stack(sandbox, test_listener=True)
 
 
-@pytest.fixture
-def proxy(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[LoadBalancerProxy]:
-    # The hook process inherits this environment: its urllib goes through the proxy.
-    with LoadBalancerProxy(sandbox) as running:
-        for name, value in running.env().items():
-            monkeypatch.setenv(name, value)
-        yield running
-
-
 def smoke_hook(stack: SandboxStack, pattern: str) -> dict[str, Any]:
-    [balancer] = elb().describe_load_balancers(LoadBalancerArns=[stack.lb_arn])["LoadBalancers"]
-    url = f"http://{balancer['DNSName']}:8080/version"
+    url = f"http://{dns_name(stack)}:8080/version"
     return {
         "event": "post_test_traffic",
         "command": [sys.executable, str(HTTP_SMOKE), url, "--expect-body", pattern,
@@ -56,7 +45,7 @@ def production_changes(observer: Observer, stack: SandboxStack) -> list[dict[str
 
 
 def test_green_answering_as_expected_goes_through(
-    make: Any, stack: SandboxStack, proxy: LoadBalancerProxy, capfd: pytest.CaptureFixture[str]
+    make: Any, stack: SandboxStack, lb_proxy: LoadBalancerProxy, capfd: pytest.CaptureFixture[str]
 ) -> None:
     deployer = make(hooks=[smoke_hook(stack, r"served by .*demo-web:2\.0\.0")])
 
@@ -71,7 +60,7 @@ def test_a_failing_expectation_rolls_back_before_production_moves(
     make: Any,
     sandbox: Sandbox,
     stack: SandboxStack,
-    proxy: LoadBalancerProxy,
+    lb_proxy: LoadBalancerProxy,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     deployer = make(hooks=[smoke_hook(stack, r"demo-web:3\.")])  # green is 2.0.0

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from lb_dns import dns_name
 from sim_helpers import elb
 
 from bluegreen.errors import SmokeCheckFailed
@@ -30,21 +30,6 @@ def stack(sandbox: Sandbox) -> SandboxStack:
     return build_stack(sandbox, test_listener=True)
 
 
-@pytest.fixture
-def proxy(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[LoadBalancerProxy]:
-    with LoadBalancerProxy(sandbox) as running:
-        for name, value in running.env().items():
-            monkeypatch.setenv(name, value)
-        yield running
-
-
-def dns_name(stack: SandboxStack) -> str:
-    found: str = elb().describe_load_balancers(LoadBalancerArns=[stack.lb_arn])["LoadBalancers"][0][
-        "DNSName"
-    ]
-    return found
-
-
 def production_changes(observer: Observer, stack: SandboxStack) -> list[dict[str, int]]:
     production = (stack.http_listener_arn, stack.https_listener_arn)
     return [c.weights for c in observer.weight_changes if c.route in production]
@@ -61,7 +46,7 @@ def get(url: str) -> tuple[int, str]:
 
 
 def test_green_answering_500_is_rolled_back_before_production_moves(
-    make: Any, sandbox: Sandbox, stack: SandboxStack, proxy: LoadBalancerProxy
+    make: Any, sandbox: Sandbox, stack: SandboxStack, lb_proxy: LoadBalancerProxy
 ) -> None:
     sandbox.apps[V2] = AppModel(error_rate=1.0)  # healthy to ELB, failing every request
     deployer = make(analysis={"http": [{"path": "/health", "count": 3}]})
@@ -86,7 +71,7 @@ def test_green_answering_500_is_rolled_back_before_production_moves(
 
 
 def test_a_good_green_passes_its_smoke_checks_and_the_deployment_succeeds(
-    make: Any, sandbox: Sandbox, stack: SandboxStack, proxy: LoadBalancerProxy
+    make: Any, sandbox: Sandbox, stack: SandboxStack, lb_proxy: LoadBalancerProxy
 ) -> None:
     deployer = make(
         analysis={
@@ -109,7 +94,7 @@ def test_a_good_green_passes_its_smoke_checks_and_the_deployment_succeeds(
 
 
 def test_a_body_that_does_not_match_fails_naming_the_pattern(
-    make: Any, sandbox: Sandbox, stack: SandboxStack, proxy: LoadBalancerProxy
+    make: Any, sandbox: Sandbox, stack: SandboxStack, lb_proxy: LoadBalancerProxy
 ) -> None:
     # Green serves the old version's answer: the pattern wants 3.x.
     deployer = make(analysis={"http": [{"path": "/version", "expect_body": r"demo-web:3\."}]})
@@ -126,7 +111,7 @@ def test_a_body_that_does_not_match_fails_naming_the_pattern(
 
 
 def test_the_load_balancer_answers_as_the_app_of_the_group_it_forwards_to(
-    sandbox: Sandbox, stack: SandboxStack, proxy: LoadBalancerProxy
+    sandbox: Sandbox, stack: SandboxStack, lb_proxy: LoadBalancerProxy
 ) -> None:
     sandbox.apps[stack.image] = AppModel(serves=("/api", "/health"))
     base = f"http://{dns_name(stack)}"
@@ -139,7 +124,7 @@ def test_the_load_balancer_answers_as_the_app_of_the_group_it_forwards_to(
 
 
 def test_a_group_without_a_healthy_target_gets_503(
-    sandbox: Sandbox, stack: SandboxStack, proxy: LoadBalancerProxy
+    sandbox: Sandbox, stack: SandboxStack, lb_proxy: LoadBalancerProxy
 ) -> None:
     listener = stack.test_listener_arn
     assert listener is not None
@@ -151,7 +136,7 @@ def test_a_group_without_a_healthy_target_gets_503(
 
 
 def test_a_listener_rule_is_matched_before_the_default_action(
-    sandbox: Sandbox, stack: SandboxStack, proxy: LoadBalancerProxy
+    sandbox: Sandbox, stack: SandboxStack, lb_proxy: LoadBalancerProxy
 ) -> None:
     elb().create_rule(
         ListenerArn=stack.test_listener_arn,
@@ -170,7 +155,7 @@ def test_a_listener_rule_is_matched_before_the_default_action(
 
 
 def test_a_hanging_app_gives_no_answer_within_the_clients_timeout(
-    sandbox: Sandbox, stack: SandboxStack, proxy: LoadBalancerProxy
+    sandbox: Sandbox, stack: SandboxStack, lb_proxy: LoadBalancerProxy
 ) -> None:
     # ELB keeps a hanging app's targets unhealthy, so only a target registered by hand
     # (healthy to ELB, answering as the group's ECS image) reaches one.
