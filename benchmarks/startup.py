@@ -18,6 +18,7 @@ directory), as an installed package's is. Needs nothing but the package.
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import statistics
 import subprocess
@@ -80,8 +81,16 @@ def main() -> None:
         failed = f"  exit {code}" if code else ""
         print(f"  {name:<32} {statistics.median(seconds):6.3f} s  ({min(seconds):.3f} s){failed}")
     for flag in ("--help", "--version"):
-        loaded = run(["-c", PROBE % (HEAVY,), flag], root).stdout.splitlines()[-1]
-        print(f"  heavy modules after {flag:<10} {loaded}")
+        print(f"  heavy modules after {flag:<10} {heavy_modules_after(flag, root)}")
+
+
+def heavy_modules_after(flag: str, root: Path) -> list[str]:
+    """The HEAVY modules `bluegreen <flag>` has loaded when it exits."""
+    done = run(["-c", PROBE % (HEAVY,), flag], root)
+    if done.returncode:
+        raise RuntimeError(f"bluegreen {flag} exited {done.returncode}: {done.stderr}")
+    loaded: list[str] = ast.literal_eval(done.stdout.splitlines()[-1])
+    return loaded
 
 
 if __name__ == "__main__":

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 import typer
+from benchmark_modules import load_benchmark
 from typer.testing import CliRunner
 
 from bluegreen.cli import app, shared
 from bluegreen.cli.logs import configure_logging
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("boto3", "botocore", "pydantic", "moto", "scipy", "numpy", "structlog")
 # SGR colour parameters: 30–39/40–49 (8 colours, 38/48 extended), 90–97/100–107 (bright).
 COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?:;[0-9;]*)?m")
 BOX = str.maketrans("", "", "│╭╮╰╯─")
@@ -72,22 +72,12 @@ def test_install_completion_is_offered() -> None:
     assert "--install-completion" in CliRunner().invoke(app, ["--help"]).output
 
 
-PROBE = """
-import runpy, sys
-sys.argv = ["bluegreen", *sys.argv[1:]]
-try:
-    runpy.run_module("bluegreen", run_name="__main__")
-except SystemExit:
-    pass
-print("HEAVY", sorted({m.split(".")[0] for m in sys.modules} & set(%r)))
-"""
-
-
 @pytest.mark.parametrize("flag", ["--help", "--version"])
 def test_help_and_version_load_none_of_the_heavy_modules(flag: str) -> None:
-    done = python("-c", PROBE % (HEAVY,), flag)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == "HEAVY []"
+    """The probe benchmarks/startup.py reports: the entry point run, then sys.modules."""
+    startup = load_benchmark("startup")
+    assert set(startup.HEAVY) >= {"boto3", "botocore", "pydantic", "moto", "scipy", "numpy"}
+    assert startup.heavy_modules_after(flag, ROOT) == []
 
 
 def test_the_api_still_loads_its_names_on_first_use() -> None:
