@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bluegreen.clock import Clock
-from bluegreen.hooks.process import INTERRUPT_POLL_SECONDS, Outcome
+from bluegreen.hooks.process import Outcome, wait_unless_interrupted
 from bluegreen.ports import Functions
 
 DEFAULT_CALLBACK_DELAY = 30.0  # ECS's own, when IN_PROGRESS comes without callBackDelay
@@ -96,15 +96,12 @@ def sleep_unless_interrupted(
 ) -> str | None:
     """Sleep `seconds` on `clock`, a poll interval at a time: None, or "interrupted by
     SIG…" as soon as `interrupted()` names a signal."""
-    end = clock.now() + seconds
-    while True:
-        signal_name = interrupted()
-        if signal_name:
-            return f"interrupted by {signal_name}"
-        left = end - clock.now()
-        if left <= 0:
-            return None
-        clock.sleep(min(INTERRUPT_POLL_SECONDS, left))
+
+    def slept(step: float) -> bool:
+        clock.sleep(step)
+        return False  # nothing ends a sleep early but a signal
+
+    return wait_unless_interrupted(slept, seconds, interrupted, now=clock.now)
 
 
 def _lifecycle_answer(output: str) -> dict[str, Any] | None:

@@ -165,18 +165,21 @@ def _supervise(
 
 
 def wait_unless_interrupted(
-    done: Callable[[float], bool], timeout: float, interrupted: Callable[[], str | None]
+    done: Callable[[float], bool],
+    timeout: float,
+    interrupted: Callable[[], str | None],
+    now: Callable[[], float] = time.monotonic,
 ) -> str | None:
     """Wait for a hook, `done(seconds)` at a time (True once it has ended), until it ends or
-    `timeout` passes: None; or "interrupted by SIG…" as soon as `interrupted()` names a
-    signal. The signal is a flag the engine's handler sets, polled here: it never depends on
-    an exception reaching this frame."""
-    deadline = time.monotonic() + timeout
+    `timeout` passes on `now`'s clock: None; or "interrupted by SIG…" as soon as
+    `interrupted()` names a signal. The signal is a flag the engine's handler sets, polled
+    here: it never depends on an exception reaching this frame."""
+    deadline = now() + timeout
     while True:
         signal_name = interrupted()
         if signal_name:
             return f"interrupted by {signal_name}"
-        left = deadline - time.monotonic()
+        left = deadline - now()
         if left <= 0 or done(min(INTERRUPT_POLL_SECONDS, left)):
             return None
 
