@@ -41,6 +41,7 @@ from bluegreen.deployer import Deployer
 from bluegreen.engine.analysis import colours_of
 from bluegreen.errors import AnalysisFailed
 from bluegreen.sandbox import AppModel, Sandbox, in_process
+from bluegreen.sandbox.observe import route_weights
 from bluegreen.sandbox.stack import SandboxStack, build_stack
 from bluegreen.sandbox.stack_parts import Mode
 
@@ -101,7 +102,7 @@ def one_run(regression: Regression, mode: Mode) -> Run:
             moments["blue"] = sandbox.clock.now()  # the rollback's last act: no advance since
         rec = deployer.store.latest(deployer.config.service_key)
         assert rec is not None and rec.outcome == "rolled_back", rec and rec.reason
-        calls = sandbox.faults.operations.count("GetMetricData") - moments["preflight_reads"]
+        calls = sandbox.faults.operations.count("GetMetricData") - int(moments["preflight_reads"])
         onset, on_blue = moments["onset"], moments["blue"]
         queries = _queries_per_call(deployer, rec)
     return Run(on_blue - onset, len(rec.analysis), calls, queries)
@@ -134,18 +135,9 @@ def _watch(
 def _green_weights(sandbox: Sandbox, stack: SandboxStack) -> list[int]:
     """Green's weight on each production listener, read from the simulated AWS directly
     (no API call, so none is counted)."""
-    found = []
-    for arn in (stack.http_listener_arn, stack.https_listener_arn):
-        (listener,) = sandbox.elbv2().describe_listeners(None, [arn])
-        groups = (listener.default_actions[0].data.get("ForwardConfig") or {}).get(
-            "TargetGroups"
-        ) or []
-        found.append(sum(int(g.get("Weight", 1)) for g in groups if _green(stack, g)))
-    return found
-
-
-def _green(stack: SandboxStack, group: dict[str, Any]) -> bool:
-    return bool(group["TargetGroupArn"] == stack.green_tg_arn)
+    routes = route_weights(sandbox)
+    production = (stack.http_listener_arn, stack.https_listener_arn)
+    return [routes[arn].get(stack.green_tg_arn, 0) for arn in production]
 
 
 def _queries_per_call(deployer: Deployer, rec: Any) -> int:
