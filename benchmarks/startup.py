@@ -2,9 +2,11 @@
 
     python benchmarks/startup.py [--runs 15] [--root PATH]
 
-Prints the median wall-clock time (and the fastest run) of N subprocess runs each of
+Prints the median wall-clock time (and the fastest run), the median CPU time, and the time
+above a bare interpreter's start of N subprocess runs each of
 
-    bluegreen --help              what the `bluegreen` script runs: import bluegreen.cli, main()
+    python -c pass                the floor: the interpreter alone, with this site-packages
+    bluegreen --help              what the `bluegreen` script runs: bluegreen.__main__.main()
     bluegreen --version
     python -m bluegreen --version
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,7 +32,11 @@ from pathlib import Path
 
 HEAVY = ("boto3", "botocore", "pydantic", "moto", "scipy", "numpy", "structlog")
 # What the `bluegreen` console script does: import the entry point and call it.
-SCRIPT = "import sys; sys.argv[0] = 'bluegreen'; from bluegreen.cli import main; sys.exit(main())"
+SCRIPT = (
+    "import sys; sys.argv[0] = 'bluegreen'; from bluegreen.__main__ import main; sys.exit(main())"
+)
+# `--version` is answered before the command tree is built: not even these load.
+COMMAND_LINE = ("typer", "rich")
 PROBE = """
 import runpy, sys
 sys.argv = ["bluegreen", *sys.argv[1:]]
@@ -40,6 +47,8 @@ except SystemExit:
 print(sorted({m.split(".")[0] for m in sys.modules} & set(%r)))
 """
 CASES = {
+    # The floor: this interpreter starting and stopping, with this machine's site-packages.
+    "python -c pass": ["-c", "pass"],
     "bluegreen --help": ["-c", SCRIPT, "--help"],
     "bluegreen --version": ["-c", SCRIPT, "--version"],
     "python -m bluegreen --version": ["-m", "bluegreen", "--version"],
@@ -59,14 +68,20 @@ def run(args: list[str], root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def timed(args: list[str], root: Path, runs: int) -> tuple[list[float], int]:
+def timed(args: list[str], root: Path, runs: int) -> tuple[list[float], list[float], int]:
+    """Wall-clock and CPU seconds (user + system) of each run, and the exit code. CPU time
+    is what the run itself costs; wall time also holds waiting for a core, so on a busy
+    machine the CPU column is the steadier of the two."""
     code = run(args, root).returncode  # also warms the file cache and the bytecode
-    seconds = []
+    wall, cpu = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         run(args, root)
-        seconds.append(time.perf_counter() - start)
-    return seconds, code
+        wall.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall, cpu, code
 
 
 def main() -> None:
@@ -75,18 +90,26 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1])
     args = parser.parse_args()
     root = args.root.resolve()
-    print(f"{root}: median (fastest) of {args.runs} runs")
+    print(f"{root}: median (fastest) of {args.runs} runs; wall clock, then CPU time")
+    floor: float | None = None  # the bare interpreter's CPU time: the first case
     for name, argv in CASES.items():
-        seconds, code = timed(argv, root, args.runs)
+        wall, cpu, code = timed(argv, root, args.runs)
+        own = statistics.median(cpu)
+        above = "" if floor is None else f"  (+{own - floor:.3f} s over python)"
+        floor = own if floor is None else floor
         failed = f"  exit {code}" if code else ""
-        print(f"  {name:<32} {statistics.median(seconds):6.3f} s  ({min(seconds):.3f} s){failed}")
-    for flag in ("--help", "--version"):
-        print(f"  heavy modules after {flag:<10} {heavy_modules_after(flag, root)}")
+        print(
+            f"  {name:<30} {statistics.median(wall):6.3f} s ({min(wall):.3f} s)"
+            f"  cpu {own:.3f} s{above}{failed}"
+        )
+    print(f"  heavy modules after --help     {heavy_modules_after('--help', root)}")
+    version = heavy_modules_after("--version", root, HEAVY + COMMAND_LINE)
+    print(f"  heavy modules after --version  {version}")
 
 
-def heavy_modules_after(flag: str, root: Path) -> list[str]:
-    """The HEAVY modules `bluegreen <flag>` has loaded when it exits."""
-    done = run(["-c", PROBE % (HEAVY,), flag], root)
+def heavy_modules_after(flag: str, root: Path, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    """The `heavy` modules `bluegreen <flag>` has loaded when it exits."""
+    done = run(["-c", PROBE % (heavy,), flag], root)
     if done.returncode:
         raise RuntimeError(f"bluegreen {flag} exited {done.returncode}: {done.stderr}")
     loaded: list[str] = ast.literal_eval(done.stdout.splitlines()[-1])

@@ -64,7 +64,7 @@ StrategyOpt = Annotated[
     StrategyName | None,
     typer.Option(
         metavar="TYPE",  # the choices, listed in the help, are too wide for the column
-        help="Override bluegreen.toml's strategy: all-at-once, canary, linear or steps.",
+        help="Strategy instead of bluegreen.toml's: canary, linear, steps, all-at-once.",
     ),
 ]
 DetachAtPause = Annotated[
@@ -155,7 +155,9 @@ def deploy(
     skip_analysis: SkipAnalysis = False,
     common: Common = NO_COMMON,
 ) -> None:
-    """Run a deployment: green up, traffic shifted in stages, blue retired; rollback on failure."""
+    """Deploy a new version: green up, traffic shifted, blue retired.
+
+    Traffic moves in the configured stages, watched at every step; any failure rolls back."""
     from bluegreen.engine.taskdef import parse_image_args
 
     output = common.output
@@ -227,7 +229,10 @@ def status(
     ] = 0,
     common: Common = NO_COMMON,
 ) -> None:
-    """Live colour, weights on every listener, health, task sets, the deployment in flight."""
+    """Live colour, weights, health and the deployment in flight.
+
+    The weights on every listener, each target group's health, the task sets, and the
+    deployment in flight with its analysis verdicts."""
     output = common.output
     if not watch:
         run(output, lambda: common.deployer().status(), _show_status(output))
@@ -261,7 +266,9 @@ def rollback(
     reason: Annotated[str | None, typer.Option(help="Why; kept in the record.")] = None,
     common: Common = NO_COMMON,
 ) -> None:
-    """Abort the deployment in flight: production back on blue, green retired."""
+    """Abort the deployment in flight: production back on blue.
+
+    Every listener returns to blue in one move, then green is retired."""
     output = common.output
     sink = _event_sink(output)
 
@@ -283,7 +290,7 @@ def promote(
     skip_analysis: SkipAnalysis = False,
     common: Common = NO_COMMON,
 ) -> None:
-    """Continue a paused deployment, or end the bake in progress: on to the next step."""
+    """Continue a paused deployment, or end the bake in progress."""
     output = common.output
     sink = _event_sink(output)
     run(
@@ -317,7 +324,7 @@ def resume(
 def history(
     common: Common = NO_COMMON,
 ) -> None:
-    """Past deployments of the service: id, versions, outcome, duration, reason."""
+    """Past deployments: id, versions, outcome, duration, reason."""
     output = common.output
 
     def show(records: list[DeploymentRecord]) -> None:

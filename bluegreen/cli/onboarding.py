@@ -56,7 +56,7 @@ def init(
     ] = False,
     common: Common = NO_COMMON,
 ) -> None:
-    """Set a service up: green target group, listener rules, a starter bluegreen.toml.
+    """Set a service up: green target group, rules, bluegreen.toml.
 
     Locates or creates the green target group (a copy of blue's), adds it at weight 0 to
     the production listeners, and writes a starter bluegreen.toml (to --config)."""

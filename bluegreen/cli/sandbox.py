@@ -32,7 +32,9 @@ def demo(
     log_format: LogOpt = LogFormat.console,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Rehearse two deployments on the embedded simulated AWS: no account, no credentials."""
+    """Rehearse deployments on a simulated AWS: no account needed.
+
+    Runs on the embedded simulated AWS, with no account and no credentials."""
     try:
         from bluegreen.sandbox.demo import run_demo
     except ModuleNotFoundError as missing:
@@ -91,7 +93,7 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Rehearsal tool: serve the simulated AWS with the demo stack on 127.0.0.1.
+    """Serve the simulated AWS with the demo stack on 127.0.0.1.
 
     For `bluegreen` commands in other shells: run the printed exports there. Ctrl-C
     stops it."""

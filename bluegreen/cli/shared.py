@@ -40,6 +40,7 @@ app = typer.Typer(
     help="Blue/green deployments for Amazon ECS services behind Elastic Load Balancing.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 
@@ -55,13 +56,12 @@ err = console(stderr=True)
 
 
 def package_version() -> str:
-    """The installed distribution's version (what pip installed), not a copy in the code."""
-    from importlib.metadata import PackageNotFoundError, version  # ~20 ms: only when asked
+    """The package's version: one literal in bluegreen/__init__.py, which pyproject.toml
+    reads too, so what pip installed and what this prints cannot differ (and reading it
+    costs no importlib.metadata)."""
+    from bluegreen import __version__
 
-    try:
-        return version("bluegreen")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown"
+    return __version__
 
 
 def _print_version(value: bool) -> None:

@@ -80,6 +80,13 @@ def test_help_and_version_load_none_of_the_heavy_modules(flag: str) -> None:
     assert startup.heavy_modules_after(flag, ROOT) == []
 
 
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_is_answered_before_the_command_line_loads(flag: str) -> None:
+    startup = load_benchmark("startup")
+    heavy = startup.HEAVY + startup.COMMAND_LINE
+    assert startup.heavy_modules_after(flag, ROOT, heavy) == []
+
+
 def test_the_api_still_loads_its_names_on_first_use() -> None:
     done = python(
         "-c",
@@ -137,9 +144,12 @@ def test_no_color_takes_the_colour_out_of_the_logs(
     assert bool(COLOUR.search(terminal.getvalue())) is coloured
 
 
-def test_no_color_takes_the_colour_out_of_the_help() -> None:
-    done = python("-m", "bluegreen", "deploy", "--help", env={"NO_COLOR": "1", "FORCE_COLOR": "1"})
-    assert "\x1b[" in done.stdout and not COLOUR.search(done.stdout)
+@pytest.mark.parametrize("env", [{"NO_COLOR": "1", "FORCE_COLOR": "1"}, {"FORCE_COLOR": "1"}])
+def test_the_help_is_plain_text(env: dict[str, str]) -> None:
+    """Help is click's plain layout, never rich's (whose import alone is a third of the
+    start-up): no escape codes whatever the terminal claims."""
+    done = python("-m", "bluegreen", "deploy", "--help", env=env)
+    assert done.returncode == 0 and "Usage:" in done.stdout and "\x1b[" not in done.stdout
 
 
 # --- help at 80 columns -------------------------------------------------------------
@@ -159,11 +169,16 @@ COMMANDS = list(_commands(typer.main.get_command(app)))
     ("path", "command"), COMMANDS, ids=[" ".join(p) or "-" for p, _ in COMMANDS]
 )
 def test_help_fits_80_columns_and_keeps_every_word(path: tuple[str, ...], command: Any) -> None:
-    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "80", "NO_COLOR": "1"})
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    """In a real process on an 80-column terminal (CliRunner forces a width of its own):
+    no line longer, no word cut (a hyphenated value split at its hyphen included), no
+    summary in a command list cut short with "…"."""
+    result = python("-m", "bluegreen", *path, "--help", env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
-    rendered = " ".join(result.output.translate(BOX).split())
+    commands = result.stdout.partition("\nCommands:\n")[2]
+    assert "..." not in commands, f"a summary is cut in `{' '.join(path)} --help`:\n{commands}"
+    rendered = " ".join(result.stdout.translate(BOX).split())
     sources = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
     for source in sources:
         for word in source.split():  # rich markup would swallow `[analysis]`-like words
