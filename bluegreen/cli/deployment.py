@@ -18,8 +18,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from bluegreen.cli import shared
 from bluegreen.cli.shared import (
@@ -31,7 +29,6 @@ from bluegreen.cli.shared import (
     short_arn,
     with_common_options,
 )
-from bluegreen.cli.view import render_status, verdict_table
 from bluegreen.errors import UsageError
 
 if TYPE_CHECKING:  # at run time, inside the commands: `--help` must not load the Deployer
@@ -82,6 +79,10 @@ SkipAnalysis = Annotated[
 
 
 def _print_event(event: Event) -> None:
+    from rich.text import Text
+
+    from bluegreen.cli.view import verdict_table
+
     shared.err.print(
         Text.assemble((f"{event.state.value:<16} ", "dim"), event.message), highlight=False
     )
@@ -117,6 +118,9 @@ def _show_plan(output: Output) -> Callable[[Plan], None]:
         if output is Output.json:
             print(json.dumps(plan.to_dict(), indent=2, default=str))
             return
+        from rich.table import Table
+        from rich.text import Text
+
         out = shared.out
         out.print(f"[bold]Plan[/] for service {plan.service} (cluster {plan.cluster})")
         out.print(Text(f"  release: {plan.release}"), highlight=False)
@@ -134,6 +138,8 @@ def _show_status(output: Output) -> Callable[[Status], None]:
         if output is Output.json:
             print(json.dumps(status.to_dict(), indent=2, default=str))
         else:
+            from bluegreen.cli.view import render_status
+
             shared.out.print(render_status(status), highlight=False)
 
     return show
@@ -244,6 +250,8 @@ def _watch_status(deployer: Deployer, interval: float, count: int, output: Outpu
     """Refresh in place (a terminal) or print each snapshot (a pipe, JSON lines)."""
     from rich.live import Live
 
+    from bluegreen.cli.view import render_status
+
     refreshes = itertools.count(1)
     live = Live(console=shared.out, auto_refresh=False) if output is Output.text else None
     with live or contextlib.nullcontext():
@@ -331,6 +339,8 @@ def history(
         if output is Output.json:
             print(json.dumps([r.summary() for r in records], indent=2, default=str))
             return
+        from rich.table import Table
+
         table = Table("deployment", "outcome", "to", "duration", "reason")
         for r in records:
             s = r.summary()

@@ -12,7 +12,6 @@ import json
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from bluegreen.cli import shared
 from bluegreen.cli.shared import NO_COMMON, Common, Output, run, sandbox_clock, with_common_options
@@ -98,7 +97,7 @@ def init(
         if not result.changed:
             lines.append(f"nothing to change: AWS and {result.config_path} are already set up")
         for line in lines:
-            shared.out.print(Text(line), highlight=False, soft_wrap=True)
+            shared.out.print(line, markup=False, highlight=False, soft_wrap=True)
 
     run(output, action, show)
 

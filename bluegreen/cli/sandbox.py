@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.text import Text
 
 from bluegreen.cli import shared
 from bluegreen.cli.logs import configure_logging
@@ -68,7 +67,7 @@ def _missing_sandbox(missing: ModuleNotFoundError) -> NoReturn:
     """moto comes with the `sandbox` extra only: say so, never a traceback."""
     message = f"the simulated AWS needs {missing.name}, which is not installed"
     hint = "pip install 'bluegreen[sandbox]'"
-    shared.err.print(Text.assemble(("error: ", "bold red"), message, "\n  → ", hint))
+    shared.print_error(f"{message}\n  → {hint}")
     raise typer.Exit(UsageError.exit_code)
 
 
@@ -115,15 +114,15 @@ def serve(
         server = SandboxServer(Sandbox(), port=port, speed=speed).start()
     except OSError as exc:
         message = f"cannot serve on 127.0.0.1:{port}: {exc}"
-        err.print(Text.assemble(("error: ", "bold red"), message))
+        shared.print_error(message)
         raise typer.Exit(UsageError.exit_code) from None
     try:
         with stopped_by_signal() as stop:
             stack = build_demo_world(server, test_listener=test_listener)
             config_out.write_text(stack.config_toml())
             message = f"simulated AWS on {server.endpoint_url} at {speed:g}x; wrote {config_out}"
-            err.print(Text(message))
-            err.print(Text("rehearsal only; in another shell, run:"))
+            err.print(message, markup=False, highlight=False)
+            err.print("rehearsal only; in another shell, run:")
             print("\n".join(shell_lines(server)), flush=True)
             wait(stop)
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place

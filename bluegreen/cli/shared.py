@@ -10,9 +10,10 @@ Tests patch `deployer_factory` and `out` here. So `deployer_factory` is read onl
 `Common.deployer`, at call time, and command modules reach `out` and `err` through this
 module (`shared.out`), never with `from … import`: a copied name would miss a replacement.
 
-Start-up: `bluegreen --help` and `--version` import this module and every command module,
-so none of them imports the Deployer (boto3, pydantic, scipy) or structlog at the top:
-those load inside the commands, when one runs. The consoles honour NO_COLOR.
+Start-up: `bluegreen --help` imports this module and every command module, so none of them
+imports the Deployer (boto3, pydantic, scipy), structlog or rich at the top: those load
+inside the commands, when one runs (help is click's plain text; `out` and `err` make their
+rich Console on first use). The consoles honour NO_COLOR.
 """
 
 from __future__ import annotations
@@ -24,16 +25,16 @@ import os
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from bluegreen.cli.logs import configure_logging, no_color
 from bluegreen.errors import BluegreenError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from bluegreen.deployer import Deployer, DeploymentResult
 
 app = typer.Typer(
@@ -48,11 +49,44 @@ def console(*, stderr: bool = False) -> Console:
     """A console for the CLI: no colour when NO_COLOR is set, whatever the terminal
     (rich reads NO_COLOR too; saying it here keeps that promise ours). FORCE_COLOR is
     left to rich."""
+    from rich.console import Console
+
     return Console(stderr=stderr, no_color=no_color() or None)
 
 
-out = console()
-err = console(stderr=True)
+class _ConsoleOnFirstUse:
+    """Stands for `console(stderr=…)` and makes it on first use: rich's import is a third of
+    `bluegreen --help`'s start-up, which never prints through a console. Attribute reads
+    and writes (tests set `width`) go to the console."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        object.__setattr__(self, "_stderr", stderr)
+        object.__setattr__(self, "_console", None)
+
+    def _made(self) -> Console:
+        made: Console | None = object.__getattribute__(self, "_console")
+        if made is None:
+            made = console(stderr=object.__getattribute__(self, "_stderr"))
+            object.__setattr__(self, "_console", made)
+        return made
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._made(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._made(), name, value)
+
+    # rich's Live enters its console (`with console:`): special methods are looked up on
+    # the type, so these two are forwarded by hand.
+    def __enter__(self) -> Console:
+        return self._made().__enter__()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._made().__exit__(*exc_info)
+
+
+out: Console = cast("Console", _ConsoleOnFirstUse(stderr=False))
+err: Console = cast("Console", _ConsoleOnFirstUse(stderr=True))
 
 
 def package_version() -> str:
@@ -201,11 +235,20 @@ def run(output: Output, action: Callable[[], T], show: Callable[[T], None]) -> N
             )
         elif isinstance(result, DeploymentResult):
             print_result(result, with_reason=False)  # the error below says why
-        err.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False, soft_wrap=True)
+        print_error(str(exc))
         raise typer.Exit(exc.exit_code) from None
 
 
+def print_error(message: str) -> None:
+    """`error: <message>` on stderr, the message as it is (no rich markup read in it)."""
+    from rich.text import Text
+
+    err.print(Text.assemble(("error: ", "bold red"), message), highlight=False, soft_wrap=True)
+
+
 def print_result(result: DeploymentResult, *, with_reason: bool = True) -> None:
+    from rich.text import Text
+
     rec = result.record
     colour = {"succeeded": "green", "paused": "yellow"}.get(result.outcome, "red")
     out.print(f"[bold {colour}]{result.outcome.upper()}[/] {rec.id}  state {rec.state.value}")
