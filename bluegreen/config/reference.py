@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bluegreen.config.json_schema import config_json_schema
+from bluegreen.machine import FATAL_EVENTS, HookEvent
 
 REFERENCE_PATH = Path("docs/configuration.md")
 
@@ -36,6 +37,13 @@ ARN is accepted wherever AWS accepts one.
 `bluegreen schema` prints the same rules as a JSON Schema for your editor; `bluegreen
 verify` checks the file, and what it names, against your AWS account.
 """
+
+# The events whose failing hook rolls the deployment back (pre_provision stops it instead:
+# nothing has changed yet), from the state table, so the sentence follows it.
+_ROLLING_BACK = [
+    f"`{e.value}`" for e in HookEvent if e in FATAL_EVENTS and e is not HookEvent.PRE_PROVISION
+]
+_ROLLS_BACK = f"{', '.join(_ROLLING_BACK[:-1])} and {_ROLLING_BACK[-1]}"
 
 # (heading, the schema's definition, introduction), in the order of the document.
 SECTIONS: list[tuple[str, str, str]] = [
@@ -84,7 +92,9 @@ SECTIONS: list[tuple[str, str, str]] = [
         "HookConfig",
         "Your own steps at named moments of a deployment. Each hook has exactly one of "
         "`command`, `python`, `lambda` or `url`; `headers`, `secret_env` and `retries` are "
-        "for url hooks only. A hook that fails before traffic moves rolls the deployment back.",
+        "for url hooks only. A failing hook rolls the deployment back at "
+        f"{_ROLLS_BACK}, stops it at `pre_provision`, and is only logged at the other "
+        "events ([hooks.md](hooks.md)).",
     ),
     (
         "`[state]`",
