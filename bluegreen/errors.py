@@ -136,6 +136,9 @@ class TimeoutExceeded(DeploymentFailed):
 
 class RollbackFailed(BluegreenError):
     exit_code = 3
+    # Said when nothing more precise is: `bluegreen rollback` takes up a rollback that
+    # could not complete (Deployer.rollback).
+    RETRY = "a person must act: fix what is named above, then run `bluegreen rollback` again"
 
 
 class LockHeldError(BluegreenError):

@@ -76,7 +76,9 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     State.SUCCEEDED: frozenset(),
     State.ROLLED_BACK: frozenset(),
     State.STOPPED: frozenset(),
-    State.FAILED: frozenset(),
+    # FAILED → ROLLING_BACK: a person fixed what stopped the rollback and runs
+    # `bluegreen rollback` again (Deployer.rollback takes up a rollback that failed).
+    State.FAILED: frozenset({State.ROLLING_BACK}),
 }
 for _state in _ROLLBACK_FROM:
     TRANSITIONS[_state] = TRANSITIONS[_state] | {State.ROLLING_BACK}

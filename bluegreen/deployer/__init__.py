@@ -211,10 +211,12 @@ class Deployer:
     def rollback(
         self, reason: str | None = None, *, on_event: EventSink | None = None
     ) -> DeploymentResult:
-        rec = self._in_flight("rollback")
+        rec = self._failed_rollback() or self._in_flight("rollback")
         why = reason or "rollback requested"
         request = Request(kind="rollback", reason=why, at=self.clock.now(), by=user_at_host())
         try:
+            if rec.state is State.FAILED:
+                return self._retry_rollback(rec, request, on_event)
             return self._continue(rec, request, on_event, False)
         except DeploymentFailed as exc:  # rolled back, as asked: blue serves production
             result = getattr(exc, "result", None)
@@ -275,6 +277,33 @@ class Deployer:
             last = f" (the last, {latest.id}, is {latest.state.value})" if latest else ""
             raise UsageError(f"no deployment of this service is in flight to {verb}{last}")
         return latest
+
+    def _failed_rollback(self) -> DeploymentRecord | None:
+        """The latest deployment, if its rollback could not complete (exit 3) and blue was
+        never being retired: `bluegreen rollback` tries that rollback again."""
+        latest = self.store.latest(self.config.service_key)
+        if latest is None or latest.state is not State.FAILED or latest.blue_retiring:
+            return None
+        return latest
+
+    def _retry_rollback(
+        self, rec: DeploymentRecord, request: Request, on_event: EventSink | None
+    ) -> DeploymentResult:
+        """Every rollback step is idempotent: run them all again, from the record, under the
+        service's lock. Ends ROLLED_BACK, or FAILED (exit 3) again saying what still stops it."""
+        lock = self.store.acquire_lock(rec.service_key, rec.id)
+        try:
+            rec = self.store.load(rec.service_key, rec.id)
+            if rec.state is not State.FAILED:  # someone else's retry got there first
+                raise UsageError(f"{rec.id} is {rec.state.value} now: no rollback to retry")
+            engine = self._engine(on_event, False)
+            again = f"rollback tried again by {request.by}: {request.reason}"
+            rec.move_to(State.ROLLING_BACK, self.clock.now(), again)
+            self.store.save(rec)
+            engine.run(rec)
+        finally:
+            lock.release()
+        return self._finish(engine, rec)
 
     def _continue(
         self,

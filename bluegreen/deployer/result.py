@@ -73,7 +73,10 @@ def returned_or_raised(result: DeploymentResult, failure: BaseException | None) 
     if rec.state is State.ROLLED_BACK:
         raise _as_failure(failure, rec, result)
     if rec.state is State.FAILED:
-        raise with_result(RollbackFailed(rec.reason or "rollback failed"), result)
+        failed = RollbackFailed(rec.reason or "rollback failed", hint=RollbackFailed.RETRY)
+        if isinstance(failure, RollbackFailed):  # keep its own hint (blue already retiring)
+            failed.hint = failure.hint
+        raise with_result(failed, result)
     if rec.state is State.STOPPED:
         if isinstance(failure, BluegreenError):
             raise with_result(failure, result)

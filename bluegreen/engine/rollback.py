@@ -75,7 +75,7 @@ class RollBack:
         return RollbackFailed(
             f"rollback could not complete: {exc.message}\n"
             + describe_aws_state(self.engine, self.rec),
-            hint="a person must act: fix what is named above, then run `bluegreen rollback` again",
+            hint=RollbackFailed.RETRY,
         )
 
     def _restore_traffic(self) -> None:
