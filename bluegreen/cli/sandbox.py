@@ -1,5 +1,5 @@
 """The rehearsal commands, on the simulated AWS (bluegreen.sandbox; moto, from the
-`sandbox` extra): `demo` (two deployments, drawn live) and the `sandbox` group (`serve`:
+`sandbox` extra): `demo` (three deployments, drawn live) and the `sandbox` group (`serve`:
 the simulated AWS on 127.0.0.1 for `bluegreen` commands in other shells).
 
 Rules: never for production. bluegreen.sandbox is imported inside the commands, so the
