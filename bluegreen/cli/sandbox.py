@@ -33,7 +33,9 @@ def demo(
 ) -> None:
     """Rehearse deployments on a simulated AWS: no account needed.
 
-    Runs on the embedded simulated AWS, with no account and no credentials."""
+    Three deployments on the embedded simulated AWS, with no account and no credentials:
+    a canary that succeeds, a green that fails its health check and is rolled back, and a
+    release whose extra errors the metric analysis catches and rolls back."""
     try:
         from bluegreen.sandbox.demo import run_demo
     except ModuleNotFoundError as missing:
