@@ -41,7 +41,7 @@ from bluegreen.preflight import Report, run_checks
 from bluegreen.record import DeploymentRecord, Event, Request, SkipAnalysis, new_deployment_id
 from bluegreen.redact import Redactor
 from bluegreen.store import Store, open_store
-from bluegreen.store.holder import user_at_host
+from bluegreen.store.holder import actor
 from bluegreen.store.takeover import TakeOver
 
 if TYPE_CHECKING:
@@ -152,6 +152,7 @@ class Deployer:
             updated_at=now,
             deadline=now + self.config.timeout if self.config.timeout else None,
             skip_analysis=self._skip("deploy") if skip_analysis else None,
+            started_by=actor(),
         )
         lock = self.store.acquire_lock(rec.service_key, rec.id)
         try:
@@ -200,7 +201,7 @@ class Deployer:
             full=full,
             skip_analysis=skip_analysis,
             at=self.clock.now(),
-            by=user_at_host(),
+            by=actor(),
         )
         result = self._continue(rec, request, on_event, detach_at_pause)
         taken = [p for p in result.record.promotions if p.request == request.id]
@@ -213,7 +214,7 @@ class Deployer:
     ) -> DeploymentResult:
         rec = self._in_flight("rollback")
         why = reason or "rollback requested"
-        request = Request(kind="rollback", reason=why, at=self.clock.now(), by=user_at_host())
+        request = Request(kind="rollback", reason=why, at=self.clock.now(), by=actor())
         try:
             return self._continue(rec, request, on_event, False)
         except DeploymentFailed as exc:  # rolled back, as asked: blue serves production
@@ -253,7 +254,7 @@ class Deployer:
         return engine
 
     def _skip(self, via: Literal["deploy", "resume"]) -> SkipAnalysis:
-        return SkipAnalysis(by=user_at_host(), at=self.clock.now(), via=via)
+        return SkipAnalysis(by=actor(), at=self.clock.now(), via=via)
 
     def _functions_or_none(self) -> Any:
         return getattr(self.cloud, "functions", None)
@@ -323,6 +324,7 @@ class Deployer:
         in. Left before anything changed: nothing to undo, it just stops."""
         self.store.take_requests(rec.service_key, rec.id)
         rec.reason = request.reason
+        rec.rollback_by = request.by
         if rec.state in (State.PENDING, State.PREFLIGHT):
             rec.move_to(State.STOPPED, self.clock.now(), f"{rec.reason}: nothing had changed")
         elif rec.state is not State.ROLLING_BACK:  # killed mid-rollback: run on from there
