@@ -231,6 +231,7 @@ class DeploymentRecord(BaseModel):
         self,
         now: float,
         *,
+        step: int | None = None,
         green: list[int] | None = None,
         test: int | None = None,
         blue_healthy: int | None = None,
@@ -240,6 +241,7 @@ class DeploymentRecord(BaseModel):
         self.timeline = observed(
             self.timeline,
             now,
+            step=step,
             green=green,
             test=test,
             blue_healthy=blue_healthy,

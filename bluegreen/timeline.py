@@ -21,18 +21,21 @@ class Sample(BaseModel):
     """What was true from `at` until the next sample."""
 
     at: float
+    step: int = 0  # the stage traffic was moved to (1 = the first); 0: before the first
     green: list[int] = Field(default_factory=list)  # green's weight per route, record order
     test: int | None = None  # green's weight on the test route; None: there is none
     healthy: list[int] = Field(default_factory=lambda: [0, 0])  # blue, green
 
     def same_as(self, other: Sample) -> bool:
-        return (self.green, self.test, self.healthy) == (other.green, other.test, other.healthy)
+        mine = (self.step, self.green, self.test, self.healthy)
+        return mine == (other.step, other.green, other.test, other.healthy)
 
 
 def observed(
     samples: list[Sample],
     at: float,
     *,
+    step: int | None = None,
     green: list[int] | None = None,
     test: int | None = None,
     blue_healthy: int | None = None,
@@ -46,6 +49,7 @@ def observed(
     ]
     sample = Sample(
         at=at,
+        step=last.step if step is None else step,
         green=last.green if green is None else list(green),
         test=last.test if test is None else test,
         healthy=healthy,

@@ -21,6 +21,7 @@ import structlog
 from bluegreen.clock import Clock, RealClock
 from bluegreen.config import DeploymentConfig, load_config
 from bluegreen.deployer.hook_specs import hook_specs
+from bluegreen.deployer.records import find_record
 from bluegreen.deployer.result import DeploymentResult, returned_or_raised, with_result
 from bluegreen.engine.engine import Engine, EventSink
 from bluegreen.engine.plan import Plan, Release, build_plan, resolve
@@ -177,6 +178,11 @@ class Deployer:
 
     def history(self) -> list[DeploymentRecord]:
         return self.store.history(self.config.service_key)
+
+    def record(self, deployment_id: str | None = None) -> DeploymentRecord:
+        """The record of `deployment_id` (the service's latest without one), for a report;
+        a UsageError (exit 2) when there is none."""
+        return find_record(self.store, self.config.service_key, deployment_id)
 
     def promote(
         self,

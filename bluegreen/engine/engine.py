@@ -271,7 +271,7 @@ class Engine:
         routes = self.shifter.apply([r.ref for r in rec.routes], weights, own)
         rec.green_percent = stage.weight
         blue = self.cloud.elb.target_health(rec.blue_target_group or "")  # for the timeline
-        observe(rec, self.clock.now(), routes=routes, blue=blue)
+        observe(rec, self.clock.now(), step=rec.step + 1, routes=routes, blue=blue)
         if stage.weight and rec.green_traffic_since is None:  # the analysis's window starts
             rec.green_traffic_since = self.clock.now()
         self.event(

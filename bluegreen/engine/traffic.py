@@ -29,15 +29,17 @@ def observe(
     rec: DeploymentRecord,
     now: float,
     *,
+    step: int | None = None,
     routes: Sequence[Route] | None = None,
     test: Route | None = None,
     blue: TargetGroupHealth | None = None,
 ) -> None:
-    """Keep green's weight on `routes` (production) and `test`, and blue's healthy targets,
-    in the record's timeline (None: not seen now)."""
+    """Keep the stage `step` traffic moved to, green's weight on `routes` (production) and
+    `test`, and blue's healthy targets, in the record's timeline (None: not seen now)."""
     green = rec.green_target_group or ""
     rec.observe(
         now,
+        step=step,
         green=None if routes is None else [route.weights.get(green, 0) for route in routes],
         test=None if test is None else test.weights.get(green, 0),
         blue_healthy=None if blue is None else blue.healthy_count,
