@@ -49,7 +49,7 @@ def _append(path: str, result: Any) -> None:
 
     try:
         with open(path, "a", encoding="utf-8") as summary:
-            summary.write(render(record, "markdown") + "\n")
+            summary.write("\n" + render(record, "markdown"))  # a paragraph of its own
     except OSError as exc:
         shared.err.print(
             Text(f"warning: could not append the report to ${ENV_VAR} ({path}): {exc}"),

@@ -29,6 +29,7 @@ VERDICT_STYLES = {
     "fail": ("X", "#d73027"),
     "inconclusive": ("s", "#fdae61"),
 }
+ROLLBACK = "#8c510a"  # the line where the rollback started (not the fail marks' red)
 INSTALL = "pip install 'bluegreen[report]'"
 
 
@@ -59,7 +60,7 @@ def timeline_svg(rec: DeploymentRecord) -> str:
         axes.set_xlim(0, end)
         axes.grid(True, alpha=0.3)
         if s.rollback_at is not None:
-            axes.axvline(s.rollback_at, color="#d73027", linestyle=":", linewidth=1.5)
+            axes.axvline(s.rollback_at, color=ROLLBACK, linestyle=":", linewidth=1.5)
     verdicts.set_xlabel("minutes from the start")
     figure.suptitle(f"{rec.service}: {rec.id} ({rec.outcome.replace('_', ' ')})")
     buffer = io.StringIO()
