@@ -80,7 +80,7 @@ def _weights(axes: Axes, s: Series) -> None:
         _step(axes, s.test, s.end, TEST_COLOUR, "test route", width=2.0, style="--")
     axes.set_ylim(-5, 105)
     axes.set_ylabel("green's weight (%)")
-    axes.legend(loc="upper left", fontsize="small")
+    _legend(axes)
 
 
 def _health(axes: Axes, s: Series) -> None:
@@ -89,7 +89,7 @@ def _health(axes: Axes, s: Series) -> None:
     top = max([v for _, v in s.blue_healthy + s.green_healthy] or [1])
     axes.set_ylim(-0.2, top + 0.8)
     axes.set_ylabel("healthy targets")
-    axes.legend(loc="upper left", fontsize="small")
+    _legend(axes)
 
 
 def _verdicts(axes: Axes, s: Series) -> None:
@@ -110,10 +110,14 @@ def _verdicts(axes: Axes, s: Series) -> None:
     axes.set_yticks(range(len(checks)), checks)
     axes.set_ylim(-0.7, max(len(checks), 1) - 0.3)
     axes.set_ylabel("verdicts")
-    if s.verdicts:
-        axes.legend(loc="upper left", fontsize="small")
-    else:
+    if not s.verdicts:
         axes.text(0.5, 0.5, "no checks ran", transform=axes.transAxes, ha="center")
+    _legend(axes)
+
+
+def _legend(axes: Axes) -> None:
+    if axes.get_legend_handles_labels()[0]:  # a record with no timeline draws no line
+        axes.legend(loc="upper left", fontsize="small")
 
 
 def _step(
