@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from bluegreen.machine import State, check_transition
 from bluegreen.model import RouteKind, RouteRef
 from bluegreen.strategies import Stage
+from bluegreen.timeline import Sample, observed
 
 
 class RouteEntry(BaseModel):
@@ -190,7 +191,11 @@ class DeploymentRecord(BaseModel):
     interrupted: str | None = None  # the signal that stopped a deployment left resumable
     reason: str | None = None
     failed_in: State | None = None  # the state a rollback started from
+    # Who acted, for the report: a CI login ($GITHUB_ACTOR, $GITLAB_USER_LOGIN) or user@host
+    started_by: str = ""
+    rollback_by: str | None = None  # who asked for the rollback; None: the tool decided
     events: list[Event] = Field(default_factory=list)
+    timeline: list[Sample] = Field(default_factory=list)  # bounded: bluegreen/timeline.py
 
     @property
     def outcome(self) -> str:
@@ -221,6 +226,27 @@ class DeploymentRecord(BaseModel):
     def note(self, now: float, message: str) -> None:
         self.events.append(Event(at=now, state=self.state, message=message))
         self.updated_at = now
+
+    def observe(
+        self,
+        now: float,
+        *,
+        step: int | None = None,
+        green: list[int] | None = None,
+        test: int | None = None,
+        blue_healthy: int | None = None,
+        green_healthy: int | None = None,
+    ) -> None:
+        """Keep what was seen of the weights and health in the timeline (when it changed)."""
+        self.timeline = observed(
+            self.timeline,
+            now,
+            step=step,
+            green=green,
+            test=test,
+            blue_healthy=blue_healthy,
+            green_healthy=green_healthy,
+        )
 
     def add_analysis(self, entry: AnalysisEntry) -> None:
         self.analysis = [*self.analysis, entry][-MAX_ANALYSIS_ENTRIES:]

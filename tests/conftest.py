@@ -49,6 +49,14 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
+@pytest.fixture(autouse=True)
+def _outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test writes to the CI job's own summary, and who acts is the local user@host,
+    wherever the suite runs (tests that want a CI set these themselves)."""
+    for name in ("GITHUB_STEP_SUMMARY", "GITHUB_ACTOR", "GITLAB_USER_LOGIN"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _shared_botocore_loader() -> Iterator[None]:
     """One botocore data loader for every session: moto resets boto3's default session and

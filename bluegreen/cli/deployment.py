@@ -29,6 +29,7 @@ from bluegreen.cli.shared import (
     short_arn,
     with_common_options,
 )
+from bluegreen.cli.summary import with_step_summary
 from bluegreen.errors import UsageError
 
 if TYPE_CHECKING:  # at run time, inside the commands: `--help` must not load the Deployer
@@ -194,7 +195,7 @@ def deploy(
             skip_analysis=skip,
         )
 
-    run(output, action, _show_deploy(output))
+    run(output, with_step_summary(action), _show_deploy(output))
 
 
 def _confirm(plan: Plan) -> bool:
@@ -281,7 +282,11 @@ def rollback(
     sink = _event_sink(output)
 
     # A rollback that put blue back is what was asked: exit 0.
-    run(output, lambda: common.deployer().rollback(reason, on_event=sink), _show_deploy(output))
+    run(
+        output,
+        with_step_summary(lambda: common.deployer().rollback(reason, on_event=sink)),
+        _show_deploy(output),
+    )
 
 
 @with_common_options
@@ -303,8 +308,13 @@ def promote(
     sink = _event_sink(output)
     run(
         output,
-        lambda: common.deployer().promote(
-            full=full, on_event=sink, detach_at_pause=detach_at_pause, skip_analysis=skip_analysis
+        with_step_summary(
+            lambda: common.deployer().promote(
+                full=full,
+                on_event=sink,
+                detach_at_pause=detach_at_pause,
+                skip_analysis=skip_analysis,
+            )
         ),
         _show_deploy(output),
     )
@@ -321,8 +331,10 @@ def resume(
     sink = _event_sink(output)
     run(
         output,
-        lambda: common.deployer().resume(
-            on_event=sink, detach_at_pause=detach_at_pause, skip_analysis=skip_analysis
+        with_step_summary(
+            lambda: common.deployer().resume(
+                on_event=sink, detach_at_pause=detach_at_pause, skip_analysis=skip_analysis
+            )
         ),
         _show_deploy(output),
     )

@@ -21,6 +21,7 @@ import structlog
 from bluegreen.clock import Clock, RealClock
 from bluegreen.config import DeploymentConfig, load_config
 from bluegreen.deployer.hook_specs import hook_specs
+from bluegreen.deployer.records import failed_rollback, find_record, in_flight
 from bluegreen.deployer.result import DeploymentResult, returned_or_raised, with_result
 from bluegreen.engine.engine import Engine, EventSink
 from bluegreen.engine.plan import Plan, Release, build_plan, resolve
@@ -41,7 +42,7 @@ from bluegreen.preflight import Report, run_checks
 from bluegreen.record import DeploymentRecord, Event, Request, SkipAnalysis, new_deployment_id
 from bluegreen.redact import Redactor
 from bluegreen.store import Store, open_store
-from bluegreen.store.holder import user_at_host
+from bluegreen.store.holder import actor
 from bluegreen.store.takeover import TakeOver
 
 if TYPE_CHECKING:
@@ -152,6 +153,7 @@ class Deployer:
             updated_at=now,
             deadline=now + self.config.timeout if self.config.timeout else None,
             skip_analysis=self._skip("deploy") if skip_analysis else None,
+            started_by=actor(),
         )
         lock = self.store.acquire_lock(rec.service_key, rec.id)
         try:
@@ -177,6 +179,11 @@ class Deployer:
     def history(self) -> list[DeploymentRecord]:
         return self.store.history(self.config.service_key)
 
+    def record(self, deployment_id: str | None = None) -> DeploymentRecord:
+        """The record of `deployment_id` (the service's latest without one), for a report;
+        a UsageError (exit 2) when there is none."""
+        return find_record(self.store, self.config.service_key, deployment_id)
+
     def promote(
         self,
         *,
@@ -188,7 +195,7 @@ class Deployer:
         """At a pause: on to the next step. While a stage bakes (or the bake after the
         shift): that bake ends now, then the next step. `full`: straight to 100% on every
         route, no more bakes or pauses. `skip_analysis`: no metric analysis from now on."""
-        rec = self._in_flight("promote")
+        rec = in_flight(self.store, self.config.service_key, "promote")
         if rec.state not in PROMOTABLE:
             raise UsageError(
                 f"deployment {rec.id} is {rec.state.value}: a promote acts at a pause or "
@@ -200,7 +207,7 @@ class Deployer:
             full=full,
             skip_analysis=skip_analysis,
             at=self.clock.now(),
-            by=user_at_host(),
+            by=actor(),
         )
         result = self._continue(rec, request, on_event, detach_at_pause)
         taken = [p for p in result.record.promotions if p.request == request.id]
@@ -211,9 +218,11 @@ class Deployer:
     def rollback(
         self, reason: str | None = None, *, on_event: EventSink | None = None
     ) -> DeploymentResult:
-        rec = self._failed_rollback() or self._in_flight("rollback")
+        rec = failed_rollback(self.store, self.config.service_key) or in_flight(
+            self.store, self.config.service_key, "rollback"
+        )
         why = reason or "rollback requested"
-        request = Request(kind="rollback", reason=why, at=self.clock.now(), by=user_at_host())
+        request = Request(kind="rollback", reason=why, at=self.clock.now(), by=actor())
         try:
             if rec.state is State.FAILED:
                 return self._retry_rollback(rec, request, on_event)
@@ -234,7 +243,7 @@ class Deployer:
         detach_at_pause: bool = False,
         skip_analysis: bool = False,
     ) -> DeploymentResult:
-        rec = self._in_flight("resume")
+        rec = in_flight(self.store, self.config.service_key, "resume")
         skip = self._skip("resume") if skip_analysis else None
         return self._continue(rec, None, on_event, detach_at_pause, skip)
 
@@ -255,7 +264,7 @@ class Deployer:
         return engine
 
     def _skip(self, via: Literal["deploy", "resume"]) -> SkipAnalysis:
-        return SkipAnalysis(by=user_at_host(), at=self.clock.now(), via=via)
+        return SkipAnalysis(by=actor(), at=self.clock.now(), via=via)
 
     def _functions_or_none(self) -> Any:
         return getattr(self.cloud, "functions", None)
@@ -270,21 +279,6 @@ class Deployer:
                 hint="see it with `bluegreen status`; then `bluegreen promote`, "
                 "`bluegreen resume` or `bluegreen rollback`",
             )
-
-    def _in_flight(self, verb: str) -> DeploymentRecord:
-        latest = self.store.latest(self.config.service_key)
-        if latest is None or latest.state.terminal:
-            last = f" (the last, {latest.id}, is {latest.state.value})" if latest else ""
-            raise UsageError(f"no deployment of this service is in flight to {verb}{last}")
-        return latest
-
-    def _failed_rollback(self) -> DeploymentRecord | None:
-        """The latest deployment, if its rollback could not complete (exit 3) and blue was
-        never being retired: `bluegreen rollback` tries that rollback again."""
-        latest = self.store.latest(self.config.service_key)
-        if latest is None or latest.state is not State.FAILED or latest.blue_retiring:
-            return None
-        return latest
 
     def _retry_rollback(
         self, rec: DeploymentRecord, request: Request, on_event: EventSink | None
@@ -352,6 +346,7 @@ class Deployer:
         in. Left before anything changed: nothing to undo, it just stops."""
         self.store.take_requests(rec.service_key, rec.id)
         rec.reason = request.reason
+        rec.rollback_by = request.by
         if rec.state in (State.PENDING, State.PREFLIGHT):
             rec.move_to(State.STOPPED, self.clock.now(), f"{rec.reason}: nothing had changed")
         elif rec.state is not State.ROLLING_BACK:  # killed mid-rollback: run on from there

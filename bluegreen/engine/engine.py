@@ -29,7 +29,7 @@ from bluegreen.engine.reads import once
 from bluegreen.engine.rollback import RollBack
 from bluegreen.engine.smoke import SmokeChecks
 from bluegreen.engine.taskdef import is_task_definition_arn, load_task_definition_file, with_images
-from bluegreen.engine.traffic import TrafficShifter
+from bluegreen.engine.traffic import TrafficShifter, observe
 from bluegreen.engine.watch import BAKED, Watcher
 from bluegreen.errors import (
     BluegreenError,
@@ -189,6 +189,8 @@ class Engine:
         run_checks(self.config, reads, self.clock.now(), analysis=judged).raise_for_failures()
         resolved = resolve(self.config, reads, analysis=judged)
         self._fill_from(rec, resolved)
+        blue = reads.elb.target_health(resolved.blue.arn)  # the timeline starts as found
+        observe(rec, self.clock.now(), routes=resolved.routes, test=resolved.test_route, blue=blue)
         self._check_release(rec, resolved, reads)
         self.store.save(rec)
         self.event(rec, f"blue is {resolved.blue.name}, green is {resolved.green.name}")
@@ -252,7 +254,8 @@ class Engine:
         weights = weights_for(100, rec.blue_target_group or "", rec.green_target_group or "")
         rec.test_route_moved = True
         self.store.save(rec)
-        self.shifter.apply([rec.test_route.ref], weights, self.green_targets.of(rec))
+        (test,) = self.shifter.apply([rec.test_route.ref], weights, self.green_targets.of(rec))
+        observe(rec, self.clock.now(), test=test)
         self.event(rec, f"test listener routed to green: {rec.test_route.arn}")
         self.smoke.run(rec)
         self._hooks(rec, HookEvent.POST_TEST_TRAFFIC)
@@ -264,8 +267,11 @@ class Engine:
         weights = weights_for(
             stage.weight, rec.blue_target_group or "", rec.green_target_group or ""
         )
-        self.shifter.apply([r.ref for r in rec.routes], weights, self.green_targets.of(rec))
+        own = self.green_targets.of(rec)
+        routes = self.shifter.apply([r.ref for r in rec.routes], weights, own)
         rec.green_percent = stage.weight
+        blue = self.cloud.elb.target_health(rec.blue_target_group or "")  # for the timeline
+        observe(rec, self.clock.now(), step=rec.step + 1, routes=routes, blue=blue)
         if stage.weight and rec.green_traffic_since is None:  # the analysis's window starts
             rec.green_traffic_since = self.clock.now()
         self.event(

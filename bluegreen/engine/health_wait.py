@@ -93,6 +93,7 @@ class HealthWait:
         def ready() -> bool:
             found = self.elb.target_health(green)
             health = self.green_targets.sort(rec, found).own
+            rec.observe(self.clock.now(), green_healthy=health.healthy_count)
             seen.verdict = self.topology.green_ready(rec, health)
             if seen.verdict.ok:
                 return True

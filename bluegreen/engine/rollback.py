@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from bluegreen.engine.traffic import observe
 from bluegreen.errors import AwsError, BluegreenError, RollbackFailed
 from bluegreen.strategies import weights_for
 
@@ -84,11 +85,13 @@ class RollBack:
             return  # nothing was resolved, so nothing was moved
         to_blue = weights_for(0, blue, green)
         if rec.routes:
-            self.engine.shifter.apply([r.ref for r in rec.routes], to_blue)
+            routes = self.engine.shifter.apply([r.ref for r in rec.routes], to_blue)
             rec.green_percent = 0
+            observe(rec, self.engine.clock.now(), routes=routes)
             self.engine.event(rec, "production traffic back on blue")
         if rec.test_route and rec.test_route_moved:
-            self.engine.shifter.apply([rec.test_route.ref], to_blue)
+            (test,) = self.engine.shifter.apply([rec.test_route.ref], to_blue)
+            observe(rec, self.engine.clock.now(), test=test)
             self.engine.event(rec, "test listener back on blue")
 
     def _restore_primary(self) -> None:

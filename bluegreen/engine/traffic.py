@@ -16,12 +16,34 @@ import structlog
 from bluegreen.errors import BluegreenError, GateFailed
 from bluegreen.model import Route, RouteRef, TargetGroupHealth
 from bluegreen.ports import LoadBalancing
+from bluegreen.record import DeploymentRecord
 
 log = structlog.get_logger(__name__)
 
 
 # A target group's ARN and health → the targets of it that count.
 Own = Callable[[str, TargetGroupHealth], TargetGroupHealth]
+
+
+def observe(
+    rec: DeploymentRecord,
+    now: float,
+    *,
+    step: int | None = None,
+    routes: Sequence[Route] | None = None,
+    test: Route | None = None,
+    blue: TargetGroupHealth | None = None,
+) -> None:
+    """Keep the stage `step` traffic moved to, green's weight on `routes` (production) and
+    `test`, and blue's healthy targets, in the record's timeline (None: not seen now)."""
+    green = rec.green_target_group or ""
+    rec.observe(
+        now,
+        step=step,
+        green=None if routes is None else [route.weights.get(green, 0) for route in routes],
+        test=None if test is None else test.weights.get(green, 0),
+        blue_healthy=None if blue is None else blue.healthy_count,
+    )
 
 
 class NoHealthyTarget(GateFailed):

@@ -116,6 +116,7 @@ class Watcher:
     ) -> None:
         for request in self.store.take_requests(rec.service_key, rec.id):
             if request.kind == "rollback":
+                rec.rollback_by = request.by or None
                 raise RollbackRequested(
                     f"rollback requested{f' by {request.by}' if request.by else ''}"
                     f"{f': {request.reason}' if request.reason else ''}"
@@ -130,7 +131,9 @@ class Watcher:
 
     def _check_gates(self, rec: DeploymentRecord) -> None:
         health = self.cloud.elb.target_health(rec.green_target_group or "")
-        verdicts = [green_still_healthy(self.green_targets.sort(rec, health).own)]
+        own = self.green_targets.sort(rec, health).own
+        rec.observe(self.clock.now(), green_healthy=own.healthy_count)
+        verdicts = [green_still_healthy(own)]
         if self.config.gates.alarms:
             verdicts.append(alarms_ok(self.cloud.alarms.alarm_states(self.config.gates.alarms)))
         for verdict in verdicts:

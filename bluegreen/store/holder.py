@@ -29,6 +29,21 @@ def user_at_host() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
+# The login of whoever started a CI job, as the CI names it (never a token): a job's
+# user@host is a runner's, which says nothing about who acted.
+CI_ACTORS = (("GITHUB_ACTOR", "GitHub Actions"), ("GITLAB_USER_LOGIN", "GitLab CI"))
+
+
+def actor() -> str:
+    """Who is acting, as the record keeps it (deploy, promote, rollback, --skip-analysis):
+    the CI's login when run by a CI job, else user@host."""
+    for variable, ci in CI_ACTORS:
+        login = os.environ.get(variable, "").strip()
+        if login:
+            return f"{login} ({ci})"
+    return user_at_host()
+
+
 def process_space() -> str:
     """`<host name> pid:[<namespace inode>]` where Linux tells the namespace, else the name."""
     try:

@@ -11,7 +11,7 @@ from cli_harness import Cli, weights
 
 from bluegreen.sandbox import AppModel, Sandbox
 from bluegreen.sandbox.stack import SandboxStack as Stack
-from bluegreen.store.holder import user_at_host
+from bluegreen.store.holder import actor
 
 IMAGE = "public.ecr.aws/bluegreen/demo-web"
 V2 = f"{IMAGE}:2.0.0"
@@ -37,13 +37,13 @@ def test_deploy_skip_analysis_pushes_a_release_the_analysis_fails(
     assert weights(stack, stack.https_listener_arn) == {"blue": 0, "green": 100}
     doc = json.loads(result.stdout)
     assert doc["outcome"] == "succeeded"
-    assert doc["skip_analysis"]["by"] == user_at_host()
+    assert doc["skip_analysis"]["by"] == actor()
     assert doc["skip_analysis"]["via"] == "deploy"
 
     shown = json.loads(run_cli("status", "--output", "json").stdout)["deployment"]
     assert shown["skip_analysis"] == doc["skip_analysis"] and shown["analysis"] is None
     text = flat(run_cli("status").stdout)
-    assert f"metric analysis skipped: asked by {user_at_host()} at " in text
+    assert f"metric analysis skipped: asked by {actor()} at " in text
     assert "(deploy --skip-analysis)" in text
 
 
@@ -119,4 +119,4 @@ def test_promote_skip_analysis_at_a_pause_is_recorded_with_who_asked(
     doc = json.loads(promoted.stdout)
     assert doc["outcome"] == "succeeded"  # the erring release went through the 5m bake
     assert doc["skip_analysis"]["via"] == "promote"
-    assert doc["skip_analysis"]["by"] == user_at_host()
+    assert doc["skip_analysis"]["by"] == actor()

@@ -217,7 +217,7 @@ def test_cloudwatch_throttling_does_not_fail_a_good_release(
 def test_skip_analysis_lets_a_release_through_an_analysis_that_fails_it(
     sandbox: Sandbox, stack: SandboxStack, tmp_path: Path
 ) -> None:
-    from bluegreen.store.holder import user_at_host
+    from bluegreen.store.holder import actor
 
     sandbox.apps[f"{IMAGE}:4.0.0"] = AppModel(error_rate=0.2)  # the analysis would roll back
     run = deployer(sandbox, stack, tmp_path, analysis=ERROR_RATE)
@@ -227,6 +227,6 @@ def test_skip_analysis_lets_a_release_through_an_analysis_that_fails_it(
     assert result.outcome == "succeeded" and weights(stack) == [(0, 100), (0, 100)]
     shown = run.status().to_dict()["deployment"]
     assert shown["analysis"] is None  # never evaluated
-    assert shown["skip_analysis"]["by"] == user_at_host()
+    assert shown["skip_analysis"]["by"] == actor()
     assert shown["skip_analysis"]["via"] == "deploy"
     assert result.to_dict()["skip_analysis"] == shown["skip_analysis"]

@@ -30,6 +30,7 @@ FLOORS: dict[str, int] = {
     "bluegreen.engine": 3,
     "bluegreen.onboarding": 3,
     "bluegreen.analysis": 2,
+    "bluegreen.report": 2,
     "bluegreen.store": 2,
     "bluegreen.topology": 2,
     "bluegreen.hooks": 2,
@@ -47,6 +48,7 @@ ONLY_IN = {
     "rich": ("bluegreen.cli",),
     "scipy": ("bluegreen.analysis",),
     "numpy": ("bluegreen.analysis",),
+    "matplotlib": ("bluegreen.report",),
 }
 
 

@@ -40,6 +40,15 @@ def test_ci_runs_the_whole_suite_guarded() -> None:
     assert "python3 -m pytest -n 2 -q --whole-suite\n" in steps
 
 
+def test_ci_installs_chromium_before_the_suite_and_only_from_debian() -> None:
+    steps = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert steps.index(".ci/install-chromium") < steps.index(
+        "python3 -m pytest -n 2 -q --whole-suite"
+    )
+    script = (ROOT / ".ci" / "install-chromium").read_text()
+    assert "apt-get install -y -qq chromium" in script and "command -v chromium" in script
+
+
 def test_the_guard_counts_test_functions_as_written(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "test_a.py").write_text(

@@ -267,7 +267,7 @@ def test_rollback_from_each_state(
         rec = deployer.store.latest(deployer.config.service_key)
         if rec and rec.state.value == state:
             deployer.store.post_request(
-                rec.service_key, rec.id, Request(kind="rollback", reason="test")
+                rec.service_key, rec.id, Request(kind="rollback", reason="test", by="alice")
             )
 
     def promote(_now: float) -> None:
@@ -285,6 +285,7 @@ def test_rollback_from_each_state(
         deployer.deploy(V2)
     rec = deployer.store.latest(deployer.config.service_key)
     assert rec is not None and rec.state is State.ROLLED_BACK and rec.failed_in == State(state)
+    assert rec.rollback_by == (None if state == "PROVISIONING" else "alice")  # who asked
     assert world.task_sets["ecs-svc/blue"].status is TaskSetStatus.PRIMARY
     assert_on_blue(world)
 

@@ -20,7 +20,7 @@ from bluegreen.errors import GateFailed, UsageError
 from bluegreen.machine import State
 from bluegreen.model import AlarmState, HealthState
 from bluegreen.record import DeploymentRecord, Request
-from bluegreen.store.holder import user_at_host
+from bluegreen.store.holder import actor
 
 V2 = {"web": "repo/web:v2"}
 HOUR = 3600.0
@@ -194,7 +194,7 @@ def test_promote_from_the_api_after_the_process_died_mid_bake(
     assert result.outcome == "succeeded"
     assert world.weights(HTTP) == world.weights(HTTPS) == {BLUE: 0, GREEN: 100}
     assert 50 not in [w for _, w in green_writes(world)]
-    assert record(deployer).promotions[0].by == user_at_host()
+    assert record(deployer).promotions[0].by == actor()
 
 
 def test_promote_is_refused_before_green_takes_traffic(
@@ -253,15 +253,15 @@ def test_skip_analysis_lets_a_release_through_a_failing_analysis(
     rec = record(deployer)
     assert rec.analysis == [] and world.metric_reads == []
     assert rec.skip_analysis is not None
-    assert (rec.skip_analysis.by, rec.skip_analysis.via) == (user_at_host(), "deploy")
+    assert (rec.skip_analysis.by, rec.skip_analysis.via) == (actor(), "deploy")
     assert rec.skip_analysis.at == rec.created_at
     summary = json.loads(json.dumps(result.to_dict()))
-    assert summary["skip_analysis"]["by"] == user_at_host()
+    assert summary["skip_analysis"]["by"] == actor()
     assert summary["skip_analysis"]["via"] == "deploy"
     said = [e.message for e in rec.events]
     assert any(
         m.startswith(
-            f"metric analysis skipped for the rest of the deployment, asked by {user_at_host()} at "
+            f"metric analysis skipped for the rest of the deployment, asked by {actor()} at "
         )
         and m.endswith("(deploy --skip-analysis); health gates and alarms are still watched")
         for m in said
@@ -310,7 +310,7 @@ def test_promote_skip_analysis_at_a_pause_stops_the_analysis_from_then_on(
     assert len(world.metric_reads) == reads_before  # the 50% and 100% bakes read nothing
     rec = record(deployer)
     assert rec.skip_analysis is not None and rec.skip_analysis.via == "promote"
-    assert rec.skip_analysis.by == user_at_host() and rec.promotions[0].skip_analysis
+    assert rec.skip_analysis.by == actor() and rec.promotions[0].skip_analysis
 
 
 def test_resume_skip_analysis_after_the_process_died(
