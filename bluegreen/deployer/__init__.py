@@ -27,6 +27,7 @@ from bluegreen.engine.plan import Plan, Release, build_plan, resolve
 from bluegreen.engine.promotion import skipped_message
 from bluegreen.engine.reads import once
 from bluegreen.engine.status import Status, read_status
+from bluegreen.engine.taskdef import is_task_definition_arn
 from bluegreen.errors import (
     BluegreenError,
     DeploymentFailed,
@@ -35,6 +36,7 @@ from bluegreen.errors import (
     UsageError,
 )
 from bluegreen.hooks.runner import HookRunner
+from bluegreen.iam import Policy, iam_policy
 from bluegreen.machine import State
 from bluegreen.ports import Cloud
 from bluegreen.preflight import Report, run_checks
@@ -176,6 +178,13 @@ class Deployer:
 
     def history(self) -> list[DeploymentRecord]:
         return self.store.history(self.config.service_key)
+
+    def iam_policy(self, task_definition: str | None = None) -> Policy:
+        """The least-privilege IAM policy this configuration needs (`bluegreen
+        iam-policy`). Reads the running task definitions for their family and roles, or
+        the one given (a JSON file is read without AWS); changes nothing."""
+        offline = task_definition is not None and not is_task_definition_arn(task_definition)
+        return iam_policy(self.config, None if offline else self.cloud, task_definition)
 
     def promote(
         self,

@@ -1,0 +1,187 @@
+"""The policy `bluegreen iam-policy` prints is enough, and every action in it is needed:
+proven on the simulated AWS with IAM enforced (tests/iam_enforcement.py says how, and
+what moto cannot check: condition blocks, and ECS's implicit iam:PassRole and
+ecs:TagResource checks).
+
+The configuration uses every feature the sandbox can run: a task-sets service behind an
+ALB, two listeners and a listener rule shifted, a test listener, an alarm gate, a metric
+check, a Lambda hook and the S3 state store. The user holds exactly the printed policy.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from iam_enforcement import create_user, enforced
+from test_deploy import weights
+
+from bluegreen import Deployer
+from bluegreen.config import parse_config
+from bluegreen.errors import BluegreenError
+from bluegreen.iam.calls import Feature, actions_for
+from bluegreen.sandbox import AppModel, Sandbox
+from bluegreen.sandbox.stack import CONTAINER_PORT, SandboxStack, build_stack
+
+IMAGE = "public.ecr.aws/bluegreen/demo-web"
+BUCKET = "bluegreen-state"
+ALARM = "web-5xx"
+FUNCTION = "pre-shift-check"
+
+
+@pytest.fixture
+def stack(sandbox: Sandbox) -> SandboxStack:
+    return build_stack(sandbox, api_rule=True, test_listener=True)
+
+
+def _lambda_function() -> str:
+    iam = boto3.client("iam", region_name="us-east-1")
+    role = iam.create_role(RoleName="hook-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hook.py", "def handler(event, context):\n    return event\n")
+    boto3.client("lambda", region_name="us-east-1").create_function(
+        FunctionName=FUNCTION,
+        Runtime="python3.12",
+        Role=role,
+        Handler="hook.handler",
+        Code={"ZipFile": buffer.getvalue()},
+    )
+    return FUNCTION
+
+
+def _config(stack: SandboxStack) -> dict[str, Any]:
+    stack.add_5xx_alarm(ALARM, stack.green_tg_arn)
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+    return stack.config(
+        gates={"alarms": [ALARM]},
+        analysis={"metrics": [{"name": "error_rate", "max": 0.05}]},
+        hooks=[{"event": "pre_provision", "lambda": _lambda_function()}],
+        state={"backend": f"s3://{BUCKET}/deployments"},
+    )
+
+
+def _deployer(sandbox: Sandbox, config: dict[str, Any], folder: Path) -> Deployer:
+    return Deployer(parse_config(config, source=folder / "bluegreen.toml"), clock=sandbox.clock)
+
+
+def _as_user(monkeypatch: pytest.MonkeyPatch, keys: tuple[str, str]) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", keys[0])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", keys[1])
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_SECURITY_TOKEN", raising=False)
+
+
+def test_a_deploy_and_a_rollback_pass_with_exactly_the_printed_policy(
+    sandbox: Sandbox, stack: SandboxStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(stack)
+    policy = _deployer(sandbox, config, tmp_path).iam_policy().to_dict()
+    keys = create_user(policy)
+    _as_user(monkeypatch, keys)
+    sandbox.apps[f"{IMAGE}:3.0.0"] = AppModel(serves=("/api",))
+
+    started = time.perf_counter()
+    with enforced():
+        result = _deployer(sandbox, config, tmp_path).deploy(images={"web": f"{IMAGE}:2.0.0"})
+        assert result.outcome == "succeeded"
+        with pytest.raises(BluegreenError) as failed:
+            _deployer(sandbox, config, tmp_path).deploy(images={"web": f"{IMAGE}:3.0.0"})
+    print(f"two deployments under IAM: {time.perf_counter() - started:.2f} s")
+    assert "AccessDenied" not in str(failed.value)
+    assert "rolled back" in str(failed.value).lower() or failed.value.exit_code == 1
+
+
+def _without(policy: dict[str, Any], action: str) -> dict[str, Any]:
+    statements = []
+    for statement in policy["Statement"]:
+        kept = [a for a in statement["Action"] if a != action]
+        if kept:
+            statements.append({**statement, "Action": kept})
+    return {**policy, "Statement": statements}
+
+
+def test_an_empty_policy_is_refused_at_the_first_call(
+    sandbox: Sandbox, stack: SandboxStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(stack)
+    unrelated = {"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}
+    _as_user(monkeypatch, create_user({"Version": "2012-10-17", "Statement": [unrelated]}))
+    with enforced(), pytest.raises(BluegreenError, match="AccessDenied"):
+        _deployer(sandbox, config, tmp_path).deploy(images={"web": f"{IMAGE}:2.0.0"})
+
+
+# The features the configuration above uses: the printed policy holds these actions.
+FEATURES = {
+    Feature.DEPLOY,
+    Feature.LISTENERS,
+    Feature.RULES,
+    Feature.TASK_SETS,
+    Feature.ALARMS,
+    Feature.METRICS,
+    Feature.LAMBDA_HOOKS,
+    Feature.S3_STATE,
+}
+ACTIONS = [*actions_for(FEATURES), "ecs:TagResource"]
+# moto makes no check of its own that needs these (see tests/iam_enforcement.py).
+NOT_ENFORCED = {"ecs:TagResource"}
+# Needed once blue no longer serves: without them the deployment's change to AWS is done
+# (green serves) and the command fails, naming the refused call, with exit 3 when blue's
+# task set cannot be retired (a person must act) — never a silent success.
+AT_THE_END = {"ecs:DeleteTaskSet", "s3:DeleteObject"}
+
+
+def _arrange(
+    action: str, sandbox: Sandbox, stack: SandboxStack, config: dict[str, Any], folder: Path
+) -> None:
+    """Make the removed action one this deployment needs."""
+    if action == "ec2:DescribeVpcs":
+        # read only when the tasks admit the load balancer by address range, not by group
+        boto3.client("ec2", region_name=stack.region).revoke_security_group_ingress(
+            GroupId=stack.security_group_id,
+            IpPermissions=[
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": CONTAINER_PORT,
+                    "ToPort": CONTAINER_PORT,
+                    "UserIdGroupPairs": [{"GroupId": stack.security_group_id}],
+                }
+            ],
+        )
+    elif action == "s3:GetObject":
+        # read once a deployment is recorded: deploy once (not enforced) first
+        _deployer(sandbox, config, folder).deploy(images={"web": f"{IMAGE}:1.5.0"})
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_without_any_one_action_the_deploy_stops_on_access_denied(
+    action: str,
+    sandbox: Sandbox,
+    stack: SandboxStack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if action in NOT_ENFORCED:
+        pytest.skip(f"moto does not check {action}")
+    config = _config(stack)
+    policy = _deployer(sandbox, config, tmp_path).iam_policy().to_dict()
+    assert action in {a for s in policy["Statement"] for a in s["Action"]}
+    _arrange(action, sandbox, stack, config, tmp_path)
+    before = weights(stack)
+    _as_user(monkeypatch, create_user(_without(policy, action)))
+
+    with enforced(), pytest.raises(BluegreenError) as failed:
+        _deployer(sandbox, config, tmp_path).deploy(images={"web": f"{IMAGE}:2.0.0"})
+
+    print(action, failed.value.exit_code, failed.value, failed.value.hint)
+    assert "AccessDenied" in f"{failed.value} {failed.value.hint}"
+    if action in AT_THE_END:
+        assert weights(stack) == [(0, 100), (0, 100)]
+    else:
+        assert weights(stack) == before
