@@ -93,6 +93,17 @@ def enforced() -> Iterator[None]:
         ActionAuthenticatorMixin.request_count = old_requests
 
 
+@contextmanager
+def unenforced() -> Iterator[None]:
+    """Inside `enforced()`: a look at AWS as the test's own (unchecked) caller."""
+    old_count = settings.INITIAL_NO_AUTH_ACTION_COUNT
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
+    try:
+        yield
+    finally:
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = old_count
+
+
 def _what_aws_authorizes(response: Any) -> tuple[str, list[str]]:
     """(IAM action, resource ARNs) of the request `response` is answering."""
     scope = str(response.headers.get("Authorization", "")).split("Credential=", 1)[-1]

@@ -10,19 +10,19 @@ check, a Lambda hook and the S3 state store. The user holds exactly the printed 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from iam_enforcement import create_user, enforced
-from test_deploy import weights
+from iam_enforcement import create_user, enforced, unenforced
+from test_deploy import weights as read_weights
 
 from bluegreen import Deployer
-from bluegreen.config import parse_config
-from bluegreen.errors import BluegreenError
+from bluegreen.config import merge_overrides, parse_config
+from bluegreen.errors import BluegreenError, HealthCheckFailed
 from bluegreen.iam.calls import Feature, actions_for
+from bluegreen.machine import State
 from bluegreen.sandbox import AppModel, Sandbox
 from bluegreen.sandbox.stack import CONTAINER_PORT, SandboxStack, build_stack
 
@@ -35,6 +35,12 @@ FUNCTION = "pre-shift-check"
 @pytest.fixture
 def stack(sandbox: Sandbox) -> SandboxStack:
     return build_stack(sandbox, api_rule=True, test_listener=True)
+
+
+def weights(stack: SandboxStack) -> list[tuple[int, int]]:
+    """(blue, green) weights of both production listeners, read as the test, not the user."""
+    with unenforced():
+        return read_weights(stack)
 
 
 def _lambda_function() -> str:
@@ -60,7 +66,10 @@ def _config(stack: SandboxStack) -> dict[str, Any]:
     stack.add_5xx_alarm(ALARM, stack.green_tg_arn)
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
     return stack.config(
-        gates={"alarms": [ALARM]},
+        # short bakes and fewer polls: every deployment here is under IAM, call by call
+        strategy={"type": "canary", "percent": 10, "bake": "1m"},
+        health={"poll_interval": "10s"},
+        gates={"alarms": [ALARM], "bake_after_shift": "1m", "termination_wait": "30s"},
         analysis={"metrics": [{"name": "error_rate", "max": 0.05}]},
         hooks=[{"event": "pre_provision", "lambda": _lambda_function()}],
         state={"backend": f"s3://{BUCKET}/deployments"},
@@ -81,21 +90,32 @@ def _as_user(monkeypatch: pytest.MonkeyPatch, keys: tuple[str, str]) -> None:
 def test_a_deploy_and_a_rollback_pass_with_exactly_the_printed_policy(
     sandbox: Sandbox, stack: SandboxStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A deployment that goes through; one whose green fails its health check, rolled
+    back by bluegreen; one paused at 10 % and rolled back by `rollback`."""
     config = _config(stack)
+    paused = merge_overrides(
+        config,
+        {"strategy": {"type": "steps", "steps": [{"weight": 10, "pause": True}, {"weight": 100}]}},
+    )
     policy = _deployer(sandbox, config, tmp_path).iam_policy().to_dict()
-    keys = create_user(policy)
-    _as_user(monkeypatch, keys)
-    sandbox.apps[f"{IMAGE}:3.0.0"] = AppModel(serves=("/api",))
+    _as_user(monkeypatch, create_user(policy))
+    sandbox.apps[f"{IMAGE}:3.0.0"] = AppModel(serves=("/api",))  # fails /health
 
-    started = time.perf_counter()
     with enforced():
-        result = _deployer(sandbox, config, tmp_path).deploy(images={"web": f"{IMAGE}:2.0.0"})
-        assert result.outcome == "succeeded"
-        with pytest.raises(BluegreenError) as failed:
+        done = _deployer(sandbox, config, tmp_path).deploy(images={"web": f"{IMAGE}:2.0.0"})
+        assert done.outcome == "succeeded"
+        assert weights(stack) == [(0, 100), (0, 100)]
+        with pytest.raises(HealthCheckFailed) as unhealthy:
             _deployer(sandbox, config, tmp_path).deploy(images={"web": f"{IMAGE}:3.0.0"})
-    print(f"two deployments under IAM: {time.perf_counter() - started:.2f} s")
-    assert "AccessDenied" not in str(failed.value)
-    assert "rolled back" in str(failed.value).lower() or failed.value.exit_code == 1
+        assert unhealthy.value.result.state is State.ROLLED_BACK
+        assert weights(stack) == [(0, 100), (0, 100)]  # 2.0.0 still serves
+        run = _deployer(sandbox, paused, tmp_path)
+        at_pause = run.deploy(images={"web": f"{IMAGE}:4.0.0"}, detach_at_pause=True)
+        # the new version runs on the blue target group now (colours alternate)
+        assert at_pause.outcome == "paused" and weights(stack) == [(10, 90), (10, 90)]
+        undone = _deployer(sandbox, paused, tmp_path).rollback(reason="IAM test")
+        assert undone.state is State.ROLLED_BACK
+        assert weights(stack) == [(0, 100), (0, 100)]
 
 
 def _without(policy: dict[str, Any], action: str) -> dict[str, Any]:
@@ -179,7 +199,6 @@ def test_without_any_one_action_the_deploy_stops_on_access_denied(
     with enforced(), pytest.raises(BluegreenError) as failed:
         _deployer(sandbox, config, tmp_path).deploy(images={"web": f"{IMAGE}:2.0.0"})
 
-    print(action, failed.value.exit_code, failed.value, failed.value.hint)
     assert "AccessDenied" in f"{failed.value} {failed.value.hint}"
     if action in AT_THE_END:
         assert weights(stack) == [(0, 100), (0, 100)]
