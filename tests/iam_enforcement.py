@@ -29,9 +29,11 @@ from unittest import mock
 from urllib.parse import unquote
 
 import boto3
+import botocore.session
 from moto import settings
 from moto.core import responses as moto_responses
 from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import AccessDeniedError, JsonRESTError
 from moto.iam import access_control
 
 _PENDING: ContextVar[tuple[str, list[str]] | None] = ContextVar("iam_pending", default=None)
@@ -73,8 +75,14 @@ def enforced() -> Iterator[None]:
             return
         action, resources = pending
         self._action = action
-        for each in resources:
-            original_check(self, each)
+        try:
+            for each in resources:
+                original_check(self, each)
+        except AccessDeniedError as exc:
+            # moto answers in XML whatever the protocol; JSON services answer AWS's way
+            if _protocol(self._service) in ("json", "rest-json"):
+                raise JsonRESTError("AccessDeniedException", exc.message) from exc
+            raise
 
     old_count = settings.INITIAL_NO_AUTH_ACTION_COUNT
     old_requests = ActionAuthenticatorMixin.request_count
@@ -102,6 +110,13 @@ def unenforced() -> Iterator[None]:
         yield
     finally:
         settings.INITIAL_NO_AUTH_ACTION_COUNT = old_count
+
+
+def _protocol(credential_scope: str) -> str:
+    name = {"elasticloadbalancing": "elbv2", "monitoring": "cloudwatch"}.get(
+        credential_scope, credential_scope
+    )
+    return str(botocore.session.get_session().get_service_model(name).protocol)
 
 
 def _what_aws_authorizes(response: Any) -> tuple[str, list[str]]:
