@@ -10,12 +10,13 @@ gives moto's authorizer the IAM action and the resource ARNs AWS would authorize
 request against (one check per resource: all must pass). Calls it does not model are
 checked as moto checks them (action as moto names it, resource "*").
 
-What moto still does not check, and these tests therefore cannot prove:
-- Condition blocks are not evaluated (moto evaluates StringEquals only, and only against
-  values it is given, which for these calls is none): ecs:cluster, ecs:service,
-  ecs:CreateAction, s3:prefix and iam:PassedToService are taken on trust.
-- ECS's own implicit checks are not made: iam:PassRole when a task definition names roles,
-  ecs:TagResource when a new revision carries tags.
+ECS's implicit checks are added: registering a task definition that names roles also
+needs iam:PassRole on them, and one that carries tags ecs:TagResource on the new revision.
+
+What moto still does not check, and these tests therefore cannot prove: condition blocks
+are not evaluated (moto evaluates StringEquals only, and only against values it is given,
+which for these calls is none), so ecs:cluster, ecs:service, ecs:CreateAction, s3:prefix
+and iam:PassedToService rest on IAM's reference and the unit tests.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import AccessDeniedError, JsonRESTError
 from moto.iam import access_control
 
-_PENDING: ContextVar[tuple[str, list[str]] | None] = ContextVar("iam_pending", default=None)
+# The checks AWS makes for the request being answered: (IAM action, resource ARNs) each.
+Checks = list[tuple[str, list[str]]]
+_PENDING: ContextVar[Checks | None] = ContextVar("iam_pending", default=None)
 
 # moto's "service:Operation" → IAM's action, where they differ
 _RENAMED = {"lambda:Invoke": "lambda:InvokeFunction"}
@@ -73,11 +76,11 @@ def enforced() -> Iterator[None]:
         if pending is None:  # S3: moto already names the bucket or object
             original_check(self, resource)
             return
-        action, resources = pending
-        self._action = action
         try:
-            for each in resources:
-                original_check(self, each)
+            for action, resources in pending:
+                self._action = action
+                for each in resources:
+                    original_check(self, each)
         except AccessDeniedError as exc:
             # moto answers in XML whatever the protocol; JSON services answer AWS's way
             if _protocol(self._service) in ("json", "rest-json"):
@@ -119,8 +122,10 @@ def _protocol(credential_scope: str) -> str:
     return str(botocore.session.get_session().get_service_model(name).protocol)
 
 
-def _what_aws_authorizes(response: Any) -> tuple[str, list[str]]:
-    """(IAM action, resource ARNs) of the request `response` is answering."""
+def _what_aws_authorizes(response: Any) -> Checks:
+    """The checks AWS makes for the request `response` is answering: its own action on
+    its resources, and for a task definition registered, ECS's implicit ones (passing
+    its roles, tagging the new revision)."""
     scope = str(response.headers.get("Authorization", "")).split("Credential=", 1)[-1]
     parts = scope.split("/")
     service = _SERVICE.get(parts[3], parts[3]) if len(parts) > 3 else response.service_name
@@ -129,7 +134,14 @@ def _what_aws_authorizes(response: Any) -> tuple[str, list[str]]:
     action = _RENAMED.get(action, action)
     arn = f"arn:{response.partition}:{{}}:{response.region}:{response.current_account}:{{}}"
     params = _params(response)
-    return action, _resources(action, params, response, lambda svc, res: arn.format(svc, res))
+    checks = [(action, _resources(action, params, response, lambda s, r: arn.format(s, r)))]
+    if action == "ecs:RegisterTaskDefinition":
+        roles = [params[k] for k in ("taskRoleArn", "executionRoleArn") if params.get(k)]
+        if roles:
+            checks.append(("iam:PassRole", roles))
+        if params.get("tags"):
+            checks.append(("ecs:TagResource", checks[0][1]))
+    return checks
 
 
 def _resources(action: str, params: dict[str, Any], response: Any, arn: Any) -> list[str]:

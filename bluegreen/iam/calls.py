@@ -123,14 +123,6 @@ EXTRA_ACTIONS: dict[str, Permission] = {
 }
 
 
-def permission(action: str) -> Permission:
-    """The table's row for an IAM action."""
-    for found in (*CALLS.values(), *EXTRA_ACTIONS.values()):
-        if found.action == action:
-            return found
-    raise KeyError(action)
-
-
 def actions_for(features: set[Feature]) -> list[str]:
     """The IAM actions the given features need, in the table's order, each once."""
     wanted = [p.action for p in CALLS.values() if features.intersection(p.features)]

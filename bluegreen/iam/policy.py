@@ -17,7 +17,7 @@ Rules:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,7 +134,11 @@ def build_policy(config: DeploymentConfig, facts: TaskDefinitionFacts) -> Policy
     ]
     if not facts.families:  # the reader always finds one: a bug, not a user's mistake
         raise ValueError("no task definition family to scope RegisterTaskDefinition to")
-    return Policy(tuple(s for s in statements if s.actions and s.resources))
+    kept = tuple(s for s in statements if s.actions and s.resources)
+    unplaced = wanted - {a for s in kept for a in s.actions}
+    if unplaced:  # a row of calls.py that no statement grants: a bug, caught by the tests
+        raise ValueError(f"no statement grants {sorted(unplaced)}: place them in iam/policy.py")
+    return Policy(kept)
 
 
 def _load_balancing(config: DeploymentConfig, having: Having) -> list[Statement]:
@@ -323,8 +327,3 @@ def _last(name_or_arn: str) -> str:
 
 def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in values if v))
-
-
-def statement_table(policy: Policy) -> Sequence[tuple[str, str]]:
-    """(Sid, purpose) per statement, for `--output text`."""
-    return [(s.sid, s.purpose) for s in policy.statements]

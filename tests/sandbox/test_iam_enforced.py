@@ -10,6 +10,7 @@ check, a Lambda hook and the S3 state store. The user holds exactly the printed 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,25 @@ def _lambda_function() -> str:
     return FUNCTION
 
 
+def _task_definition_file(stack: SandboxStack, folder: Path, image: str) -> str:
+    """The running task definition with `image`, a task role, an execution role and a
+    tag, as `deploy --task-definition` takes it: registering it needs iam:PassRole on both
+    roles and ecs:TagResource."""
+    iam = boto3.client("iam", region_name=stack.region)
+    roles = [
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        for name in ("web-task", "web-execution")
+    ]
+    running = boto3.client("ecs", region_name=stack.region).describe_task_definition(
+        taskDefinition=stack.task_definition_arn
+    )["taskDefinition"]
+    running["containerDefinitions"][0]["image"] = image
+    running |= {"taskRoleArn": roles[0], "executionRoleArn": roles[1]}
+    running["tags"] = [{"key": "team", "value": "web"}]
+    (folder / "web.json").write_text(json.dumps(running, default=str))
+    return "web.json"
+
+
 def _config(stack: SandboxStack) -> dict[str, Any]:
     stack.add_5xx_alarm(ALARM, stack.green_tg_arn)
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
@@ -97,7 +117,10 @@ def test_a_deploy_and_a_rollback_pass_with_exactly_the_printed_policy(
         config,
         {"strategy": {"type": "steps", "steps": [{"weight": 10, "pause": True}, {"weight": 100}]}},
     )
-    policy = _deployer(sandbox, config, tmp_path).iam_policy().to_dict()
+    file = _task_definition_file(stack, tmp_path, f"{IMAGE}:4.0.0")
+    # the file names the roles: its policy covers `--image` deployments of the family too
+    policy = _deployer(sandbox, config, tmp_path).iam_policy(file).to_dict()
+    assert "iam:PassRole" in {a for s in policy["Statement"] for a in s["Action"]}
     _as_user(monkeypatch, create_user(policy))
     sandbox.apps[f"{IMAGE}:3.0.0"] = AppModel(serves=("/api",))  # fails /health
 
@@ -110,7 +133,7 @@ def test_a_deploy_and_a_rollback_pass_with_exactly_the_printed_policy(
         assert unhealthy.value.result.state is State.ROLLED_BACK
         assert weights(stack) == [(0, 100), (0, 100)]  # 2.0.0 still serves
         run = _deployer(sandbox, paused, tmp_path)
-        at_pause = run.deploy(images={"web": f"{IMAGE}:4.0.0"}, detach_at_pause=True)
+        at_pause = run.deploy(task_definition=file, detach_at_pause=True)
         # the new version runs on the blue target group now (colours alternate)
         assert at_pause.outcome == "paused" and weights(stack) == [(10, 90), (10, 90)]
         undone = _deployer(sandbox, paused, tmp_path).rollback(reason="IAM test")
@@ -148,9 +171,9 @@ FEATURES = {
     Feature.LAMBDA_HOOKS,
     Feature.S3_STATE,
 }
-ACTIONS = [*actions_for(FEATURES), "ecs:TagResource"]
-# moto makes no check of its own that needs these (see tests/iam_enforcement.py).
-NOT_ENFORCED = {"ecs:TagResource"}
+# ECS asks for the last two itself when it registers a task definition that names roles
+# and carries tags, as the removal tests' does.
+ACTIONS = [*actions_for(FEATURES), "ecs:TagResource", "iam:PassRole"]
 # Needed once blue no longer serves: without them the deployment's change to AWS is done
 # (green serves) and the command fails, naming the refused call, with exit 3 when blue's
 # task set cannot be retired (a person must act) — never a silent success.
@@ -187,17 +210,16 @@ def test_without_any_one_action_the_deploy_stops_on_access_denied(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    if action in NOT_ENFORCED:
-        pytest.skip(f"moto does not check {action}")
     config = _config(stack)
-    policy = _deployer(sandbox, config, tmp_path).iam_policy().to_dict()
+    file = _task_definition_file(stack, tmp_path, f"{IMAGE}:2.0.0")
+    policy = _deployer(sandbox, config, tmp_path).iam_policy(file).to_dict()
     assert action in {a for s in policy["Statement"] for a in s["Action"]}
     _arrange(action, sandbox, stack, config, tmp_path)
     before = weights(stack)
     _as_user(monkeypatch, create_user(_without(policy, action)))
 
     with enforced(), pytest.raises(BluegreenError) as failed:
-        _deployer(sandbox, config, tmp_path).deploy(images={"web": f"{IMAGE}:2.0.0"})
+        _deployer(sandbox, config, tmp_path).deploy(task_definition=file)
 
     said = f"{failed.value} {failed.value.hint}"
     assert "AccessDenied" in said

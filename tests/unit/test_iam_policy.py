@@ -19,7 +19,9 @@ from bluegreen import Deployer
 from bluegreen.cli import app
 from bluegreen.config import merge_overrides, parse_config
 from bluegreen.iam import Policy, TaskDefinitionFacts, build_policy
+from bluegreen.iam.calls import actions_for
 from bluegreen.iam.facts import facts_of
+from bluegreen.iam.policy import features_of
 
 ACCOUNT, REGION = "111122223333", "eu-west-1"
 ELB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
@@ -170,6 +172,15 @@ def test_new_revisions_may_be_tagged_only_while_being_registered() -> None:
     assert statement["Condition"] == {
         "StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}
     }
+
+
+@pytest.mark.parametrize("overrides", [{}, EVERYTHING], ids=["least", "everything"])
+def test_the_policy_grants_what_the_table_says_the_features_need_and_nothing_else(
+    overrides: dict[str, Any],
+) -> None:
+    config = parse_config(merge_overrides(BASE, overrides), source=Path("bluegreen.toml"))
+    needed = set(actions_for(features_of(config))) | {"ecs:TagResource", "iam:PassRole"}
+    assert set(build_policy(config, FACTS).actions) == needed
 
 
 def test_the_same_configuration_always_prints_the_same_document() -> None:
