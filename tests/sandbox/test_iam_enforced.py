@@ -1,11 +1,11 @@
 """The policy `bluegreen iam-policy` prints is enough, and every action in it is needed:
 proven on the simulated AWS with IAM enforced (tests/iam_enforcement.py says how, and
-what moto cannot check: condition blocks, and ECS's implicit iam:PassRole and
-ecs:TagResource checks).
+what it cannot check: condition blocks).
 
 The configuration uses every feature the sandbox can run: a task-sets service behind an
 ALB, two listeners and a listener rule shifted, a test listener, an alarm gate, a metric
-check, a Lambda hook and the S3 state store. The user holds exactly the printed policy.
+check, a Lambda hook and the S3 state store, and a task definition (a file) naming two
+roles and carrying a tag. The user holds exactly the printed policy.
 """
 
 from __future__ import annotations
