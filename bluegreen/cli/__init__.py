@@ -5,8 +5,8 @@ A thin skin over bluegreen.deployer; no deployment logic lives here. The room:
   Deployer factory (`deployer_factory`, which tests replace), and `run`, which maps every
   BluegreenError to its message and exit code (the README's exit codes);
 - deployment.py: deploy, plan, status, rollback, promote, resume, history;
-- onboarding.py: init, verify and schema; report.py: report (summary.py appends it to a
-  CI job's summary after deploy, promote, rollback and resume);
+- onboarding.py: init, verify, iam-policy and schema; report.py: report (summary.py
+  appends it to a CI job's summary after deploy, promote, rollback and resume);
 - sandbox.py: demo and `sandbox serve`, the rehearsals on the simulated AWS;
 - view.py: what is drawn with rich; logs.py: the structlog set-up.
 
@@ -18,7 +18,7 @@ or the consoles.
 from __future__ import annotations
 
 from bluegreen.cli.deployment import deploy, history, plan, promote, resume, rollback, status
-from bluegreen.cli.onboarding import init, schema, verify
+from bluegreen.cli.onboarding import iam_policy, init, schema, verify
 from bluegreen.cli.report import report
 from bluegreen.cli.sandbox import demo, sandbox_app
 from bluegreen.cli.shared import app
@@ -35,6 +35,7 @@ for command in (
     history,
     report,
     init,
+    iam_policy,
     schema,
     demo,
 ):

@@ -1,6 +1,7 @@
 """The commands that set a service up for bluegreen: `init` (green target group, listener
-rules, a starter bluegreen.toml), `verify` (preflight: everything exists and fits) and
-`schema` (the JSON Schema of bluegreen.toml, for editors).
+rules, a starter bluegreen.toml), `verify` (preflight: everything exists and fits),
+`iam-policy` (the least-privilege IAM policy the configuration needs) and `schema` (the
+JSON Schema of bluegreen.toml, for editors).
 
 Rules: the work is done by bluegreen.onboarding and the Deployer's preflight; this module
 parses, calls, prints (through `shared.out`, looked up at call time) and sets exit codes.
@@ -100,6 +101,36 @@ def init(
             shared.out.print(line, markup=False, highlight=False, soft_wrap=True)
 
     run(output, action, show)
+
+
+@with_common_options
+def iam_policy(
+    task_definition: Annotated[
+        str | None,
+        typer.Option(
+            "--task-definition",
+            metavar="FILE|ARN",
+            help="The task definition you will deploy (default: the running one's family "
+            "and roles).",
+        ),
+    ] = None,
+    common: Common = NO_COMMON,
+) -> None:
+    """The least-privilege IAM policy this configuration needs.
+
+    Scoped to the configuration's ARNs wherever IAM allows. JSON (an IAM policy document) on stdout; `--output text` adds what each statement is
+    for, on stderr. Reads the running task definition (its family and roles) unless
+    --task-definition names a file. Changes nothing in AWS."""
+    from bluegreen.iam import Policy
+
+    def show(policy: Policy) -> None:
+        print(json.dumps(policy.to_dict(), indent=2))
+        if common.output is Output.text:
+            for statement in policy.statements:
+                line = f"# {statement.sid}: {statement.purpose}"
+                shared.err.print(line, markup=False, highlight=False)
+
+    run(common.output, lambda: common.deployer().iam_policy(task_definition), show)
 
 
 def schema() -> None:

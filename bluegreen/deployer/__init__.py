@@ -28,6 +28,7 @@ from bluegreen.engine.plan import Plan, Release, build_plan, resolve
 from bluegreen.engine.promotion import skipped_message
 from bluegreen.engine.reads import once
 from bluegreen.engine.status import Status, read_status
+from bluegreen.engine.taskdef import is_task_definition_arn
 from bluegreen.errors import (
     BluegreenError,
     DeploymentFailed,
@@ -36,6 +37,7 @@ from bluegreen.errors import (
     UsageError,
 )
 from bluegreen.hooks.runner import HookRunner
+from bluegreen.iam import Policy, iam_policy
 from bluegreen.machine import State
 from bluegreen.ports import Cloud
 from bluegreen.preflight import Report, run_checks
@@ -122,7 +124,7 @@ class Deployer:
         skip_analysis: bool = False,
     ) -> Plan:
         release = Release(images=dict(images or {}), task_definition=task_definition)
-        _check_release(release)
+        release.check()
         self._refuse_if_in_flight()
         reads = once(self.cloud)  # the checks and resolve() share one read of each thing
         now = self.clock.now()
@@ -142,7 +144,7 @@ class Deployer:
         """`skip_analysis`: no metric analysis in this deployment (recorded with who asked);
         health gates and alarms are still watched."""
         release = Release(images=dict(images or {}), task_definition=task_definition)
-        _check_release(release)
+        release.check()
         now = self.clock.now()
         rec = DeploymentRecord(
             id=new_deployment_id(now),
@@ -183,6 +185,13 @@ class Deployer:
         """The record of `deployment_id` (the service's latest without one), for a report;
         a UsageError (exit 2) when there is none."""
         return find_record(self.store, self.config.service_key, deployment_id)
+
+    def iam_policy(self, task_definition: str | None = None) -> Policy:
+        """The least-privilege IAM policy this configuration needs (`bluegreen
+        iam-policy`). Reads the running task definitions for their family and roles, or
+        the one given (a JSON file is read without AWS); changes nothing."""
+        offline = task_definition is not None and not is_task_definition_arn(task_definition)
+        return iam_policy(self.config, None if offline else self.cloud, task_definition)
 
     def promote(
         self,
@@ -378,15 +387,6 @@ class Deployer:
             except BluegreenError:
                 continue
         return weights
-
-
-def _check_release(release: Release) -> None:
-    if not release.images and not release.task_definition:
-        raise UsageError(
-            "nothing to deploy", hint="give --image CONTAINER=URI or --task-definition FILE|ARN"
-        )
-    if release.images and release.task_definition:
-        raise UsageError("give either --image or --task-definition, not both")
 
 
 __all__ = ["Deployer", "DeploymentResult", "hook_specs"]

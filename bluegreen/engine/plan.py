@@ -17,7 +17,7 @@ from bluegreen.analysis import describe_analysis, describe_check
 from bluegreen.config import DeploymentConfig, describe_http_check, route_ref, route_refs
 from bluegreen.engine.analysis import check_readable
 from bluegreen.engine.taskdef import is_task_definition_arn
-from bluegreen.errors import ConflictError, PreflightError
+from bluegreen.errors import ConflictError, PreflightError, UsageError
 from bluegreen.model import AlarmState, LoadBalancer, Route, TargetGroup
 from bluegreen.ports import Cloud
 from bluegreen.redact import Redactor
@@ -38,6 +38,15 @@ class Release:
         if self.task_definition:
             return f"task definition {self.task_definition}"
         return ", ".join(f"{c}={uri}" for c, uri in sorted(self.images.items()))
+
+    def check(self) -> None:
+        """Exactly one of the two, or a UsageError (exit 2) saying what to give."""
+        if not self.images and not self.task_definition:
+            raise UsageError(
+                "nothing to deploy", hint="give --image CONTAINER=URI or --task-definition FILE|ARN"
+            )
+        if self.images and self.task_definition:
+            raise UsageError("give either --image or --task-definition, not both")
 
 
 @dataclass(frozen=True)

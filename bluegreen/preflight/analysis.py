@@ -10,7 +10,8 @@ the latest LOOKBACK_SECONDS. Per check:
   green, so `deploy` stops before changing anything;
 - CloudWatch throttling or failing through every retry only warns: a deployment's
   evaluations retry, and such an error never decides anything.
-Skipped without `[analysis]`, or while blue is not known (the wiring checks say why).
+Skipped without `[analysis]`, or while blue or the load balancers are not known (the
+wiring checks say why).
 Green is not looked at: it has no traffic before a deployment.
 """
 
@@ -46,6 +47,9 @@ def metrics(
         return
     if live is None:
         f.skip("analysis", "blue's target group is not known")
+        return
+    if not lbs:  # every route is on one: their reads failed (the load_balancer check says why)
+        f.skip("analysis", "the load balancers could not be read")
         return
     plan = _plan(config, lbs, live, services)
     end = minute_floor(now)

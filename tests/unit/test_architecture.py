@@ -29,6 +29,7 @@ FLOORS: dict[str, int] = {
     "bluegreen.deployer": 4,
     "bluegreen.engine": 3,
     "bluegreen.onboarding": 3,
+    "bluegreen.iam": 3,
     "bluegreen.analysis": 2,
     "bluegreen.report": 2,
     "bluegreen.store": 2,
