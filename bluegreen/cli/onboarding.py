@@ -118,9 +118,10 @@ def iam_policy(
 ) -> None:
     """The least-privilege IAM policy this configuration needs.
 
-    Scoped to the configuration's ARNs wherever IAM allows. JSON (an IAM policy document) on stdout; `--output text` adds what each statement is
-    for, on stderr. Reads the running task definition (its family and roles) unless
-    --task-definition names a file. Changes nothing in AWS."""
+    Scoped to the configuration's ARNs wherever IAM allows. JSON (an IAM policy document)
+    on stdout; `--output text` adds what each statement is for, on stderr. Reads the
+    running task definition (its family and roles) unless --task-definition names a file.
+    Changes nothing in AWS."""
     from bluegreen.iam import Policy
 
     def show(policy: Policy) -> None:
