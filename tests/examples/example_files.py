@@ -10,7 +10,11 @@ or a user who copies it unread, at something real by accident.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sysconfig
 from pathlib import Path
 
 from bluegreen.sandbox.stack import SandboxStack
@@ -47,3 +51,22 @@ def substitute(text: str, stack: SandboxStack, dns_name: str) -> str:
             assert value, f"the sandbox stack has no {attribute} for {placeholder}"
             text = text.replace(placeholder, value)
     return text.replace(PLACEHOLDER_DNS, dns_name)
+
+
+def tool(name: str) -> str:
+    """The path of a checker the `test` extra installs (actionlint, shellcheck): in this
+    interpreter's scripts folder first — `pip install` puts them there, and that folder
+    need not be on PATH — then on PATH."""
+    found = shutil.which(name, path=sysconfig.get_path("scripts")) or shutil.which(name)
+    assert found, f"{name} is not installed: python3 -m pip install -e '.[test]'"
+    return found
+
+
+def run(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """A checker's run, its output captured; PATH starts at the scripts folder, so a
+    checker that calls another (actionlint → shellcheck) finds it."""
+    scripts = sysconfig.get_path("scripts")
+    env = {**os.environ, "PATH": os.pathsep.join([scripts, os.environ.get("PATH", "")])}
+    return subprocess.run(
+        list(argv), capture_output=True, text=True, timeout=120, cwd=cwd, env=env, check=False
+    )
