@@ -22,6 +22,14 @@ from bluegreen.sandbox.stack import SandboxStack
 REPOSITORY = Path(__file__).resolve().parents[2]
 EXAMPLES = REPOSITORY / "examples"
 
+# What each test module checks (test_examples_covered.py: every file is in one of these).
+README = EXAMPLES / "README.md"  # test_examples_covered.py
+CONFIGS = sorted((EXAMPLES / "configs").glob("*.toml"))  # test_configs.py
+WORKFLOWS = sorted((EXAMPLES / "github-actions").glob("*.yml"))  # test_pipelines.py
+GITLAB = [EXAMPLES / "gitlab-ci" / ".gitlab-ci.yml"]  # test_pipelines.py
+TEMPLATES = sorted((EXAMPLES / "cloudformation").glob("*.yaml"))  # test_cloudformation.py
+SCRIPTS = [EXAMPLES / "release.py"]  # test_release_script.py
+
 _APP = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/50dc6c495c0c9188"
 _NET = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/net/web/73e2d6bc24d8a067"
 _RULE = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/50dc6c495c0c9188"

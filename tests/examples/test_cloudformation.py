@@ -19,14 +19,13 @@ import boto3
 import pytest
 import typer.main
 import yaml
-from example_files import EXAMPLES, run, tool
+from example_files import EXAMPLES, TEMPLATES, run, tool
 from typer.testing import CliRunner
 
 from bluegreen import Deployer, cli, load_config
 from bluegreen.sandbox import Sandbox
 from bluegreen.sandbox.stack import SandboxStack, build_stack
 
-TEMPLATES = sorted((EXAMPLES / "cloudformation").glob("*.yaml"))
 TEMPLATE = EXAMPLES / "cloudformation" / "alb-ecs-bluegreen.yaml"
 INIT_OUTPUTS = {
     "Cluster": "--cluster",

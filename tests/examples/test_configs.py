@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
-from example_files import EXAMPLES, substitute
+from example_files import CONFIGS, EXAMPLES, substitute
 from jsonschema import Draft202012Validator
 from lb_dns import dns_name
 
@@ -28,7 +28,6 @@ from bluegreen.sandbox import Sandbox
 from bluegreen.sandbox.lb_http import LoadBalancerProxy
 from bluegreen.sandbox.stack import SandboxStack, build_stack
 
-CONFIGS = sorted((EXAMPLES / "configs").glob("*.toml"))
 V2 = "public.ecr.aws/bluegreen/demo-web:2.0.0"
 # The sandbox world each example is written for (build_stack's options).
 WORLDS: dict[str, dict[str, Any]] = {

@@ -17,12 +17,10 @@ from typing import Any
 import pytest
 import typer.main
 import yaml
-from example_files import EXAMPLES, run, tool
+from example_files import EXAMPLES, GITLAB, WORKFLOWS, run, tool
 
 from bluegreen import cli
 
-WORKFLOWS = sorted((EXAMPLES / "github-actions").glob("*.yml"))
-GITLAB = [EXAMPLES / "gitlab-ci" / ".gitlab-ci.yml"]
 PIPELINES = [*WORKFLOWS, *GITLAB]
 GROUP = "bluegreen-prod-web"  # one service, one group, in every pipeline
 # Commands built beside this one (the report); their lines are checked once they exist.
