@@ -9,14 +9,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENTS = [ROOT / "README.md", ROOT / "ARCHITECTURE.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCUMENTS = [
+    ROOT / "README.md",
+    ROOT / "ARCHITECTURE.md",
+    ROOT / "examples" / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+]
 # What lives outside the repository, in the team's shared folder.
 OUTSIDE = re.compile(r"SPEC\.md|SPEC §|\bSPEC\b|AWS-NOTES|STYLE\.md|\.\./shared")
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 
 def _texts() -> list[Path]:
-    code = [p for folder in ("bluegreen", "hooks") for p in (ROOT / folder).rglob("*.py")]
+    code = [p for folder in ("bluegreen", "hooks", "examples") for p in (ROOT / folder).rglob("*.py")]
     return [*DOCUMENTS, ROOT / "CHANGELOG.md", *code]
 
 
