@@ -21,7 +21,9 @@ LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 
 def _texts() -> list[Path]:
-    code = [p for folder in ("bluegreen", "hooks", "examples") for p in (ROOT / folder).rglob("*.py")]
+    code = [
+        p for folder in ("bluegreen", "hooks", "examples") for p in (ROOT / folder).rglob("*.py")
+    ]
     return [*DOCUMENTS, ROOT / "CHANGELOG.md", *code]
 
 
