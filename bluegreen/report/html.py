@@ -14,7 +14,7 @@ import re
 from bluegreen.record import DeploymentRecord
 from bluegreen.report.chart import timeline_svg
 from bluegreen.report.facts import facts_of
-from bluegreen.report.tables import smoke_table, stage_table, summary_rows, verdict_table
+from bluegreen.report.tables import result_sections, stage_table, summary_rows
 
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 STYLE = """
@@ -32,7 +32,6 @@ def html_page(rec: DeploymentRecord) -> str:
     f = facts_of(rec)
     svg = _inline(timeline_svg(rec))
     summary = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in summary_rows(f))
-    header, rows, left_out = verdict_table(f)
     title = f"{f.service}: {f.headline.lower()} ({f.id})"
     parts = [
         "<!doctype html>",
@@ -46,14 +45,11 @@ def html_page(rec: DeploymentRecord) -> str:
         "<h2>Stages</h2>",
         _table(*stage_table(f)),
     ]
-    if rows:
-        parts.append("<h2>Metric analysis</h2>")
-        if left_out:
-            parts.append(f"<p>The latest {len(rows)} verdicts ({left_out} earlier left out).</p>")
-        parts.append(_table(header, rows))
-    header, rows = smoke_table(f)
-    if rows:
-        parts += ["<h2>Smoke checks</h2>", _table(header, rows)]
+    for section in result_sections(f):
+        parts.append(f"<h2>{_e(section.title)}</h2>")
+        if section.note:
+            parts.append(f"<p>{_e(section.note)}</p>")
+        parts.append(_table(section.header, section.rows))
     parts.append("</body></html>\n")
     return "\n".join(parts)
 

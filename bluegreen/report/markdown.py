@@ -12,7 +12,7 @@ from __future__ import annotations
 from bluegreen.record import DeploymentRecord
 from bluegreen.report.facts import Facts, facts_of
 from bluegreen.report.series import Series, Steps, grid, series_of, value_at
-from bluegreen.report.tables import smoke_table, stage_table, summary_rows, verdict_table
+from bluegreen.report.tables import result_sections, stage_table, summary_rows
 
 MARKS = {"succeeded": "✅", "rolled_back": "↩️", "failed": "❌", "paused": "⏸️"}
 POINTS = 40  # the charts' x axis: evenly spaced moments, so the axis is time
@@ -86,15 +86,11 @@ def _verdict_line(s: Series) -> str:
 
 def _verdicts(f: Facts) -> list[str]:
     parts = []
-    header, rows, left_out = verdict_table(f)
-    if rows:
-        parts.append("### Metric analysis")
-        if left_out:
-            parts.append(f"The latest {len(rows)} verdicts ({left_out} earlier ones left out).")
-        parts.append(table(header, rows))
-    header, rows = smoke_table(f)
-    if rows:
-        parts += ["### Smoke checks", table(header, rows)]
+    for section in result_sections(f):
+        parts.append(f"### {section.title}")
+        if section.note:
+            parts.append(section.note)
+        parts.append(table(section.header, section.rows))
     return parts
 
 

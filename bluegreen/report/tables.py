@@ -4,6 +4,7 @@ summary, the stages with green's weight on every route, the verdicts, the smoke 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from bluegreen.record import CheckEntry
 from bluegreen.report.facts import Facts, StageRow, clock, duration, short_version
@@ -92,6 +93,29 @@ def smoke_table(f: Facts) -> Table:
         [time.strftime("%H:%M:%S", time.gmtime(at)), check, said] for at, check, said in f.smoke
     ]
     return ["time", "smoke check", "verdict"], rows
+
+
+@dataclass(frozen=True)
+class Section:
+    """A table after the stages, under its title, with a note when rows were left out."""
+
+    title: str
+    note: str | None
+    header: list[str]
+    rows: list[list[str]]
+
+
+def result_sections(f: Facts) -> list[Section]:
+    """The metric analysis's verdicts, then the smoke checks: each only when it has rows."""
+    sections = []
+    header, rows, left_out = verdict_table(f)
+    if rows:
+        note = f"The latest {len(rows)} verdicts ({left_out} earlier ones left out)."
+        sections.append(Section("Metric analysis", note if left_out else None, header, rows))
+    header, rows = smoke_table(f)
+    if rows:
+        sections.append(Section("Smoke checks", None, header, rows))
+    return sections
 
 
 def _why(check: CheckEntry) -> str:
