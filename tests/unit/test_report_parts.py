@@ -82,3 +82,24 @@ def test_a_reason_with_pipes_newlines_and_markup_stays_one_table_row() -> None:
 def test_the_html_page_escapes_the_record_strings() -> None:
     page = render(rolled_back('<img src="http://x/y">'), "html")
     assert "<img" not in page and "&lt;img src=&quot;http://x/y&quot;&gt;" in page
+
+
+def test_only_the_latest_verdicts_are_shown_and_the_report_says_how_many_were_left_out() -> None:
+    from bluegreen.record import AnalysisEntry, CheckEntry
+    from bluegreen.report.tables import MAX_VERDICT_ROWS
+
+    rec = rolled_back("analysis failed")
+    for n in range(MAX_VERDICT_ROWS + 5):
+        check = CheckEntry(check=f"check-{n}", status="pass")
+        rec.add_analysis(
+            AnalysisEntry(at=1_800_000_000.0 + n, stage="s", window=[], checks=[check])
+        )
+
+    text = render(rec, "markdown")
+    note = f"The latest {MAX_VERDICT_ROWS} verdicts (5 earlier ones left out)."
+    assert note in text
+    assert (
+        "check-4 " not in text and "| check-5 |" in text and f"check-{MAX_VERDICT_ROWS + 4}" in text
+    )
+    html_page = render(rec, "html")
+    assert f"<p>{note}</p>" in html_page and "<h2>Metric analysis</h2>" in html_page
