@@ -12,8 +12,8 @@ module (`shared.out`), never with `from … import`: a copied name would miss a 
 
 Start-up: `bluegreen --help` imports this module and every command module, so none of them
 imports the Deployer (boto3, pydantic, scipy), structlog or rich at the top: those load
-inside the commands, when one runs (help is click's plain text; `out` and `err` make their
-rich Console on first use). The consoles honour NO_COLOR.
+inside the commands, when one runs (help is click's plain text; `out` and `err` are made
+on first use). The consoles honour NO_COLOR.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import os
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -54,39 +54,25 @@ def console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr, no_color=no_color() or None)
 
 
-class _ConsoleOnFirstUse:
-    """Stands for `console(stderr=…)` and makes it on first use: rich's import is a third of
-    `bluegreen --help`'s start-up, which never prints through a console. Attribute reads
-    and writes (tests set `width`) go to the console."""
-
-    def __init__(self, *, stderr: bool) -> None:
-        object.__setattr__(self, "_stderr", stderr)
-        object.__setattr__(self, "_console", None)
-
-    def _made(self) -> Console:
-        made: Console | None = object.__getattribute__(self, "_console")
-        if made is None:
-            made = console(stderr=object.__getattribute__(self, "_stderr"))
-            object.__setattr__(self, "_console", made)
-        return made
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._made(), name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._made(), name, value)
-
-    # rich's Live enters its console (`with console:`): special methods are looked up on
-    # the type, so these two are forwarded by hand.
-    def __enter__(self) -> Console:
-        return self._made().__enter__()
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self._made().__exit__(*exc_info)
+# `out` and `err`: rich Consoles made on first use by __getattr__ below, then kept as this
+# module's own attributes (which tests replace). rich's import is a third of
+# `bluegreen --help`'s start-up, and help never prints through a console.
+out: Console
+err: Console
 
 
-out: Console = cast("Console", _ConsoleOnFirstUse(stderr=False))
-err: Console = cast("Console", _ConsoleOnFirstUse(stderr=True))
+def __getattr__(name: str) -> Console:
+    if name not in ("out", "err"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    made = console(stderr=name == "err")
+    globals()[name] = made
+    return made
+
+
+def _console_named(name: str) -> Console:
+    """`out` or `err` from inside this module, where a plain name never reaches __getattr__."""
+    made: Console | None = globals().get(name)
+    return made if made is not None else __getattr__(name)
 
 
 def package_version() -> str:
@@ -243,13 +229,14 @@ def print_error(message: str) -> None:
     """`error: <message>` on stderr, the message as it is (no rich markup read in it)."""
     from rich.text import Text
 
+    err = _console_named("err")
     err.print(Text.assemble(("error: ", "bold red"), message), highlight=False, soft_wrap=True)
 
 
 def print_result(result: DeploymentResult, *, with_reason: bool = True) -> None:
     from rich.text import Text
 
-    rec = result.record
+    rec, out = result.record, _console_named("out")
     colour = {"succeeded": "green", "paused": "yellow"}.get(result.outcome, "red")
     out.print(f"[bold {colour}]{result.outcome.upper()}[/] {rec.id}  state {rec.state.value}")
     if rec.reason and with_reason:

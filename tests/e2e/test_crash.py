@@ -664,8 +664,9 @@ def test_a_promote_full_from_another_process_during_a_bake_goes_straight_to_gree
 
 # -- 4. the dead process ran on another machine, or is alive ------------------------------------
 
-ELSEWHERE_LEASE = 6.0  # real seconds left on the other machine's lease (a loaded CI starts a
-# `bluegreen` process in 2–3 s: the countdown must still be running when it does)
+ELSEWHERE_LEASE = 12.0  # real seconds left on the other machine's lease: the countdown must
+# still be running when the new `bluegreen` process reads the lock (2–3 s on a loaded CI; more
+# than 6 s seen on 2 cores shared with other test workers)
 MID_BAKE = KILL_POINTS[4]  # SHIFTING, step 2, mid-bake at 50 % green
 
 
@@ -724,7 +725,9 @@ def test_resume_while_the_deployment_runs_stops_once_it_sees_the_lease_renewed(
     server: SandboxServer, observer: Observer, bluegreen: Bluegreen, bucket: StateBucket
 ) -> None:
     short_lease = {**CONFIG, "state": {**STATE, "lease": "3s"}}  # renewed every second
-    baking = {**short_lease, "strategy": {"type": "canary", "percent": 10, "bake": "1h"}}
+    # 24h at the sandbox's speed is minutes of real time: the bake outlasts the test however
+    # slowly a loaded machine starts `resume` and `rollback` (1h, 12 s real, did not).
+    baking = {**short_lease, "strategy": {"type": "canary", "percent": 10, "bake": "24h"}}
     world = make_world(server, observer, bluegreen, baking)
     deploy = bluegreen.deploy()
     bucket.wait_for(_state("SHIFTING", green_percent=10), deploy, "the canary's bake")

@@ -194,3 +194,18 @@ def test_the_command_list_shows_one_line_summaries() -> None:
     for path, command in COMMANDS[1:]:
         summary = (command.help or "").split("\n\n")[0]
         assert "\n" not in summary.strip(), f"{' '.join(path)}: {summary!r}"
+
+
+def test_the_consoles_are_made_once_on_first_use_and_can_be_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`out`/`err` are plain rich Consoles (made by the module's __getattr__), so tests and
+    code set their attributes or replace them like any module attribute."""
+    from rich.console import Console
+
+    assert isinstance(shared.out, Console) and shared.out is shared.out
+    assert shared.err.stderr and not shared.out.stderr
+    monkeypatch.setattr(shared.out, "width", 400)
+    assert shared.out.width == 400
+    with pytest.raises(AttributeError):
+        shared.nope  # type: ignore[attr-defined]  # noqa: B018
