@@ -18,7 +18,12 @@ from bluegreen.errors import ConfigError, MissingResourceError, PreflightError
 from bluegreen.model import LoadBalancer, LoadBalancerBinding, Route, Service, TargetGroup
 from bluegreen.onboarding.init_config import default_green_name, green_like_name, short_name
 from bluegreen.ports import Cloud
-from bluegreen.refusals import controller_refusal, gateway_refusal
+from bluegreen.refusals import (
+    controller_refusal,
+    gateway_refusal,
+    load_balancer_name,
+    route_label,
+)
 from bluegreen.topology import refuse_classic_load_balancer
 
 VALID_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")  # AWS's rule
@@ -78,6 +83,7 @@ def discover(
         raise ConfigError(f"the green target group cannot be blue's ({blue.name})")
     if pair_service is not None:
         _check_green_service(pair_service, green)
+    _refuse_other_routes(cloud, blue, green, load_balancers, routes, production)
     return Found(
         service=service,
         mode=mode,
@@ -173,6 +179,45 @@ def _not_live(blue: TargetGroup, routes: tuple[Route, ...]) -> PreflightError:
         f"no listener or rule forwards to {blue.name} with a weight above 0{elsewhere}",
         hint="point init at the service (or primary task set) that serves production now",
     )
+
+
+def _refuse_other_routes(
+    cloud: Cloud,
+    blue: TargetGroup,
+    green: TargetGroup | None,
+    balancers: tuple[LoadBalancer, ...],
+    routes: tuple[Route, ...],
+    production: tuple[Route, ...],
+) -> None:
+    """A route forwarding to blue or green that init does not take as production (blue at
+    weight 0 in it, or only green), here or on another load balancer green serves: the
+    configuration init writes would not move it, and `deploy` refuses such a route."""
+    names = {blue.arn: blue.name, **({green.arn: green.name} if green else {})}
+    known = {lb.arn for lb in balancers}
+    elsewhere = [a for a in (green.load_balancer_arns if green else ()) if a not in known]
+    others = [r for a in dict.fromkeys(elsewhere) for r in cloud.elb.listener_routes(a)]
+    taken = {r.ref for r in production}
+    stray = [r for r in (*routes, *others) if r.ref not in taken and names.keys() & r.weights]
+    if not stray:
+        return
+    labels = {lb.arn: lb.name for lb in balancers}
+    shown = "; ".join(f"{_label(r, labels)} → {_weights(r, names)}" for r in stray)
+    raise PreflightError(
+        f"{len(stray)} route(s) forward to {' or '.join(names.values())} without sending "
+        f"{blue.name} any traffic, so init would not take them as production routes: {shown}",
+        hint=f"point them at another target group, or send them to {blue.name} like the "
+        "production routes (weight above 0), then run init again; a deployment moves only "
+        "the routes in [[listeners]] and refuses one it does not move",
+    )
+
+
+def _label(route: Route, load_balancers: dict[str, str]) -> str:
+    arn = route.load_balancer_arn or ""
+    return route_label(route, load_balancers.get(arn) or load_balancer_name(arn))
+
+
+def _weights(route: Route, names: dict[str, str]) -> str:
+    return ", ".join(f"{names.get(a, short_name(a))} {w}" for a, w in route.weights.items())
 
 
 def _green_key(blue: TargetGroup, routes: tuple[Route, ...], pair: Service | None) -> str:
