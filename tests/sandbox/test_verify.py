@@ -31,6 +31,7 @@ EVERY_CHECK = {
     "deployment_controller",
     "live_colour",
     "listener_actions",
+    "unconfigured_routes",
     "target_group_vpc",
     "blue_tasks",
     "container",
