@@ -17,7 +17,7 @@ from sim_helpers import V2, ecs, elb
 
 from bluegreen import Deployer
 from bluegreen.aws import connect
-from bluegreen.config import parse_config
+from bluegreen.config import load_config, parse_config
 from bluegreen.errors import PreflightError
 from bluegreen.onboarding.initialize import initialize
 from bluegreen.preflight import Result, run_checks
@@ -126,3 +126,36 @@ def test_init_refuses_a_route_it_would_not_take_as_production(
 
     assert "web HTTPS :443 rule 20 (path-pattern /admin*) → web-green 1" in raised.value.message
     assert cloud.mutating_calls() == [] and not path.exists()
+
+
+def test_init_warns_about_what_looks_like_a_test_listener_and_writes_the_rest(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # before its first deployment, a test listener may send to green alone: init cannot
+    # tell it from a stray route, so it says how to name it instead of refusing
+    stack = build_stack(sandbox, test_listener=True)
+    assert stack.test_listener_arn is not None
+    on_green = [
+        {"TargetGroupArn": stack.blue_tg_arn, "Weight": 0},
+        {"TargetGroupArn": stack.green_tg_arn, "Weight": 100},
+    ]
+    elb().modify_listener(
+        ListenerArn=stack.test_listener_arn,
+        DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": on_green}}],
+    )
+    path = tmp_path / "bluegreen.toml"
+
+    result = initialize(
+        connect(clock=sandbox.clock), cluster=stack.cluster, service=stack.service, config_path=path
+    )
+
+    (warning,) = [w for w in result.warnings if "test listener" in w]
+    assert f'[test_listener] arn = "{stack.test_listener_arn}"' in warning
+    assert "web HTTP :8080 forwards to web-blue 0, web-green 100" in warning
+    # named as the warning says, the configuration init wrote passes the check
+    text = (
+        path.read_text(encoding="utf-8") + f'\n[test_listener]\narn = "{stack.test_listener_arn}"\n'
+    )
+    path.write_text(text, encoding="utf-8")
+    report = run_checks(load_config(path), connect(clock=sandbox.clock), 0.0, analysis=False)
+    assert [c.result for c in report.named(NAME)] == [Result.PASS], report.to_dict()
