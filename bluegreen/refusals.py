@@ -3,7 +3,10 @@ preflight (a PreflightError) and `bluegreen verify` (a failed check with its fix
 
 from __future__ import annotations
 
-from bluegreen.model import LoadBalancer, Service
+from collections.abc import Mapping
+from typing import Any
+
+from bluegreen.model import LoadBalancer, Route, RouteKind, Service
 
 
 def gateway_refusal(lb: LoadBalancer) -> tuple[str, str]:
@@ -43,6 +46,53 @@ def forwards_elsewhere(route: str, others: list[str]) -> tuple[str, str]:
         "point it at the target groups named in [target_groups], or remove it from the "
         "configuration",
     )
+
+
+def unconfigured_route(route: Route, where: str, groups: Mapping[str, str]) -> tuple[str, str]:
+    """A route that forwards to blue's or green's target group (`groups`: ARN → name) and
+    that the configuration does not name: the deployment would not move it, and retiring
+    the old colour would leave it sending traffic to a target group with no target."""
+    named = ", ".join(f"{groups[a]} at weight {w}" for a, w in route.weights.items() if a in groups)
+    key = "rule" if route.ref.kind is RouteKind.RULE else "arn"
+    command = "modify-rule --rule-arn" if key == "rule" else "modify-listener --listener-arn"
+    return (
+        f"{where} forwards to {named}, but it is neither in [[listeners]] nor the "
+        "[test_listener]: a deployment would not move it, and retiring the old colour would "
+        "leave it sending traffic to a target group with no target",
+        "add it to bluegreen.toml, so that it moves with the other production routes:\n"
+        f'[[listeners]]\n{key} = "{route.ref.arn}"\n'
+        f"or point it at another target group (aws elbv2 {command} {route.ref.arn} …)",
+    )
+
+
+def route_label(route: Route, load_balancer: str) -> str:
+    """Where a route is, for people: "web HTTPS :443", or "web HTTPS :443 rule 10
+    (path-pattern /api*)" for a rule, with its conditions."""
+    where = f"{load_balancer} {route.protocol or ''} :{route.port or ''}".strip()
+    if route.ref.kind is RouteKind.LISTENER:
+        return where
+    conditions = ", ".join(_condition(c) for c in route.conditions)
+    rule = f"{where} rule {route.priority or '?'}"
+    return rule + (f" ({conditions})" if conditions else "")
+
+
+def load_balancer_name(arn: str) -> str:
+    """arn:…:loadbalancer/app/NAME/ID → NAME (the ARN itself when it is not one)."""
+    parts = arn.split(":")[-1].split("/")
+    return parts[2] if len(parts) == 4 and parts[0] == "loadbalancer" else arn
+
+
+def _condition(condition: Any) -> str:
+    name = str(condition.get("Field", "?"))
+    values: list[str] = list(condition.get("Values") or [])
+    for key, config in condition.items():
+        if key.endswith("Config") and isinstance(config, dict):
+            header = config.get("HttpHeaderName")
+            found = config.get("Values") or [
+                f"{p.get('Key', '')}={p.get('Value', '')}" for p in config.get("KeyValuePairs", [])
+            ]
+            values += [f"{header}={v}" if header else str(v) for v in found]
+    return f"{name} {' '.join(values)}".strip()
 
 
 def controller_refusal(name: str, controller: str, mode: str) -> tuple[str, str]:

@@ -130,6 +130,13 @@ class World:
     # tasks (None: all) exit that long after they run, and ECS starts replacements at once
     behaviour: dict[str, Any] = field(default_factory=dict)
     routes: dict[RouteRef, dict[str, int]] = field(default_factory=dict)
+    # Routes that `listener_routes` does not list, as if on a load balancer of their own
+    # that no target group reports: by default the test listener, which most tests do not
+    # configure (listed, it would fail the unconfigured-route check, as on AWS).
+    unlisted: set[RouteRef] = field(default_factory=lambda: {TEST})
+    # Routes on another load balancer than "arn:lb" (route → its ARN); a target group
+    # reports every load balancer with a route naming it, as DescribeTargetGroups does.
+    elsewhere: dict[RouteRef, str] = field(default_factory=dict)
     targets: dict[str, dict[str, TargetHealth]] = field(default_factory=dict)
     task_sets: dict[str, FakeTaskSet] = field(default_factory=dict)
     task_definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -250,10 +257,14 @@ class FakeElb:
                     "vpc-1",
                     "ip",
                     HEALTH_CHECK,
-                    ("arn:lb",),
+                    self._load_balancers_of(arn),
                 )
             )
         return found
+
+    def _load_balancers_of(self, group: str) -> tuple[str, ...]:
+        others = [lb for ref, lb in self.w.elsewhere.items() if group in self.w.routes.get(ref, {})]
+        return tuple(dict.fromkeys(["arn:lb", *others]))
 
     def target_health(self, target_group_arn: str) -> TargetGroupHealth:
         self.w.call("DescribeTargetHealth")
@@ -269,8 +280,27 @@ class FakeElb:
         self.w.call("DescribeLoadBalancers")
         return LoadBalancer(arn, "web", self.w.lb_type, "vpc-1", self.w.dns_name)
 
+    def listener_routes(self, load_balancer_arn: str) -> list[Route]:
+        """Every route of `world.routes` on that load balancer but the unlisted ones; a
+        rule has priority 10 and a path-pattern condition."""
+        self.w.call("DescribeListeners")
+        self.w.call("DescribeRules")
+        found = []
+        for ref in self.w.routes:
+            if ref in self.w.unlisted or self.w.elsewhere.get(ref, "arn:lb") != load_balancer_arn:
+                continue
+            route = self._route(ref)
+            if ref.kind is RouteKind.RULE:
+                path = {"Field": "path-pattern", "Values": ["/api*"]}
+                route = replace(route, priority="10", conditions=(path,))
+            found.append(route)
+        return found
+
     def route(self, ref: RouteRef) -> Route:
         self.w.call("DescribeListeners")
+        return self._route(ref)
+
+    def _route(self, ref: RouteRef) -> Route:
         if _key(ref) not in self.w.routes:
             raise MissingResourceError(f"{ref} not found")
         weights = self.w.routes[_key(ref)]
@@ -282,7 +312,8 @@ class FakeElb:
                 },
             },
         )
-        return Route(ref, actions, dict(weights), "arn:lb", "HTTP", self.w.listener_port)
+        lb = self.w.elsewhere.get(_key(ref), "arn:lb")
+        return Route(ref, actions, dict(weights), lb, "HTTP", self.w.listener_port)
 
     def set_weights(
         self, ref: RouteRef, weights: Mapping[str, int], current: Route | None = None

@@ -67,7 +67,9 @@ SECTIONS: list[tuple[str, str, str]] = [
         "Each `[[listeners]]` entry is a production route: a listener's default action "
         "(`arn`) or one listener rule (`rule`). Every route moves together. "
         "`[test_listener]` is a route that sends only to green, for checks before "
-        "production moves. Give exactly one of `arn` or `rule`.",
+        "production moves. Give exactly one of `arn` or `rule`. List every listener and "
+        "rule that forwards to either target group: `deploy` refuses (exit 2) one left "
+        "out, as it would go on sending to the colour retired at the end.",
     ),
     (
         "`[strategy]`",

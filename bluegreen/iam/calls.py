@@ -73,7 +73,9 @@ CALLS: dict[tuple[str, str], Permission] = {
     # Elastic Load Balancing v2: reads take only "*"; weights are written per listener/rule.
     ("elbv2", "describe_load_balancers"): _p(f"{ELB}:DescribeLoadBalancers", F.DEPLOY),
     ("elbv2", "describe_listeners"): _p(f"{ELB}:DescribeListeners", F.DEPLOY),
-    ("elbv2", "describe_rules"): _p(f"{ELB}:DescribeRules", F.RULES, F.INIT),
+    # every rule of the load balancers is read: one the configuration does not name must
+    # not forward to blue or green (the preflight's unconfigured-route check)
+    ("elbv2", "describe_rules"): _p(f"{ELB}:DescribeRules", F.DEPLOY),
     ("elbv2", "describe_target_groups"): _p(f"{ELB}:DescribeTargetGroups", F.DEPLOY),
     ("elbv2", "describe_target_health"): _p(f"{ELB}:DescribeTargetHealth", F.DEPLOY),
     ("elbv2", "describe_target_group_attributes"): _p(

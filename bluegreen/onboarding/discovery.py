@@ -15,10 +15,22 @@ import re
 from dataclasses import dataclass, field
 
 from bluegreen.errors import ConfigError, MissingResourceError, PreflightError
-from bluegreen.model import LoadBalancer, LoadBalancerBinding, Route, Service, TargetGroup
+from bluegreen.model import (
+    LoadBalancer,
+    LoadBalancerBinding,
+    Route,
+    RouteKind,
+    Service,
+    TargetGroup,
+)
 from bluegreen.onboarding.init_config import default_green_name, green_like_name, short_name
 from bluegreen.ports import Cloud
-from bluegreen.refusals import controller_refusal, gateway_refusal
+from bluegreen.refusals import (
+    controller_refusal,
+    gateway_refusal,
+    load_balancer_name,
+    route_label,
+)
 from bluegreen.topology import refuse_classic_load_balancer
 
 VALID_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")  # AWS's rule
@@ -78,6 +90,7 @@ def discover(
         raise ConfigError(f"the green target group cannot be blue's ({blue.name})")
     if pair_service is not None:
         _check_green_service(pair_service, green)
+    warnings += _other_routes(cloud, blue, green, load_balancers, routes, production)
     return Found(
         service=service,
         mode=mode,
@@ -173,6 +186,59 @@ def _not_live(blue: TargetGroup, routes: tuple[Route, ...]) -> PreflightError:
         f"no listener or rule forwards to {blue.name} with a weight above 0{elsewhere}",
         hint="point init at the service (or primary task set) that serves production now",
     )
+
+
+def _other_routes(
+    cloud: Cloud,
+    blue: TargetGroup,
+    green: TargetGroup | None,
+    balancers: tuple[LoadBalancer, ...],
+    routes: tuple[Route, ...],
+    production: tuple[Route, ...],
+) -> list[str]:
+    """Routes forwarding to blue or green that init does not take as production (no weight
+    on blue), here or on another load balancer green serves: `deploy` refuses a route like
+    that which the configuration does not name. One forwarding to both groups, blue at 0,
+    is what a test listener looks like before its first deployment (init cannot tell): a
+    warning saying to name it in [test_listener]. Any other is refused, nothing changed."""
+    names = {blue.arn: blue.name, **({green.arn: green.name} if green else {})}
+    known = {lb.arn for lb in balancers}
+    elsewhere = [a for a in (green.load_balancer_arns if green else ()) if a not in known]
+    others = [r for a in dict.fromkeys(elsewhere) for r in cloud.elb.listener_routes(a)]
+    taken = {r.ref for r in production}
+    left = [r for r in (*routes, *others) if r.ref not in taken and names.keys() & r.weights]
+    labels = {lb.arn: lb.name for lb in balancers}
+    testing = [r for r in left if names.keys() <= r.weights.keys() and len(names) == 2]
+    if len(left) == 1 and testing:
+        (route,) = testing
+        key = "rule" if route.ref.kind is RouteKind.RULE else "arn"
+        return [
+            f"{_label(route, labels)} forwards to {_weights(route, names)} and is not a "
+            "production route: if it is your test listener, add to bluegreen.toml "
+            f'[test_listener] {key} = "{route.ref.arn}"; else point it at another target '
+            "group. `deploy` refuses a route to blue or green that the configuration does "
+            "not name"
+        ]
+    if not left:
+        return []
+    shown = "; ".join(f"{_label(r, labels)} → {_weights(r, names)}" for r in left)
+    raise PreflightError(
+        f"{len(left)} route(s) forward to {' or '.join(names.values())} without sending "
+        f"{blue.name} any traffic, so init would not take them as production routes: {shown}",
+        hint=f"point them at another target group, or send them to {blue.name} like the "
+        "production routes (weight above 0), then run init again; a deployment moves only "
+        "the routes in [[listeners]] and [test_listener], and refuses any other that "
+        "forwards to blue or green",
+    )
+
+
+def _label(route: Route, load_balancers: dict[str, str]) -> str:
+    arn = route.load_balancer_arn or ""
+    return route_label(route, load_balancers.get(arn) or load_balancer_name(arn))
+
+
+def _weights(route: Route, names: dict[str, str]) -> str:
+    return ", ".join(f"{names.get(a, short_name(a))} {w}" for a, w in route.weights.items())
 
 
 def _green_key(blue: TargetGroup, routes: tuple[Route, ...], pair: Service | None) -> str:

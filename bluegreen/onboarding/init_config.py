@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from bluegreen import refusals
 from bluegreen.model import LoadBalancer, Route, RouteKind, TargetGroup
 from bluegreen.onboarding.toml_writer import to_toml
 
@@ -169,24 +170,7 @@ def green_like_name(blue: str) -> str:
 
 def route_label(route: Route, balancers: tuple[LoadBalancer, ...]) -> str:
     lb = next((b.name for b in balancers if b.arn == route.load_balancer_arn), "")
-    where = f"{lb} {route.protocol or ''} :{route.port or ''}".strip()
-    if route.priority is None:
-        return where
-    conditions = ", ".join(_condition(c) for c in route.conditions)
-    return f"{where} rule {route.priority}" + (f" ({conditions})" if conditions else "")
-
-
-def _condition(condition: Any) -> str:
-    name = str(condition.get("Field", "?"))
-    values: list[str] = list(condition.get("Values") or [])
-    for key, config in condition.items():
-        if key.endswith("Config") and isinstance(config, dict):
-            header = config.get("HttpHeaderName")
-            found = config.get("Values") or [
-                f"{p.get('Key', '')}={p.get('Value', '')}" for p in config.get("KeyValuePairs", [])
-            ]
-            values += [f"{header}={v}" if header else str(v) for v in found]
-    return f"{name} {' '.join(values)}".strip()
+    return refusals.route_label(route, lb)
 
 
 def short_name(arn: str) -> str:

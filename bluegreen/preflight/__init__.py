@@ -22,6 +22,8 @@ The checks, in order (several rows may share a name: one per listener, target gr
     deployment_controller                 EXTERNAL for task-sets, ECS for service-pair
     live_colour                           the production listeners agree on blue
     listener_actions                      forward only to blue/green; stickiness warned
+    unconfigured_routes                   no listener or rule the configuration does not
+                                          name forwards to blue or green (routes.py)
     target_group_vpc                      target groups in the load balancer's VPC
     blue_tasks, task_definition           what serves blue (tasks.py)
     container, container_port             in blue's task definition
@@ -38,9 +40,10 @@ The checks, in order (several rows may share a name: one per listener, target gr
 
 from __future__ import annotations
 
-from bluegreen.config import DeploymentConfig
+from bluegreen.config import DeploymentConfig, route_ref, route_refs
 from bluegreen.ports import Cloud
 from bluegreen.preflight import analysis as metric_checks
+from bluegreen.preflight import routes as other_routes
 from bluegreen.preflight import settings, strays, tasks, wiring
 from bluegreen.preflight.report import Check, Findings, Report, Result
 
@@ -63,6 +66,11 @@ def run_checks(
     drivable = wiring.controllers(f, config.service.mode, services)
     live = wiring.live_colour(f, routes, groups)
     wiring.listener_actions(f, all_routes, groups)
+    configured = [
+        *route_refs(config),
+        *[route_ref(t) for t in filter(None, [config.test_listener])],
+    ]
+    other_routes.unconfigured_routes(f, cloud, configured, groups, lbs)
     wiring.target_group_vpc(f, lbs, groups)
     units = tasks.blue_tasks(f, config.service.mode, services if drivable else {}, live)
     tds = tasks.task_definitions(f, cloud, units)

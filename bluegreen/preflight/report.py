@@ -67,8 +67,8 @@ class Report:
         lines = [f"preflight found {len(self.failures)} problem(s):"]
         for check in self.failures:
             lines.append(f"  - {check.name}: {check.detail}")
-            if check.fix:
-                lines.append(f"    fix: {check.fix}")
+            if check.fix:  # a fix of several lines (TOML to add) stays under its "fix:"
+                lines.append("    fix: " + check.fix.replace("\n", "\n         "))
         raise PreflightError("\n".join(lines), hint="`bluegreen verify` shows every check")
 
 

@@ -151,6 +151,8 @@ def test_path_rule_api_moves_only_the_rule_and_keeps_its_conditions(
     stack = world(sandbox, "path-rule-api.toml")
     assert stack.api_rule_arn is not None
     # The world the example describes: only /api* reaches the API; the rest is not its own.
+    # Left forwarding to web-blue, the listeners' defaults would stop the deployment
+    # (unconfigured_routes: tests/sandbox/test_routes_left_out.py).
     not_found = {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "no"}
     for arn in (stack.http_listener_arn, stack.https_listener_arn):
         elb().modify_listener(

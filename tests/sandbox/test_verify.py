@@ -31,6 +31,7 @@ EVERY_CHECK = {
     "deployment_controller",
     "live_colour",
     "listener_actions",
+    "unconfigured_routes",
     "target_group_vpc",
     "blue_tasks",
     "container",
@@ -316,10 +317,14 @@ def test_the_default_deregistration_delay_warns(verify: Verify, stack: SandboxSt
 def test_a_missing_listener(verify: Verify, stack: SandboxStack) -> None:
     dead = stack.https_listener_arn[:-4] + "dead"
 
-    check = only(verify(listeners=[{"arn": stack.http_listener_arn}, {"arn": dead}]), "listener")
+    report = verify(listeners=[{"arn": stack.http_listener_arn}, {"arn": dead}])
 
-    assert dead in check.detail and "not found" in check.detail
+    check, left_out = report.failures
+    assert check.name == "listener" and dead in check.detail and "not found" in check.detail
     assert check.fix and "aws elbv2 describe-listeners" in check.fix
+    # the listener the misspelt ARN meant still forwards to blue, and is not configured
+    assert left_out.name == "unconfigured_routes" and "HTTPS :443" in left_out.detail
+    assert left_out.fix and stack.https_listener_arn in left_out.fix
 
 
 def test_a_missing_alarm(verify: Verify, stack: SandboxStack) -> None:
