@@ -19,11 +19,15 @@ from typing import Any
 
 import pytest
 from fakes import BLUE, GREEN, HTTP, HTTPS, World
+from rich.console import Console
 
 from bluegreen.analysis import minute_floor
+from bluegreen.cli import view
 from bluegreen.deployer import Deployer
 from bluegreen.errors import AnalysisFailed
 from bluegreen.record import DeploymentRecord
+from bluegreen.report import tables
+from bluegreen.report.facts import facts_of
 
 V2 = {"web": "repo/web:v2"}
 T0 = 1_800_000_000.0
@@ -128,6 +132,12 @@ def test_readme_settings_a_good_release_succeeds_against_blues_frozen_baseline(
     assert f"UTC (blue: baseline until {hh_mm(frozen[1])}): PASS error_rate" in said
     # while blue still served, nothing was frozen
     assert all(e.baseline is None for e in rec.analysis if not e.stage.endswith("100%"))
+    # the verdict tables say which blue was judged: `status` and the report
+    console = Console(record=True, width=200)
+    console.print(view.verdict_table(bake[-1].model_dump()))
+    assert f"(baseline until {hh_mm(frozen[1])})" in console.export_text()
+    _, rows, _ = tables.verdict_table(facts_of(rec))
+    assert rows[-1][4].endswith(f" (baseline until {hh_mm(frozen[1])})")
 
 
 @pytest.mark.parametrize("at_100", list(AT_100))
