@@ -96,6 +96,8 @@ class CheckEntry(BaseModel):
     p_value: float | None = None
     samples: list[int] = Field(default_factory=lambda: [0, 0])  # green, blue
     reason: str = ""
+    baseline_until: float | None = None  # blue judged on its minutes frozen until then
+    lasting: bool = False  # inconclusive for good: blue's frozen baseline is too thin
 
 
 class AnalysisEntry(BaseModel):
@@ -105,6 +107,8 @@ class AnalysisEntry(BaseModel):
     stage: str
     window: list[float]  # [start, end): whole minutes, epoch seconds
     checks: list[CheckEntry]
+    # blue's minutes a comparison judged, once blue took no more traffic: [start, end)
+    baseline: list[float] | None = None
 
     @property
     def failed(self) -> bool:
@@ -113,6 +117,14 @@ class AnalysisEntry(BaseModel):
     @property
     def passed(self) -> bool:
         return all(c.status == "pass" for c in self.checks)
+
+    @property
+    def settled(self) -> bool:
+        """Nothing left that waiting could decide: every check passed, or is inconclusive
+        only because blue's frozen baseline is too thin to compare with."""
+        return all(
+            c.status == "pass" or (c.status == "inconclusive" and c.lasting) for c in self.checks
+        )
 
 
 class SmokeEntry(BaseModel):
@@ -180,6 +192,7 @@ class DeploymentRecord(BaseModel):
     paused_at: float | None = None
     baked: bool = False  # the bake after the shift ended (paused on its analysis, promoted)
     green_traffic_since: float | None = None  # the first production weight on green
+    blue_traffic_until: float | None = None  # green took 100 % on every route: blue's last
     analysis: list[AnalysisEntry] = Field(default_factory=list)  # the latest evaluations
     smoke: list[SmokeEntry] = Field(default_factory=list)  # the smoke checks' verdicts
 

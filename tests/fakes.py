@@ -104,7 +104,7 @@ class FakeTaskSet:
 class Traffic:
     """What the load balancer's metrics say, per target group ARN."""
 
-    per_minute: float = 6000.0
+    per_minute: float | Callable[[float], float] = 6000.0  # or minute (its start) → number
     # fraction of requests: a number, or minute (its start) → number
     error_rate: dict[str, float | Callable[[float], float]] = field(default_factory=dict)
     latency: dict[str, float] = field(default_factory=dict)  # seconds, before jitter
@@ -481,7 +481,9 @@ class FakeMetrics:
         group = f"arn:{dimensions.get('TargetGroup', '')}"
         weights = self._weights_at(minute + 30)
         total = sum(weights.values())
-        requests = round(self.w.traffic.per_minute * weights.get(group, 0) / total) if total else 0
+        per_minute = self.w.traffic.per_minute
+        offered = per_minute(minute) if callable(per_minute) else per_minute
+        requests = round(offered * weights.get(group, 0) / total) if total else 0
         if requests == 0:
             return None
         if query.stat.metric == "RequestCount":

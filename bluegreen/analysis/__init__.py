@@ -13,7 +13,14 @@ from bluegreen.analysis.judge import judge
 from bluegreen.analysis.queries import Colour, QueryPlan, colour_of, dimension_of, plan_queries
 from bluegreen.analysis.series import CheckData, ColourData
 from bluegreen.analysis.verdict import Outcome, Verdict
-from bluegreen.analysis.window import Window, first_due, minute_ceil, minute_floor, window_at
+from bluegreen.analysis.window import (
+    Window,
+    baseline_window,
+    first_due,
+    minute_ceil,
+    minute_floor,
+    window_at,
+)
 
 __all__ = [
     "CheckData",
@@ -23,6 +30,7 @@ __all__ = [
     "QueryPlan",
     "Verdict",
     "Window",
+    "baseline_window",
     "colour_of",
     "describe_analysis",
     "describe_check",

@@ -46,6 +46,8 @@ def describe_analysis(analysis: AnalysisConfig) -> str:
     limit = f" up to {analysis.inconclusive_limit} times" if extend else ""
     seconds = analysis.lookback_seconds
     judged = "every minute since the shift" if seconds is None else f"the latest {seconds:g}s"
+    if any(check.compares for check in analysis.metrics):
+        judged += " (at 100 % green, against blue's as long before the final shift)"
     return (
         f"every {analysis.interval:g}s, {analysis.delay:g}s behind, judging {judged}; "
         "rollback after "

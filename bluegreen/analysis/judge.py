@@ -28,13 +28,24 @@ of green's minutes in it; request_count's is green's requests per minute over th
 interval (no request in a minute is 0: the load balancer publishes nothing then).
 request_count has bounds only: the colours take different shares of traffic.
 
+Blue's frozen baseline (window.py: once green takes 100 % on every route, blue serves
+nothing): a comparison then judges green's window against blue's minutes before its last
+traffic — for per-minute metrics each colour's own minutes, min_samples of each, as the
+minutes can no longer be the same. The reason says "baseline until HH:MM UTC". A baseline
+holding fewer than min_requests requests / min_samples minutes leaves the comparison
+inconclusive for good (`lasting`): blue will not take traffic again, so no wait can
+settle it, and the end of a bake does not wait for it (engine/analysis.py). Bounds judge
+green alone and are unchanged.
+
 A check with both bounds and a comparison fails when either part fails, is inconclusive
-when neither fails and one is inconclusive, and passes when both pass.
+when neither fails and one is inconclusive (lasting only when nothing else is), and passes
+when both pass.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -54,33 +65,52 @@ from bluegreen.analysis.window import MINUTE, Window
 from bluegreen.config import MetricCheckConfig
 
 
-def judge(check: MetricCheckConfig, data: CheckData, window: Window, interval: float) -> Verdict:
+def judge(
+    check: MetricCheckConfig,
+    data: CheckData,
+    window: Window,
+    interval: float,
+    baseline: Window | None = None,
+) -> Verdict:
+    """`baseline`: blue's frozen minutes, once blue takes no traffic (window.py); a
+    comparison then judges blue over them instead of `window`."""
     parts = []
     if check.max is not None or check.min is not None:
         parts.append(_bounds(check, data, window, interval))
     if check.compares:
-        parts.append(_compare(check, data, window))
-    decisive = next((p for p in parts if p.failed), None) or next(
-        (p for p in parts if p.outcome is Outcome.INCONCLUSIVE), None
+        parts.append(_compare(check, data, window, baseline))
+    inconclusive = sorted(
+        (p for p in parts if p.outcome is Outcome.INCONCLUSIVE), key=lambda p: p.lasting
     )
+    decisive = next((p for p in parts if p.failed), None) or next(iter(inconclusive), None)
     chosen = decisive or parts[-1]  # all passed: the comparison's numbers, if any
-    reasons = [chosen.reason] if decisive else [p.reason for p in reversed(parts)]
+    # said whole: what passed too, when only a lasting inconclusive part is left
+    whole = decisive is None or (decisive.lasting and not decisive.failed)
+    reasons = [p.reason for p in reversed(parts)] if whole else [chosen.reason]
     return replace(chosen, check=check.name, reason=f"{check.label}: {'; '.join(reasons)}")
 
 
 # ---------------------------------------------------------------- comparison with blue
 
 
-def _compare(check: MetricCheckConfig, data: CheckData, window: Window) -> Verdict:
+def _compare(
+    check: MetricCheckConfig, data: CheckData, window: Window, baseline: Window | None
+) -> Verdict:
     if check.request_based:
-        return _compare_requests(check, data, window)
-    return _compare_minutes(check, data, window)
+        verdict = _compare_requests(check, data, window, baseline)
+    else:
+        verdict = _compare_minutes(check, data, window, baseline)
+    return replace(verdict, baseline_until=baseline.end) if baseline else verdict
 
 
-def _compare_requests(check: MetricCheckConfig, data: CheckData, window: Window) -> Verdict:
+def _compare_requests(
+    check: MetricCheckConfig, data: CheckData, window: Window, baseline: Window | None
+) -> Verdict:
     errors_g, requests_g = _totals(data.green, window)
-    errors_b, requests_b = _totals(data.blue, window)
+    errors_b, requests_b = _totals(data.blue, baseline or window)
     counted = (requests_g, requests_b)
+    if baseline and requests_b < check.min_requests:
+        return _thin_baseline(check, baseline, f"{requests_b} requests", counted)
     if requests_b == 0:
         return _inconclusive("blue had no traffic in the window: nothing to compare", counted)
     if min(counted) < check.min_requests:
@@ -93,24 +123,58 @@ def _compare_requests(check: MetricCheckConfig, data: CheckData, window: Window)
     effect = (rate_g - rate_b) / max(rate_b, 1 / requests_b)
     samples_g = request_samples(errors_g, requests_g)
     samples_b = request_samples(errors_b, requests_b)
-    return _decide(check, effect, samples_g, samples_b, (rate_g, rate_b), counted, "requests")
+    until = baseline.end if baseline else None
+    return _decide(check, effect, samples_g, samples_b, (rate_g, rate_b), counted, until)
 
 
-def _compare_minutes(check: MetricCheckConfig, data: CheckData, window: Window) -> Verdict:
-    green, blue = _finite(data.green.values, window), _finite(data.blue.values, window)
-    minutes = sorted(green.keys() & blue.keys())
-    if len(minutes) < check.min_samples:
-        return _inconclusive(
-            f"only {len(minutes)} minute(s) with data from both colours "
-            f"(min_samples {check.min_samples})",
-            (len(minutes), len(minutes)),
-        )
-    samples_g, samples_b = [green[m] for m in minutes], [blue[m] for m in minutes]
+def _compare_minutes(
+    check: MetricCheckConfig, data: CheckData, window: Window, baseline: Window | None
+) -> Verdict:
+    green, blue = _finite(data.green.values, window), _finite(data.blue.values, baseline or window)
+    if baseline:  # blue's minutes are before green's: each colour's own minutes
+        if len(blue) < check.min_samples:
+            return _thin_baseline(
+                check, baseline, f"{len(blue)} minute(s)", (len(green), len(blue))
+            )
+        green_minutes, blue_minutes = sorted(green), sorted(blue)
+        if len(green) < check.min_samples:
+            return _inconclusive(
+                f"only {len(green)} minute(s) with data from green "
+                f"(min_samples {check.min_samples})",
+                (len(green), len(blue)),
+            )
+    else:  # the same minutes of both: a busy minute weighs on both colours alike
+        green_minutes = blue_minutes = sorted(green.keys() & blue.keys())
+        if len(green_minutes) < check.min_samples:
+            return _inconclusive(
+                f"only {len(green_minutes)} minute(s) with data from both colours "
+                f"(min_samples {check.min_samples})",
+                (len(green_minutes), len(green_minutes)),
+            )
+    samples_g, samples_b = [green[m] for m in green_minutes], [blue[m] for m in blue_minutes]
     typical_b = median(samples_b)
     effect = _relative(hodges_lehmann(samples_g, samples_b), typical_b)
     values = (median(samples_g), typical_b)
-    counted = (len(minutes), len(minutes))
-    return _decide(check, effect, samples_g, samples_b, values, counted, "minutes")
+    counted = (len(samples_g), len(samples_b))
+    until = baseline.end if baseline else None
+    return _decide(check, effect, samples_g, samples_b, values, counted, until)
+
+
+def _thin_baseline(
+    check: MetricCheckConfig, baseline: Window, held: str, counted: tuple[int, int]
+) -> Verdict:
+    """Blue's frozen baseline is too thin to compare with: inconclusive, and for good."""
+    enough = (
+        f"min_requests {check.min_requests}"
+        if check.request_based
+        else f"min_samples {check.min_samples}"
+    )
+    why = (
+        f"blue's baseline until {hh_mm(baseline.end)} UTC (its last {baseline.minutes}m of "
+        f"traffic) holds only {held} ({enough}): no comparison with blue, and blue takes "
+        "no more traffic"
+    )
+    return replace(_inconclusive(why, counted), lasting=True)
 
 
 def _decide(
@@ -120,7 +184,7 @@ def _decide(
     blue: Samples,
     values: tuple[float, float],
     counted: tuple[int, int],
-    unit: str,
+    until: float | None,
 ) -> Verdict:
     alpha = 1 - check.confidence
     tests: list[tuple[Direction, float, UTest]] = []
@@ -128,12 +192,12 @@ def _decide(
         tests.append(("greater", check.max_increase, mann_whitney(green, blue, "greater")))
     if check.max_decrease is not None:
         tests.append(("less", check.max_decrease, mann_whitney(green, blue, "less")))
-    of = f"{counted[0]} vs {counted[1]} {unit}"
+    of = f"{counted[0]} vs {counted[1]} {'requests' if check.request_based else 'minutes'}"
     for worse, tolerance, test in tests:
         beyond = effect > tolerance if worse == "greater" else -effect > tolerance
         if test.p_value < alpha and beyond:
             why = (
-                f"{_versus(check, values, effect)}, beyond the tolerated "
+                f"{_versus(check, values, effect, until)}, beyond the tolerated "
                 f"{_signed(tolerance, worse)} (p={test.p_value:.2g} < {alpha:.2g}; {of})"
             )
             return _verdict(Outcome.FAIL, why, values, effect, test, counted)
@@ -142,7 +206,7 @@ def _decide(
         judged = f"beyond {_signed(tolerance, worse)} but not significant"
     else:
         judged = f"within the tolerated {_signed(tolerance, worse)}"
-    why = f"{_versus(check, values, effect)}, {judged} (p={test.p_value:.2g}; {of})"
+    why = f"{_versus(check, values, effect, until)}, {judged} (p={test.p_value:.2g}; {of})"
     return _verdict(Outcome.PASS, why, values, effect, test, counted)
 
 
@@ -250,9 +314,16 @@ def _verdict(
     )
 
 
-def _versus(check: MetricCheckConfig, values: tuple[float, float], effect: float) -> str:
+def _versus(
+    check: MetricCheckConfig, values: tuple[float, float], effect: float, until: float | None
+) -> str:
     change = f"{effect:+.0%}" if math.isfinite(effect) else ("+∞" if effect > 0 else "-∞")
-    return f"green {shown(check, values[0])} vs blue {shown(check, values[1])} ({change})"
+    frozen = f"baseline until {hh_mm(until)} UTC, " if until is not None else ""
+    return f"green {shown(check, values[0])} vs blue {shown(check, values[1])} ({frozen}{change})"
+
+
+def hh_mm(t: float) -> str:
+    return time.strftime("%H:%M", time.gmtime(t))
 
 
 def _signed(tolerance: float, worse: Direction) -> str:

@@ -19,7 +19,10 @@ class Verdict:
     """One check's verdict. `green`/`blue` are the values compared (a rate, seconds, the
     metric's unit); `effect` green's change relative to blue; `u` and `p_value` the
     Mann-Whitney U test's; `samples` (green, blue) requests or minutes. `reason` is one line
-    naming the metric with both values."""
+    naming the metric with both values. `baseline_until`: blue was judged on its baseline
+    frozen at its last traffic, whose minutes end then (epoch seconds). `lasting`: an
+    inconclusive verdict that waiting cannot settle — blue's frozen baseline is too thin,
+    and blue will not take traffic again."""
 
     check: str
     outcome: Outcome
@@ -30,6 +33,8 @@ class Verdict:
     u: float | None = None
     p_value: float | None = None
     samples: tuple[int, int] = (0, 0)
+    baseline_until: float | None = None
+    lasting: bool = False
 
     @property
     def failed(self) -> bool:
@@ -51,4 +56,6 @@ class Verdict:
             "p_value": self.p_value,
             "samples": list(self.samples),
             "reason": self.reason,
+            "baseline_until": self.baseline_until,
+            "lasting": self.lasting,
         }

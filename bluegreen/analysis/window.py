@@ -6,6 +6,12 @@ from `lookback` before its end when that is later — to the last whole minute t
 least `delay` ago (the load balancers' metrics for a minute arrive late).
 Its bounds are whole minutes, start inclusive, end exclusive. An evaluation is due every
 `interval` once its window holds a minute.
+
+Blue's baseline: once green takes 100 % on every route, blue serves nothing, so a
+comparison judges green's window against blue's minutes frozen at the moment blue last had
+traffic — the window of the same length (`lookback`, or green's whole window without one)
+that ends with the last whole minute before the final shift. Until the judged window
+reaches past that minute, blue's own minutes in it are still live and nothing is frozen.
 """
 
 from __future__ import annotations
@@ -54,6 +60,20 @@ def window_at(
         start = max(start, end - lookback)
     window = Window(start, end)
     return window if window.minutes >= 1 else None
+
+
+def baseline_window(
+    window: Window, blue_until: float | None, lookback: float | None = None
+) -> Window | None:
+    """Blue's frozen baseline for `window`, when blue stopped taking traffic at
+    `blue_until` before the window's end; None while blue's minutes in it are live."""
+    if blue_until is None:
+        return None
+    end = minute_floor(blue_until)
+    if end >= window.end:
+        return None
+    length = lookback if lookback is not None else window.end - window.start
+    return Window(end - max(length, MINUTE), end)
 
 
 def first_due(traffic_since: float, delay: float) -> float:

@@ -160,7 +160,7 @@ def verdict_table(entry: dict[str, Any]) -> Table:
         table.add_row(
             c["check"],
             _number(c.get("green")),
-            _number(c.get("blue")),
+            _blue(c),
             "-" if effect is None else f"{effect:+.0%}",
             _number(c.get("u")),
             _number(c.get("p_value")),
@@ -168,6 +168,15 @@ def verdict_table(entry: dict[str, Any]) -> Table:
             Text(c["status"], style=VERDICT_STYLES.get(c["status"], "")),
         )
     return table
+
+
+def _blue(check: dict[str, Any]) -> str:
+    """Blue's value; "(baseline until HH:MM)" when it came from blue's frozen minutes."""
+    until = check.get("baseline_until")
+    if until is None:
+        return _number(check.get("blue"))
+    frozen = time.strftime("%H:%M", time.gmtime(until))
+    return f"{_number(check.get('blue'))} (baseline until {frozen})"
 
 
 def _number(value: float | None) -> str:

@@ -95,7 +95,10 @@ KEY_DOCS: dict[str, dict[str, str]] = {
     "AnalysisConfig": {
         "interval": "The time between two evaluations: whole minutes, 1m to 1h.",
         "delay": "How late a minute's metrics are complete (at most 15m).",
-        "lookback": 'The latest traffic each evaluation judges: whole minutes, or "all".',
+        "lookback": (
+            'The latest traffic each evaluation judges: whole minutes, or "all". At 100 % '
+            "green, blue is judged on as much of its traffic before the final shift."
+        ),
         "failure_limit": "Consecutive failed evaluations that roll back.",
         "on_inconclusive": "What an inconclusive verdict at the end of a bake does.",
         "inconclusive_limit": "extend: extensions of one interval before pausing.",

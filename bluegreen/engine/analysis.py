@@ -7,6 +7,10 @@ Rules:
   whole minute after green first took production traffic is `delay` old; then one every
   `interval`, on CloudWatch's minutes. The window starts at that first minute, or
   `lookback` before its end when that is later.
+- Once green takes 100 % on every route (the record's `blue_traffic_until`, set by the
+  shift), blue serves nothing: comparisons judge blue's baseline frozen at that moment
+  (analysis/window.py), read in the same one request, its window widened back to cover
+  it. The event and the record say "blue: baseline until HH:MM".
 - Each evaluation is ONE metric read for every check of both colours. Its verdicts are
   appended to the record (the latest MAX_ANALYSIS_ENTRIES) and told as one event.
 - A CloudWatch error (after the AwsCaller's retries) skips the evaluation: an event says
@@ -20,6 +24,11 @@ Rules:
   more interval, up to `inconclusive_limit` times, then pause), pause, fail (roll back) or
   continue. A bake that ended before its first evaluation was due has not been judged:
   unless `continue`, it first bakes on until that evaluation.
+- A comparison left inconclusive because blue's frozen baseline is too thin (`lasting`)
+  cannot be settled by any wait — blue will not take traffic again — so it holds no bake,
+  whatever `on_inconclusive` says: the bake ends on what can be judged (green's bounds,
+  the other checks, each of which must pass) and an event says which comparison was not
+  made. Failures still roll back as ever.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from typing import Any, Protocol
 from bluegreen.analysis import (
     Colour,
     QueryPlan,
+    baseline_window,
     colour_of,
     first_due,
     judge,
@@ -78,23 +88,28 @@ class Analyst:
         if now < self._next_due:
             return
         self._next_due = minute_floor(now - analysis.delay) + analysis.interval + analysis.delay
-        window = window_at(now, rec.green_traffic_since, analysis.delay, analysis.lookback_seconds)
+        lookback = analysis.lookback_seconds
+        window = window_at(now, rec.green_traffic_since, analysis.delay, lookback)
         if window is None:
             return
+        baseline = baseline_window(window, rec.blue_traffic_until, lookback)
+        start = min(window.start, baseline.start) if baseline else window.start
         try:
             plan = self._plan_for(rec)
-            answer = self.cloud.metrics.metric_data(plan.queries, window.start, window.end)
+            answer = self.cloud.metrics.metric_data(plan.queries, start, window.end)
         except AwsError as exc:
             self._note(rec, f"analysis skipped ({stage_of(rec)}): {exc.message}")
             return
         verdicts = [
-            judge(c, plan.data(c, answer), window, analysis.interval) for c in analysis.metrics
+            judge(c, plan.data(c, answer), window, analysis.interval, baseline)
+            for c in analysis.metrics
         ]
         entry = AnalysisEntry(
             at=now,
             stage=stage_of(rec),
             window=[window.start, window.end],
             checks=[CheckEntry.model_validate(v.to_dict()) for v in verdicts],
+            baseline=[baseline.start, baseline.end] if baseline else None,
         )
         rec.add_analysis(entry)
         self._note(rec, describe_entry(entry), analysis=entry)
@@ -112,6 +127,9 @@ class Analyst:
         for extension in itertools.count(1):
             latest = next((e for e in reversed(rec.analysis) if e.at >= since), None)
             if latest is not None and latest.passed:
+                return True
+            if latest is not None and latest.settled:  # no wait can settle the rest
+                self._note(rec, f"bake ends with what can be judged: {_not_passing(latest)}")
                 return True
             why = _not_passing(latest)
             if analysis.on_inconclusive == "extend" and extension <= analysis.inconclusive_limit:
@@ -184,6 +202,16 @@ class Analyst:
         raise AnalysisFailed(f"analysis failed at {rec.green_percent}% green{times}: {failing}")
 
 
+def mark_traffic(rec: DeploymentRecord, green_weight: int, now: float) -> None:
+    """After a shift to `green_weight` on every route, the moments the analysis's windows
+    hang on: green's first production traffic (its window starts) and blue's last (green
+    at 100 %: blue's baseline freezes). The first of each is kept: a resume re-applies."""
+    if green_weight and rec.green_traffic_since is None:
+        rec.green_traffic_since = now
+    if green_weight == 100 and rec.blue_traffic_until is None:
+        rec.blue_traffic_until = now
+
+
 def colours_of(
     config: DeploymentConfig, rec: DeploymentRecord, load_balancers: Sequence[str]
 ) -> tuple[Colour, Colour]:
@@ -219,7 +247,10 @@ def describe_entry(entry: AnalysisEntry) -> str:
     """One line per evaluation: "analysis, step 1/3 at 10%, 10:01–10:04: FAIL error_rate: …"."""
     start, end = (time.strftime("%H:%M", time.gmtime(t)) for t in entry.window)
     checks = "; ".join(f"{c.status.upper()} {c.reason}" for c in entry.checks)
-    return f"analysis, {entry.stage}, {start}–{end} UTC: {checks}"
+    frozen = ""
+    if entry.baseline:
+        frozen = f" (blue: baseline until {time.strftime('%H:%M', time.gmtime(entry.baseline[1]))})"
+    return f"analysis, {entry.stage}, {start}–{end} UTC{frozen}: {checks}"
 
 
 def _not_passing(entry: AnalysisEntry | None) -> str:

@@ -18,7 +18,7 @@ import structlog
 
 from bluegreen.clock import Clock
 from bluegreen.config import DeploymentConfig
-from bluegreen.engine.analysis import Analyst
+from bluegreen.engine.analysis import Analyst, mark_traffic
 from bluegreen.engine.green_targets import GreenTargets
 from bluegreen.engine.health_wait import HealthWait
 from bluegreen.engine.hook_context import hook_context
@@ -272,8 +272,7 @@ class Engine:
         rec.green_percent = stage.weight
         blue = self.cloud.elb.target_health(rec.blue_target_group or "")  # for the timeline
         observe(rec, self.clock.now(), step=rec.step + 1, routes=routes, blue=blue)
-        if stage.weight and rec.green_traffic_since is None:  # the analysis's window starts
-            rec.green_traffic_since = self.clock.now()
+        mark_traffic(rec, stage.weight, self.clock.now())
         self.event(
             rec,
             f"step {rec.step + 1}/{len(rec.stages)}: {stage.weight}% on green",

@@ -76,7 +76,7 @@ def verdict_table(
             entry.stage,
             check.check,
             _number(check.green),
-            _number(check.blue),
+            _blue(check),
             "-" if check.effect is None else f"{check.effect:+.0%}",
             _number(check.p_value),
             check.status,
@@ -86,6 +86,14 @@ def verdict_table(
         for check in entry.checks
     ]
     return header, rows[-limit:], max(0, len(rows) - limit)
+
+
+def _blue(check: CheckEntry) -> str:
+    """Blue's value; "(baseline until HH:MM)" when it came from blue's frozen minutes."""
+    if check.baseline_until is None:
+        return _number(check.blue)
+    frozen = time.strftime("%H:%M", time.gmtime(check.baseline_until))
+    return f"{_number(check.blue)} (baseline until {frozen})"
 
 
 def smoke_table(f: Facts) -> Table:

@@ -125,6 +125,14 @@ def test_canary_task_sets_pauses_at_half_then_promotes_to_green(
     assert [c.status for v in verdicts for c in v.checks if c.status == "fail"] == []
     assert verdicts[-1].passed and verdicts[-1].stage == "bake at 100%"
     assert {c.check for c in verdicts[-1].checks} == {"error_rate", "latency"}
+    # a 10m bake with a 10m lookback: blue, idle at 100 % green, is judged on its minutes
+    # before the final shift, and no extension or pause was needed to get there
+    until = result.record.blue_traffic_until
+    assert until is not None
+    assert not any("bake extended" in e.message for e in result.record.events if e.at > until)
+    frozen = [until // 60 * 60 - 600, until // 60 * 60]
+    assert verdicts[-1].baseline == frozen
+    assert all(c.baseline_until == frozen[1] for c in verdicts[-1].checks)
 
 
 def test_service_pair_moves_to_the_idle_service_and_scales_the_old_one_to_zero(

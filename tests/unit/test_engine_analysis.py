@@ -283,7 +283,10 @@ def test_plan_lists_the_checks(make_deployer: MakeDeployer) -> None:
     ) in steps
     assert any(
         a == "metric analysis"
-        and d.startswith("every 60s, 60s behind, judging the latest 600s; rollback after 1")
+        and d.startswith(
+            "every 60s, 60s behind, judging the latest 600s (at 100 % green, against blue's "
+            "as long before the final shift); rollback after 1"
+        )
         for a, d in steps
     )
 
