@@ -142,6 +142,8 @@ def test_resume_finishes_the_clean_up_once_it_is_allowed(
     world.fail["DeleteTaskSet"] = denied("DeleteTaskSet")
     with pytest.raises(CleanupIncomplete):
         deployer.deploy(V2)
+    (warning,) = deployer.status().warnings  # `bluegreen status` says what is left
+    assert "could not be retired" in warning and "aws ecs delete-task-set" in warning
     with pytest.raises(CleanupIncomplete):  # still refused: says so again, exit 3
         deployer.resume()
     assert task_sets(world) == {BLUE: TaskSetStatus.ACTIVE, GREEN: TaskSetStatus.PRIMARY}
@@ -154,6 +156,7 @@ def test_resume_finishes_the_clean_up_once_it_is_allowed(
     saved = deployer.store.latest(deployer.config.service_key)
     assert saved is not None and saved.cleanup_left is None
     assert saved.events[-1].message == "clean-up finished: blue is retired"
+    assert deployer.status().warnings == []
     assert world.weights(HTTP) == world.weights(HTTPS) == {BLUE: 0, GREEN: 100}
 
 
