@@ -380,7 +380,7 @@ class Deployer:
         result = DeploymentResult(current, self._final_weights(current))
         if current.state is State.FAILED:
             raise with_result(RollbackFailed(current.reason or "rollback failed"), result)
-        return result
+        return returned_or_raised(result, None) if current.cleanup_left else result  # exit 3
 
     def _finish(
         self, engine: Engine, rec: DeploymentRecord, kept: str | None = None

@@ -27,6 +27,7 @@ from bluegreen.engine.rollback import ROUNDS
 from bluegreen.errors import AwsError, CleanupIncomplete, HealthCheckFailed, LockNotReleased
 from bluegreen.machine import State
 from bluegreen.model import TaskSetStatus
+from bluegreen.report import render
 from bluegreen.store import FileStore
 
 V2 = {"web": "repo/web:v2"}
@@ -89,6 +90,7 @@ def test_delete_task_set_denied_ends_succeeded_with_the_clean_up_left_and_exit_3
     assert rec.failed_in is None and rec.reason is None
     assert State.ROLLING_BACK not in {e.state for e in rec.events}
     assert result.to_dict()["cleanup_incomplete"]["command"] == command
+    assert "clean-up incomplete: blue still runs" in render(rec, "markdown")  # job summary
 
 
 def test_the_outcome_hooks_see_a_success_whose_clean_up_is_incomplete(
