@@ -16,6 +16,10 @@
     │   ├── HookFailed                      a hook failed or timed out
     │   └── DeploymentStopped               pre_provision hook failed: nothing to roll back
     ├── RollbackFailed             exit 3   rollback could not complete: a person must act
+    ├── CleanupIncomplete          exit 3   succeeded (green serves), but blue could not be
+    │                                       retired: a person must act
+    ├── LockNotReleased            exit 1   the lock could not be deleted; never raised out of
+    │                                       a deployment (a warning there: it lapses)
     └── LockHeldError              exit 4   another deployment of this service holds the lock
                                             or is in flight (paused, or its process died)
 
@@ -139,6 +143,19 @@ class RollbackFailed(BluegreenError):
     # Said when nothing more precise is: `bluegreen rollback` takes up a rollback that
     # could not complete (Deployer.rollback).
     RETRY = "a person must act: fix what is named above, then run `bluegreen rollback` again"
+
+
+class CleanupIncomplete(BluegreenError):
+    """The deployment succeeded — green serves all production traffic — but blue's task set
+    or service could not be retired: nothing is broken, yet a person must act (blue keeps
+    running with no traffic until then), hence exit 3. `.result.outcome` is "succeeded"."""
+
+    exit_code = 3
+
+
+class LockNotReleased(BluegreenError):
+    """The lock could not be deleted. A deployment that ran turns this into a warning on
+    its result (Deployer): the deployment's outcome and exit code stand."""
 
 
 class LockHeldError(BluegreenError):

@@ -13,7 +13,9 @@ PAUSED, and a promote goes back to BAKING, which then ends).
 
 Two exits do not roll back: PREFLIGHT → STOPPED (a check or the pre_provision hook failed
 before anything changed) and CLEANING_UP → FAILED is impossible (blue is kept until the
-last step, and rollback stays possible until it is retired).
+last step, and rollback stays possible until it is retired). Once blue is being retired
+(all traffic on green, green primary) the release has succeeded: a refusal to retire blue
+ends SUCCEEDED with the clean-up recorded as incomplete (engine/cleanup.py), never FAILED.
 """
 
 from __future__ import annotations

@@ -139,6 +139,14 @@ class SmokeEntry(BaseModel):
     at: float = 0.0
 
 
+class CleanupLeft(BaseModel):
+    """A deployment that succeeded but could not retire blue: what AWS answered, and the
+    command that retires it by hand (`bluegreen resume` tries again)."""
+
+    error: str
+    command: str
+
+
 class Event(BaseModel):
     at: float
     state: State
@@ -182,6 +190,7 @@ class DeploymentRecord(BaseModel):
     green_task_set: str | None = None
     green_is_primary: bool = False
     blue_retiring: bool = False  # set before blue's task set is deleted: no way back after
+    cleanup_left: CleanupLeft | None = None  # SUCCEEDED, but blue could not be retired
     leftover_task_sets: list[str] = Field(default_factory=list)
     blue_service: str | None = None  # service-pair mode: the service serving blue
     green_service: str | None = None
@@ -285,4 +294,5 @@ class DeploymentRecord(BaseModel):
             "ended_at": self.ended_at,
             "duration_seconds": (self.ended_at or self.updated_at) - self.created_at,
             "smoke_checks": [entry.model_dump() for entry in self.smoke],
+            "cleanup_incomplete": self.cleanup_left.model_dump() if self.cleanup_left else None,
         }

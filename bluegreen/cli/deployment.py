@@ -326,7 +326,9 @@ def resume(
     skip_analysis: SkipAnalysis = False,
     common: Common = NO_COMMON,
 ) -> None:
-    """Continue a deployment whose process died, from its record."""
+    """Continue a deployment whose process died, from its record.
+
+    After a success that could not retire blue (exit 3), retire it now."""
     output = common.output
     sink = _event_sink(output)
     run(

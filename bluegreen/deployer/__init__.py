@@ -21,8 +21,20 @@ import structlog
 from bluegreen.clock import Clock, RealClock
 from bluegreen.config import DeploymentConfig, load_config
 from bluegreen.deployer.hook_specs import hook_specs
-from bluegreen.deployer.records import failed_rollback, find_record, in_flight
-from bluegreen.deployer.result import DeploymentResult, returned_or_raised, with_result
+from bluegreen.deployer.records import (
+    failed_rollback,
+    find_record,
+    in_flight,
+    refuse_if_in_flight,
+    start_rollback,
+)
+from bluegreen.deployer.result import (
+    DeploymentResult,
+    final_weights,
+    returned_or_raised,
+    with_result,
+)
+from bluegreen.engine.cleanup import retire_blue
 from bluegreen.engine.engine import Engine, EventSink
 from bluegreen.engine.plan import Plan, Release, build_plan, resolve
 from bluegreen.engine.promotion import skipped_message
@@ -30,9 +42,7 @@ from bluegreen.engine.reads import once
 from bluegreen.engine.status import Status, read_status
 from bluegreen.engine.taskdef import is_task_definition_arn
 from bluegreen.errors import (
-    BluegreenError,
     DeploymentFailed,
-    LockHeldError,
     RollbackFailed,
     UsageError,
 )
@@ -43,7 +53,7 @@ from bluegreen.ports import Cloud
 from bluegreen.preflight import Report, run_checks
 from bluegreen.record import DeploymentRecord, Event, Request, SkipAnalysis, new_deployment_id
 from bluegreen.redact import Redactor
-from bluegreen.store import Store, open_store
+from bluegreen.store import Store, open_store, release_or_warn
 from bluegreen.store.holder import actor
 from bluegreen.store.takeover import TakeOver
 
@@ -167,8 +177,8 @@ class Deployer:
                 engine.event(rec, skipped_message(rec, self.config))
             engine.run(rec, release)
         finally:
-            lock.release()
-        return self._finish(engine, rec)
+            kept = release_or_warn(lock)  # never hides nor changes how the deployment ended
+        return self._finish(engine, rec, kept)
 
     def verify(self) -> Report:
         """Every preflight check (`bluegreen verify`); reads only. `Report.ok` is False when
@@ -252,6 +262,9 @@ class Deployer:
         detach_at_pause: bool = False,
         skip_analysis: bool = False,
     ) -> DeploymentResult:
+        latest = self.store.latest(self.config.service_key)
+        if latest is not None and latest.cleanup_left is not None:
+            return self._finish_cleanup(latest, on_event)
         rec = in_flight(self.store, self.config.service_key, "resume")
         skip = self._skip("resume") if skip_analysis else None
         return self._continue(rec, None, on_event, detach_at_pause, skip)
@@ -279,15 +292,7 @@ class Deployer:
         return getattr(self.cloud, "functions", None)
 
     def _refuse_if_in_flight(self) -> None:
-        """One deployment of a service at a time: one in flight (paused, or left by a process
-        that died) holds the service as the lock does, so the refusal is LockHeldError (4)."""
-        latest = self.store.latest(self.config.service_key)
-        if latest and not latest.state.terminal:
-            raise LockHeldError(
-                f"deployment {latest.id} of this service is in flight ({latest.state.value})",
-                hint="see it with `bluegreen status`; then `bluegreen promote`, "
-                "`bluegreen resume` or `bluegreen rollback`",
-            )
+        refuse_if_in_flight(self.store, self.config.service_key)
 
     def _retry_rollback(
         self, rec: DeploymentRecord, request: Request, on_event: EventSink | None
@@ -305,8 +310,23 @@ class Deployer:
             self.store.save(rec)
             engine.run(rec)
         finally:
-            lock.release()
-        return self._finish(engine, rec)
+            kept = release_or_warn(lock)
+        return self._finish(engine, rec, kept)
+
+    def _finish_cleanup(
+        self, rec: DeploymentRecord, on_event: EventSink | None
+    ) -> DeploymentResult:
+        """A success that could not retire blue: retire it now, under the service's lock.
+        Returns the success, or raises CleanupIncomplete (exit 3) again saying why."""
+        lock = self.store.acquire_lock(rec.service_key, rec.id)
+        try:
+            rec = self.store.load(rec.service_key, rec.id)
+            engine = self._engine(on_event, False)
+            if rec.cleanup_left is not None:  # else someone else finished it first
+                retire_blue(engine, rec)
+        finally:
+            kept = release_or_warn(lock)
+        return self._finish(engine, rec, kept)
 
     def _continue(
         self,
@@ -329,11 +349,11 @@ class Deployer:
                 rec.skip_analysis = skip
                 engine.event(rec, skipped_message(rec, self.config))
             if request and request.kind == "rollback":
-                self._start_rollback(rec, request)
+                start_rollback(self.store, rec, request, self.clock.now())
             engine.run(rec)
         finally:
-            taken.release()
-        return self._finish(engine, rec)
+            kept = release_or_warn(taken)
+        return self._finish(engine, rec, kept)
 
     def _take_over(self, rec: DeploymentRecord, on_event: EventSink | None) -> TakeOver:
         def notify(message: str) -> None:
@@ -349,20 +369,6 @@ class Deployer:
             patience_seconds=ANSWER_WAIT_SECONDS,
         )
 
-    def _start_rollback(self, rec: DeploymentRecord, request: Request) -> None:
-        """We hold the lock, so no process is running this deployment (it paused detached,
-        or died): roll back now, never first re-running the action of the state it was left
-        in. Left before anything changed: nothing to undo, it just stops."""
-        self.store.take_requests(rec.service_key, rec.id)
-        rec.reason = request.reason
-        rec.rollback_by = request.by
-        if rec.state in (State.PENDING, State.PREFLIGHT):
-            rec.move_to(State.STOPPED, self.clock.now(), f"{rec.reason}: nothing had changed")
-        elif rec.state is not State.ROLLING_BACK:  # killed mid-rollback: run on from there
-            rec.failed_in = rec.state
-            rec.move_to(State.ROLLING_BACK, self.clock.now(), rec.reason or "")
-        self.store.save(rec)
-
     def _answer_to(self, rec: DeploymentRecord, request: Request) -> DeploymentResult | None:
         """What the process running `rec` did about `request`, once it acted; else None."""
         current = self.store.load(rec.service_key, rec.id)
@@ -374,19 +380,18 @@ class Deployer:
         result = DeploymentResult(current, self._final_weights(current))
         if current.state is State.FAILED:
             raise with_result(RollbackFailed(current.reason or "rollback failed"), result)
-        return result
+        return returned_or_raised(result, None) if current.cleanup_left else result  # exit 3
 
-    def _finish(self, engine: Engine, rec: DeploymentRecord) -> DeploymentResult:
-        return returned_or_raised(DeploymentResult(rec, self._final_weights(rec)), engine.failure)
+    def _finish(
+        self, engine: Engine, rec: DeploymentRecord, kept: str | None = None
+    ) -> DeploymentResult:
+        """`kept`: the lock could not be released — a warning, never the outcome."""
+        warnings = (kept,) if kept else ()
+        result = DeploymentResult(rec, self._final_weights(rec), warnings)
+        return returned_or_raised(result, engine.failure)
 
     def _final_weights(self, rec: DeploymentRecord) -> dict[str, dict[str, int]]:
-        weights: dict[str, dict[str, int]] = {}
-        for entry in rec.routes:
-            try:
-                weights[entry.arn] = dict(self.cloud.elb.route(entry.ref).weights)
-            except BluegreenError:
-                continue
-        return weights
+        return final_weights(self.cloud, rec)
 
 
 __all__ = ["Deployer", "DeploymentResult", "hook_specs"]

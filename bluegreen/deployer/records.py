@@ -1,14 +1,16 @@
 """Finding the record a command acts on: one by its id (`bluegreen report`), the one in
-flight (promote, rollback, resume), or one whose rollback failed (rollback again). A clear
+flight (promote, rollback, resume), or one whose rollback failed (rollback again); and the
+refusal to start a deployment while one is in flight, and the start of a rollback asked
+for when no process runs the deployment. A clear
 refusal when there is none, never a traceback from the store."""
 
 from __future__ import annotations
 
 import re
 
-from bluegreen.errors import MissingResourceError, UsageError
+from bluegreen.errors import LockHeldError, MissingResourceError, UsageError
 from bluegreen.machine import State
-from bluegreen.record import DeploymentRecord
+from bluegreen.record import DeploymentRecord, Request
 from bluegreen.store import Store
 
 # new_deployment_id's shape: bg-20261201T053512Z-a1b2c3. Checked before the store is asked,
@@ -51,3 +53,30 @@ def failed_rollback(store: Store, service_key: str) -> DeploymentRecord | None:
     if latest is None or latest.state is not State.FAILED or latest.blue_retiring:
         return None
     return latest
+
+
+def refuse_if_in_flight(store: Store, service_key: str) -> None:
+    """One deployment of a service at a time: one in flight (paused, or left by a process
+    that died) holds the service as the lock does, so the refusal is LockHeldError (4)."""
+    latest = store.latest(service_key)
+    if latest and not latest.state.terminal:
+        raise LockHeldError(
+            f"deployment {latest.id} of this service is in flight ({latest.state.value})",
+            hint="see it with `bluegreen status`; then `bluegreen promote`, "
+            "`bluegreen resume` or `bluegreen rollback`",
+        )
+
+
+def start_rollback(store: Store, rec: DeploymentRecord, request: Request, now: float) -> None:
+    """We hold the lock, so no process is running this deployment (it paused detached,
+    or died): roll back now, never first re-running the action of the state it was left
+    in. Left before anything changed: nothing to undo, it just stops."""
+    store.take_requests(rec.service_key, rec.id)
+    rec.reason = request.reason
+    rec.rollback_by = request.by
+    if rec.state in (State.PENDING, State.PREFLIGHT):
+        rec.move_to(State.STOPPED, now, f"{rec.reason}: nothing had changed")
+    elif rec.state is not State.ROLLING_BACK:  # killed mid-rollback: run on from there
+        rec.failed_in = rec.state
+        rec.move_to(State.ROLLING_BACK, now, rec.reason or "")
+    store.save(rec)

@@ -1,7 +1,12 @@
 """What a deployment that ran comes to, for the Python API: a DeploymentResult when it
 succeeded or paused; otherwise DeploymentFailed (rolled back, exit 1) or RollbackFailed
 (exit 3) is raised, each carrying `.result`, so a release script cannot mistake a rollback
-for a success.
+for a success. A success that could not retire blue raises CleanupIncomplete (exit 3, a
+person must act), its `.result.outcome` "succeeded": green serves.
+
+`warnings` are what went wrong after the deployment ended and changes nothing of it (the
+lock could not be released: it lapses by itself); they never change the outcome or the
+exit code.
 
 Rules: part of the API (floor 4), so nothing below it imports this; callers import
 DeploymentResult from `bluegreen.deployer`, which re-exports it. It only shapes what the
@@ -13,9 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bluegreen.engine.cleanup import cleanup_message
 from bluegreen.engine.interrupts import Interrupted
-from bluegreen.errors import BluegreenError, DeploymentFailed, RollbackFailed
+from bluegreen.errors import BluegreenError, CleanupIncomplete, DeploymentFailed, RollbackFailed
 from bluegreen.machine import State
+from bluegreen.ports import Cloud
 from bluegreen.record import DeploymentRecord
 
 EXIT_CODES = {
@@ -32,6 +39,7 @@ EXIT_CODES = {
 class DeploymentResult:
     record: DeploymentRecord
     final_weights: dict[str, dict[str, int]] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # after it ended, changing nothing of it (a lock kept)
 
     @property
     def outcome(self) -> str:
@@ -51,10 +59,16 @@ class DeploymentResult:
 
     @property
     def exit_code(self) -> int:
+        if self.record.cleanup_left is not None:
+            return CleanupIncomplete.exit_code  # succeeded, but a person must act
         return EXIT_CODES.get(self.outcome, 1)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.record.summary(), "final_weights": self.final_weights}
+        return {
+            **self.record.summary(),
+            "final_weights": self.final_weights,
+            "warnings": list(self.warnings),
+        }
 
 
 def returned_or_raised(result: DeploymentResult, failure: BaseException | None) -> DeploymentResult:
@@ -81,6 +95,9 @@ def returned_or_raised(result: DeploymentResult, failure: BaseException | None) 
         if isinstance(failure, BluegreenError):
             raise with_result(failure, result)
         raise with_result(DeploymentFailed(rec.reason or "stopped"), result)
+    if rec.state is State.SUCCEEDED and rec.cleanup_left is not None:
+        message, hint = cleanup_message(rec)
+        raise with_result(CleanupIncomplete(message, hint=hint), result)
     return result
 
 
@@ -94,6 +111,17 @@ def _as_failure(
     else:
         error = DeploymentFailed(message, hint=hint)
     return with_result(error, result)
+
+
+def final_weights(cloud: Cloud, rec: DeploymentRecord) -> dict[str, dict[str, int]]:
+    """Every production route's weights, read now (a route that cannot be read is left out)."""
+    weights: dict[str, dict[str, int]] = {}
+    for entry in rec.routes:
+        try:
+            weights[entry.arn] = dict(cloud.elb.route(entry.ref).weights)
+        except BluegreenError:
+            continue
+    return weights
 
 
 def with_result(error: BluegreenError, result: DeploymentResult) -> BluegreenError:

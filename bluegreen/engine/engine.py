@@ -5,8 +5,9 @@ Order of things in every state (the callback table):
 2. the state's action runs (idempotent: a resumed deployment runs it again);
 3. its hooks run; a failing hook of a fatal event rolls back (machine.FATAL_EVENTS);
 4. the next state is chosen; an exception in 2 or 3 moves to ROLLING_BACK (or STOPPED
-   before anything changed). Outcome hooks (`on_success`, `on_rollback`, `on_failure`)
-   and `finally` always run; their failures are logged, never raised.
+   before anything changed); once blue is being retired nothing rolls back (cleanup.py).
+   Outcome hooks (`on_success`, `on_rollback`, `on_failure`) and `finally` always run;
+   their failures are logged, never raised.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import structlog
 from bluegreen.clock import Clock
 from bluegreen.config import DeploymentConfig
 from bluegreen.engine.analysis import Analyst, mark_traffic
+from bluegreen.engine.cleanup import retire_blue
 from bluegreen.engine.green_targets import GreenTargets
 from bluegreen.engine.health_wait import HealthWait
-from bluegreen.engine.hook_context import hook_context
+from bluegreen.engine.hook_context import hook_context, outcome_hooks
 from bluegreen.engine.interrupts import Interrupted, InterruptFlag
 from bluegreen.engine.plan import Release, Resolved, resolve, stages_of
 from bluegreen.engine.promotion import accept
@@ -338,9 +340,9 @@ class Engine:
         self.topology.make_green_primary(rec)
         if self.config.gates.termination_wait:
             self.watcher.watch(rec, self.config.gates.termination_wait)
-        rec.blue_retiring = True
+        rec.blue_retiring = True  # from here on the release has succeeded: no way back
         self.store.save(rec)
-        self.topology.retire_blue(rec)
+        retire_blue(self, rec)  # a refusal is left in the record, never rolled back
         return State.SUCCEEDED
 
     def _roll_back(self, rec: DeploymentRecord) -> State:
@@ -369,22 +371,7 @@ class Engine:
             raise HookFailed(message)
 
     def _outcome_hooks(self, rec: DeploymentRecord) -> None:
-        event = {
-            State.SUCCEEDED: HookEvent.ON_SUCCESS,
-            State.ROLLED_BACK: HookEvent.ON_ROLLBACK,
-        }.get(rec.state, HookEvent.ON_FAILURE)
-        for each in (event, HookEvent.FINALLY):
-            specs = [s for s in self.hook_specs if s.event is each]
-            if specs:
-                for result in self.hooks.run_event(each, specs, hook_context(rec, each)):
-                    if not result.succeeded:
-                        log.warning(
-                            "hook_failed",
-                            hook=result.spec.name,
-                            hook_event=each.value,
-                            error=result.error,
-                            deployment_id=rec.id,
-                        )
+        outcome_hooks(self.hooks, self.hook_specs, rec)
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,12 +1,18 @@
 """What a hook is told about the deployment: one flat dictionary, the same for every hook
-kind (how each kind receives it is hooks/runner.py's business)."""
+kind (how each kind receives it is hooks/runner.py's business), and the outcome hooks a
+deployment that ended runs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bluegreen.machine import HookEvent
+import structlog
+
+from bluegreen.hooks.runner import HookRunner, HookSpec
+from bluegreen.machine import HookEvent, State
 from bluegreen.record import DeploymentRecord
+
+log = structlog.get_logger("bluegreen")
 
 
 def hook_context(rec: DeploymentRecord, event: HookEvent, **extra: Any) -> dict[str, Any]:
@@ -27,3 +33,27 @@ def hook_context(rec: DeploymentRecord, event: HookEvent, **extra: Any) -> dict[
         "reason": rec.reason,
         **extra,
     }
+
+
+def outcome_hooks(runner: HookRunner, hook_specs: list[HookSpec], rec: DeploymentRecord) -> None:
+    """The outcome's event, then `finally`; a failure is logged, never raised (it ended).
+    A success that could not retire blue says so (`cleanup_incomplete`): it is still a
+    success, so `on_success` runs."""
+    event = {
+        State.SUCCEEDED: HookEvent.ON_SUCCESS,
+        State.ROLLED_BACK: HookEvent.ON_ROLLBACK,
+    }.get(rec.state, HookEvent.ON_FAILURE)
+    extra = {"cleanup_incomplete": rec.cleanup_left.error} if rec.cleanup_left else {}
+    for each in (event, HookEvent.FINALLY):
+        specs = [s for s in hook_specs if s.event is each]
+        if not specs:
+            continue
+        for result in runner.run_event(each, specs, hook_context(rec, each, **extra)):
+            if not result.succeeded:
+                log.warning(
+                    "hook_failed",
+                    hook=result.spec.name,
+                    hook_event=each.value,
+                    error=result.error,
+                    deployment_id=rec.id,
+                )

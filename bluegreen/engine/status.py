@@ -1,6 +1,6 @@
 """What is true now, from AWS (and the record when there is one): the live colour, weights
 on every route, health per target group, task sets, the deployment in flight. A split with
-no deployment in flight is flagged."""
+no deployment in flight is flagged, and so is a success that could not retire blue."""
 
 from __future__ import annotations
 
@@ -77,6 +77,12 @@ def read_status(config: DeploymentConfig, cloud: Cloud, latest: DeploymentRecord
             "traffic is split or the listeners disagree, and no deployment is in flight: "
             "put every listener back on one colour (aws elbv2 modify-listener); "
             "`bluegreen rollback` needs a deployment record to act on"
+        )
+    if latest is not None and latest.cleanup_left is not None:
+        status.warnings.append(
+            f"{latest.id} succeeded, but blue could not be retired: "
+            f"{latest.cleanup_left.error}; retire it with `{latest.cleanup_left.command}`, "
+            "or fix that and run `bluegreen resume`"
         )
     if latest is not None:
         latest_analysis = latest.analysis[-1].model_dump() if latest.analysis else None

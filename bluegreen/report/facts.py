@@ -68,7 +68,8 @@ def facts_of(rec: DeploymentRecord) -> Facts:
         service=rec.service,
         cluster=rec.cluster,
         outcome=rec.outcome,
-        headline=OUTCOMES.get(rec.outcome, rec.outcome),
+        headline=OUTCOMES.get(rec.outcome, rec.outcome)
+        + (", clean-up incomplete: blue still runs" if rec.cleanup_left else ""),
         state=rec.state.value,
         reason=rec.reason,
         blue_version=rec.from_task_definition or "-",

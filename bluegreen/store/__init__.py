@@ -11,13 +11,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from bluegreen.errors import ConfigError
+import structlog
+
+from bluegreen.errors import BluegreenError, ConfigError
 from bluegreen.record import DeploymentRecord, Request
 from bluegreen.store.file import FileStore
 from bluegreen.store.holder import LockHolder
 
 if TYPE_CHECKING:
     from bluegreen.aws.s3 import S3Objects
+
+log = structlog.get_logger("bluegreen")
 
 
 class Lock(Protocol):
@@ -49,6 +53,19 @@ class Store(Protocol):
     def take_requests(self, service_key: str, deployment_id: str) -> list[Request]: ...
 
 
+def release_or_warn(lock: Lock) -> str | None:
+    """Release `lock`; never raises. What went wrong is logged and returned, for the
+    caller to add to what it reports: a lock that was not released must never hide or
+    change a deployment's outcome (the S3 lock lapses with its lease by itself)."""
+    try:
+        lock.release()
+    except (BluegreenError, OSError) as exc:
+        warning = str(exc)
+        log.warning("store.lock_not_released", error=warning)
+        return warning
+    return None
+
+
 def open_store(
     backend: str,
     base_dir: Path,
@@ -73,4 +90,4 @@ def open_store(
     )
 
 
-__all__ = ["FileStore", "Lock", "LockHolder", "Store", "open_store"]
+__all__ = ["FileStore", "Lock", "LockHolder", "Store", "open_store", "release_or_warn"]

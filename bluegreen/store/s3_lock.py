@@ -9,6 +9,8 @@ Rules:
   replaced with If-Match on the stale ETag, so of two breakers one wins — and the log names
   whom it was taken from. Machines' clocks must agree to well within the lease.
 - `release()` stops the renewal and deletes the lock with If-Match: never someone else's.
+  When the delete fails (LockNotReleased) the lock is no longer renewed: it lapses within
+  one lease.
 - The lock alone does not make two runners of one deployment safe: the records' ETags do
   (s3.py), so a runner whose lease lapsed and was taken over fails its next save.
 """
@@ -24,7 +26,7 @@ import structlog
 
 from bluegreen.aws.s3 import PreconditionFailed, S3Objects
 from bluegreen.clock import Clock
-from bluegreen.errors import LockHeldError
+from bluegreen.errors import AwsError, LockHeldError, LockNotReleased
 from bluegreen.store.holder import LockHolder, user_at_host, utc
 
 log = structlog.get_logger(__name__)
@@ -126,6 +128,14 @@ class S3Lock:
             self._objects.delete(self._key, self._etag)
         except PreconditionFailed:
             log.warning("store.lock_not_ours", lock=self._objects.url(self._key))
+        except AwsError as exc:  # no longer renewed: it lapses with its lease by itself
+            url = self._objects.url(self._key)
+            raise LockNotReleased(
+                f"the lock {url} could not be released: {exc.message}",
+                hint=f"it lapses by itself at {utc(self.lease.expires_at)}, when its lease "
+                f"ends, and the next deployment then takes it over; to clear it now: "
+                f"aws s3 rm {url}",
+            ) from exc
 
     def _renew_until_stopped(self) -> None:
         while not self._stop.wait(self._lease_seconds / 3) and self._renew():

@@ -22,7 +22,7 @@ import structlog
 from bluegreen.clock import Clock
 from bluegreen.errors import LockHeldError
 from bluegreen.record import DeploymentRecord
-from bluegreen.store import Lock, LockHolder, Store
+from bluegreen.store import Lock, LockHolder, Store, release_or_warn
 
 log = structlog.get_logger("bluegreen")
 
@@ -51,7 +51,7 @@ class TakeOver:
                 held = exc
             else:
                 if answered is not None and (answer := answered()) is not None:
-                    lock.release()  # its holder acted on the request, then let go
+                    release_or_warn(lock)  # its holder acted on the request, then let go
                     return answer
                 if lock.taken_from is not None:
                     self.notify(f"took the lock over from {lock.taken_from.describe()}")

@@ -76,6 +76,10 @@ class Topology(Protocol):
 
     def retire_blue(self, rec: DeploymentRecord) -> None: ...
 
+    def retire_blue_command(self, rec: DeploymentRecord) -> str:
+        """The AWS CLI command that retires blue by hand, when retire_blue could not."""
+        ...
+
     def restore_blue(self, rec: DeploymentRecord) -> None:
         """Rollback: blue is what ECS considers current again."""
         ...

@@ -11,6 +11,7 @@ Without the breaker on green's service, green's stopped tasks are counted by the
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +149,14 @@ class ServicePair:
     def retire_blue(self, rec: DeploymentRecord) -> None:
         self.ecs.update_service(self.cluster, rec.blue_service or "", desired_count=0)
         self.note(rec, f"retired blue: service {rec.blue_service} scaled to 0")
+
+    def retire_blue_command(self, rec: DeploymentRecord) -> str:
+        return shlex.join(
+            [
+                *("aws", "ecs", "update-service", "--cluster", self.cluster),
+                *("--service", rec.blue_service or "", "--desired-count", "0"),
+            ]
+        )
 
     def restore_blue(self, rec: DeploymentRecord) -> None:
         return None  # blue's service is not changed until it is retired

@@ -8,6 +8,7 @@ an earlier deployment carry no traffic and are deleted first.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -141,6 +142,14 @@ class TaskSets:
     def retire_blue(self, rec: DeploymentRecord) -> None:
         self.ecs.delete_task_set(self.cluster, self.service, rec.blue_task_set or "")
         self.note(rec, f"retired blue task set {rec.blue_task_set}")
+
+    def retire_blue_command(self, rec: DeploymentRecord) -> str:
+        return shlex.join(
+            [
+                *("aws", "ecs", "delete-task-set", "--cluster", self.cluster),
+                *("--service", self.service, "--task-set", rec.blue_task_set or "", "--force"),
+            ]
+        )
 
     def restore_blue(self, rec: DeploymentRecord) -> None:
         if rec.green_is_primary and rec.blue_task_set:

@@ -14,7 +14,13 @@ from structlog.testing import capture_logs
 from bluegreen.aws import connect_s3
 from bluegreen.aws.s3 import PreconditionFailed, S3Objects
 from bluegreen.clock import VirtualClock
-from bluegreen.errors import ConfigError, LockHeldError, MissingResourceError
+from bluegreen.errors import (
+    AwsError,
+    ConfigError,
+    LockHeldError,
+    LockNotReleased,
+    MissingResourceError,
+)
 from bluegreen.machine import State
 from bluegreen.record import Request
 from bluegreen.store import open_store
@@ -192,6 +198,35 @@ def test_a_lapsed_lease_is_broken_and_the_log_says_whose(
     # The old holder, back from the dead, must not delete the lock it no longer holds.
     crashed.release()
     assert "me@laptop pid 7" in (laptop.lock_holder(SERVICE) or "")
+
+
+def test_a_lock_whose_delete_is_refused_says_it_lapses_and_how_to_clear_it(
+    make_store: MakeStore, lease_clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_store("ci@runner pid 41", lease_seconds=30.0)
+    lock = store.acquire_lock(SERVICE, "bg-1")
+
+    def refused(key: str, etag: str | None = None) -> None:
+        raise AwsError("s3://bucket/key", "AccessDenied", "Access Denied")
+
+    monkeypatch.setattr(lock._objects, "delete", refused)
+    with pytest.raises(LockNotReleased) as raised:
+        lock.release()
+
+    message = str(raised.value)
+    assert "could not be released: AWS s3://bucket/key failed: AccessDenied" in message
+    assert "it lapses by itself at 2027-01-15 08:00:30Z" in message
+    assert f"aws s3 rm s3://{BUCKET}/" in message and message.rstrip().endswith("/lock")
+    assert warning_of(lock) is None  # released once: a second release does nothing
+    monkeypatch.undo()
+    lease_clock.advance(31.0)  # no longer renewed: the next deployment takes it over
+    assert make_store("me@laptop pid 7").acquire_lock(SERVICE, "bg-2").broke is not None
+
+
+def warning_of(lock: object) -> str | None:
+    from bluegreen.store import release_or_warn
+
+    return release_or_warn(lock)  # type: ignore[arg-type]
 
 
 def test_renewal_keeps_a_live_holders_lease(make_store: MakeStore) -> None:

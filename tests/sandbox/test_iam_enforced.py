@@ -21,7 +21,7 @@ from test_deploy import weights as read_weights
 
 from bluegreen import Deployer
 from bluegreen.config import merge_overrides, parse_config
-from bluegreen.errors import BluegreenError, HealthCheckFailed
+from bluegreen.errors import BluegreenError, CleanupIncomplete, HealthCheckFailed
 from bluegreen.iam.calls import Feature, actions_for
 from bluegreen.machine import State
 from bluegreen.sandbox import AppModel, Sandbox
@@ -174,9 +174,8 @@ FEATURES = {
 # ECS asks for the last two itself when it registers a task definition that names roles
 # and carries tags, as the removal tests' does.
 ACTIONS = [*actions_for(FEATURES), "ecs:TagResource", "iam:PassRole"]
-# Needed once blue no longer serves: without them the deployment's change to AWS is done
-# (green serves) and the command fails, naming the refused call, with exit 3 when blue's
-# task set cannot be retired (a person must act) — never a silent success.
+# Needed once all traffic is on green and blue is being retired: without them the release
+# has succeeded, and the command says so (the tests below), never a rollback.
 AT_THE_END = {"ecs:DeleteTaskSet", "s3:DeleteObject"}
 
 
@@ -202,7 +201,7 @@ def _arrange(
         _deployer(sandbox, config, folder).deploy(images={"web": f"{IMAGE}:1.5.0"})
 
 
-@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize("action", [a for a in ACTIONS if a not in AT_THE_END])
 def test_without_any_one_action_the_deploy_stops_on_access_denied(
     action: str,
     sandbox: Sandbox,
@@ -224,10 +223,106 @@ def test_without_any_one_action_the_deploy_stops_on_access_denied(
     said = f"{failed.value} {failed.value.hint}"
     assert "AccessDenied" in said
     assert action in said or action.startswith("s3:")  # S3 says "Access Denied", no more
-    if action in AT_THE_END:
-        assert weights(stack) == [(0, 100), (0, 100)]
-    else:
-        assert weights(stack) == before
+    assert weights(stack) == before
+
+
+def _user_without(
+    action: str,
+    sandbox: Sandbox,
+    stack: SandboxStack,
+    folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The configuration, and the printed policy; the user holds it without `action`."""
+    config = _config(stack)
+    policy = _deployer(sandbox, config, folder).iam_policy().to_dict()
+    assert action in {a for s in policy["Statement"] for a in s["Action"]}
+    _as_user(monkeypatch, create_user(_without(policy, action)))
+    return config, policy
+
+
+def test_without_delete_task_set_the_deploy_succeeds_with_the_clean_up_left_exit_3(
+    sandbox: Sandbox, stack: SandboxStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, policy = _user_without("ecs:DeleteTaskSet", sandbox, stack, tmp_path, monkeypatch)
+
+    with enforced(), pytest.raises(CleanupIncomplete) as left:
+        _deployer(sandbox, config, tmp_path).deploy(images={"web": f"{IMAGE}:2.0.0"})
+
+    assert left.value.exit_code == 3
+    assert left.value.result.state is State.SUCCEEDED  # type: ignore[attr-defined]
+    assert "ecs:DeleteTaskSet" in left.value.message
+    assert "nothing to roll back" not in str(left.value)
+    command = (
+        f"aws ecs delete-task-set --cluster {stack.cluster} --service {stack.service} "
+        f"--task-set {stack.blue_task_set_id} --force"
+    )
+    assert command in (left.value.hint or "")
+    assert weights(stack) == [(0, 100), (0, 100)]  # green serves: the release succeeded
+    assert stack.blue_task_set_id in _task_sets(stack)  # blue kept, with no traffic
+
+    # The permission granted, `bluegreen resume` finishes the clean-up.
+    _as_user(monkeypatch, create_user(policy, name="deployer-fixed"))
+    with enforced():
+        done = _deployer(sandbox, config, tmp_path).resume()
+    assert done.state is State.SUCCEEDED and done.exit_code == 0
+    assert stack.blue_task_set_id not in _task_sets(stack)
+    assert weights(stack) == [(0, 100), (0, 100)]
+
+
+def test_without_delete_object_the_deploy_succeeds_and_warns_that_the_lock_lapses(
+    sandbox: Sandbox, stack: SandboxStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, _ = _user_without("s3:DeleteObject", sandbox, stack, tmp_path, monkeypatch)
+
+    with enforced():
+        done = _deployer(sandbox, config, tmp_path).deploy(images={"web": f"{IMAGE}:2.0.0"})
+
+    assert done.outcome == "succeeded" and done.exit_code == 0
+    assert weights(stack) == [(0, 100), (0, 100)]
+    (warning,) = done.warnings
+    assert "could not be released" in warning and "AccessDenied" in warning
+    assert "lapses by itself" in warning and f"aws s3 rm s3://{BUCKET}/deployments/" in warning
+
+
+def test_a_service_pair_whose_blue_cannot_be_scaled_to_0_succeeds_with_the_clean_up_left(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = build_stack(sandbox, mode="service-pair")
+    config = stack.config(
+        strategy={"type": "canary", "percent": 10, "bake": "1m"}, health={"poll_interval": "10s"}
+    )
+    policy = _deployer(sandbox, config, tmp_path).iam_policy().to_dict()
+    for statement in policy["Statement"]:  # UpdateService on the green service only
+        if statement["Sid"] == "DriveServices":
+            (blue_arn,) = [r for r in statement["Resource"] if r.endswith(f"/{stack.blue_service}")]
+            statement["Resource"].remove(blue_arn)
+    policy["Statement"].append(
+        {"Effect": "Allow", "Action": ["ecs:DescribeServices"], "Resource": [blue_arn]}
+    )
+    _as_user(monkeypatch, create_user(policy))
+
+    with enforced(), pytest.raises(CleanupIncomplete) as left:
+        _deployer(sandbox, config, tmp_path).deploy(images={"web": f"{IMAGE}:2.0.0"})
+
+    assert left.value.result.state is State.SUCCEEDED  # type: ignore[attr-defined]
+    assert "ecs:UpdateService" in left.value.message
+    assert (
+        f"aws ecs update-service --cluster {stack.cluster} --service {stack.blue_service} "
+        "--desired-count 0"
+    ) in (left.value.hint or "")
+    assert weights(stack) == [(0, 100), (0, 100)]
+    with unenforced():
+        client = boto3.client("ecs", region_name=stack.region)
+        found = client.describe_services(cluster=stack.cluster, services=[blue_arn])
+    assert found["services"][0]["desiredCount"] > 0  # blue kept, with no traffic
+
+
+def _task_sets(stack: SandboxStack) -> list[str]:
+    with unenforced():
+        client = boto3.client("ecs", region_name=stack.region)
+        found = client.describe_services(cluster=stack.cluster, services=[stack.service])
+    return [ts["id"] for ts in found["services"][0]["taskSets"]]
 
 
 @pytest.mark.parametrize(
