@@ -247,7 +247,9 @@ def print_result(result: DeploymentResult, *, with_reason: bool = True) -> None:
         split = ", ".join(f"{short_arn(a)}={w}" for a, w in weights.items())
         out.print(f"  {short_arn(route)}: {split}", highlight=False)
     for warning in result.warnings:  # after it ended: they change neither outcome nor exit code
-        err.print(Text.assemble(("warning: ", "bold yellow"), warning), highlight=False)
+        _console_named("err").print(
+            Text.assemble(("warning: ", "bold yellow"), warning), highlight=False
+        )
 
 
 def short_arn(arn: str) -> str:
