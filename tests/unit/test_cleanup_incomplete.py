@@ -137,13 +137,19 @@ def test_a_transient_refusal_that_outlasts_the_rounds_leaves_the_clean_up(
     assert world.weights(HTTP) == {BLUE: 0, GREEN: 100}
 
 
-def test_resume_finishes_the_clean_up_once_it_is_allowed(
-    make_deployer: MakeDeployer, world: World
-) -> None:
+def _succeeded_with_blue_left(make_deployer: MakeDeployer, world: World) -> Deployer:
+    """A deployment that succeeded but could not retire blue: DeleteTaskSet is refused."""
     deployer = make_deployer()
     world.fail["DeleteTaskSet"] = denied("DeleteTaskSet")
     with pytest.raises(CleanupIncomplete):
         deployer.deploy(V2)
+    return deployer
+
+
+def test_resume_finishes_the_clean_up_once_it_is_allowed(
+    make_deployer: MakeDeployer, world: World
+) -> None:
+    deployer = _succeeded_with_blue_left(make_deployer, world)
     (warning,) = deployer.status().warnings  # `bluegreen status` says what is left
     assert "could not be retired" in warning and "aws ecs delete-task-set" in warning
     with pytest.raises(CleanupIncomplete):  # still refused: says so again, exit 3
@@ -165,10 +171,7 @@ def test_resume_finishes_the_clean_up_once_it_is_allowed(
 def test_the_next_deployment_retires_the_blue_that_was_left(
     make_deployer: MakeDeployer, world: World
 ) -> None:
-    deployer = make_deployer()
-    world.fail["DeleteTaskSet"] = denied("DeleteTaskSet")
-    with pytest.raises(CleanupIncomplete):
-        deployer.deploy(V2)
+    deployer = _succeeded_with_blue_left(make_deployer, world)
     del world.fail["DeleteTaskSet"]
 
     result = deployer.deploy(V3)  # the old blue sits on this deployment's green group
