@@ -180,6 +180,7 @@ class DeploymentRecord(BaseModel):
     test_route: RouteEntry | None = None
     test_route_weights: dict[str, int] | None = None  # as found
     test_route_moved: bool = False
+    test_url: str | None = None  # the test listener's address, for hooks (http_smoke.py)
     stages: list[StageEntry] = Field(default_factory=list)
     step: int = 0
     green_percent: int = 0

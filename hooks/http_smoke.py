@@ -12,12 +12,14 @@ What it does
     Point it at the test listener (the load balancer's DNS name and the test listener's
     port) at `post_test_traffic`: green then gets all of the test listener's traffic and
     none of production's, and a failing check rolls the deployment back before any
-    production weight moves. The hook's context does not name the load balancer, so the
-    URL is an argument. HTTP_PROXY/HTTPS_PROXY/NO_PROXY in the environment are honoured.
+    production weight moves. Give a path (/health) and the test listener's address comes
+    from the hook's context (`test_url`, set when the configuration has a test listener);
+    or give a whole URL. HTTP_PROXY/HTTPS_PROXY/NO_PROXY in the environment are honoured.
 
 What it needs
     URL                   the URL to request (http or https), e.g.
-                          http://my-alb-123.eu-west-1.elb.amazonaws.com:8080/health
+                          http://my-alb-123.eu-west-1.elb.amazonaws.com:8080/health,
+                          or a path (/health) on the context's test_url
     --expect-status N     the status every answer must have (default 200)
     --expect-body REGEX   a regular expression the body must contain (default: any body)
     --count N             how many requests must pass (default 1)
@@ -34,13 +36,13 @@ What it needs
 Exit codes
     0  every request passed
     1  a request failed its expectations (after its retries)
-    2  bad arguments (argparse), or an --header-env variable that is not set
+    2  bad arguments (argparse), an --header-env variable that is not set, or a path
+       with no test_url in the context
 
 Use it
     [[hooks]]
     event = "post_test_traffic"
-    command = ["python3", "hooks/http_smoke.py",
-               "http://my-alb-123.eu-west-1.elb.amazonaws.com:8080/health",
+    command = ["python3", "hooks/http_smoke.py", "/health",
                "--expect-body", "ok", "--count", "5"]
     timeout = "2m"
 """
@@ -131,7 +133,9 @@ def positive(kind: Callable[[str], float], minimum: float) -> Callable[[str], fl
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="HTTP smoke test for a bluegreen hook.")
-    parser.add_argument("url", help="the URL to GET, e.g. http://<lb dns>:<test port>/health")
+    parser.add_argument(
+        "url", help="the URL to GET (http://<lb dns>:<test port>/health), or a path on test_url"
+    )
     parser.add_argument("--expect-status", type=int, default=200)
     parser.add_argument("--expect-body", help="a regular expression the body must contain")
     parser.add_argument("--count", type=positive(int, 1), default=1)
@@ -141,8 +145,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--header", action="append", default=[], help='"Name: value"')
     parser.add_argument("--header-env", action="append", default=[], help="Name=ENV_VAR")
     args = parser.parse_args(argv)
-    if not re.match(r"https?://[^/]", args.url, re.IGNORECASE):
-        parser.error(f"URL must start with http:// or https:// and name a host: {args.url!r}")
+    if not args.url.startswith("/") and not re.match(r"https?://[^/]", args.url, re.IGNORECASE):
+        parser.error(
+            f"URL must be a path (/health) or start with http:// or https:// and name a host: "
+            f"{args.url!r}"
+        )
     if args.expect_body:
         try:
             re.compile(args.expect_body)
@@ -172,6 +179,16 @@ def request_headers(args: argparse.Namespace) -> dict[str, str] | str:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     context = read_context()
+    if args.url.startswith("/"):
+        test_url = context.get("test_url")
+        if not isinstance(test_url, str) or not test_url:
+            print(
+                f"http_smoke: {args.url} is a path, and the context has no test_url (the "
+                "configuration has no [test_listener]): give the whole URL",
+                file=sys.stderr,
+            )
+            return 2
+        args.url = test_url.rstrip("/") + args.url
     headers = request_headers(args)
     if isinstance(headers, str):
         print(f"http_smoke: {headers}", file=sys.stderr)

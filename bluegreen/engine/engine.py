@@ -206,6 +206,7 @@ class Engine:
         if resolved.test_route:
             rec.test_route = RouteEntry.of(resolved.test_route.ref)
             rec.test_route_weights = dict(resolved.test_route.weights)
+            rec.test_url = resolved.test_url
         rec.stages = [StageEntry.of(s) for s in stages_of(self.config, resolved)]
         self.topology.fill(rec, resolved.fleet)
         rec.from_task_definition = resolved.fleet.task_definition

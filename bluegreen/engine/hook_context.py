@@ -31,6 +31,8 @@ def hook_context(rec: DeploymentRecord, event: HookEvent, **extra: Any) -> dict[
         "green_weight": rec.green_percent,
         "from_weight": rec.green_percent,
         "reason": rec.reason,
+        # Only with a test listener: where green answers before production moves.
+        **({"test_url": rec.test_url} if rec.test_url else {}),
         **extra,
     }
 

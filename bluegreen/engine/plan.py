@@ -63,6 +63,19 @@ class Resolved:
     load_balancers: tuple[LoadBalancer, ...] = ()
 
     @property
+    def test_url(self) -> str | None:
+        """The test listener's address (scheme, the load balancer's DNS name, port), or None
+        without a test listener or a DNS name."""
+        route = self.test_route
+        balancer = next(
+            (lb for lb in self.load_balancers if route and lb.arn == route.load_balancer_arn),
+            None,
+        )
+        if route is None or balancer is None or not balancer.dns_name:
+            return None
+        return listener_url(route.protocol, balancer.dns_name, route.port)
+
+    @property
     def on_network_load_balancer(self) -> bool:
         return any(lb.type == "network" for lb in self.load_balancers)
 
@@ -328,16 +341,8 @@ def _release_detail(resolved: Resolved, release: Release) -> str:
 
 def _smoke_steps(config: DeploymentConfig, resolved: Resolved) -> list[PlanStep]:
     """The smoke checks, with the test listener's address when they go through it."""
-    base = None
-    route = resolved.test_route
-    balancer = next(
-        (lb for lb in resolved.load_balancers if route and lb.arn == route.load_balancer_arn),
-        None,
-    )
-    if route and balancer and balancer.dns_name:
-        base = listener_url(route.protocol, balancer.dns_name, route.port)
     checks = config.analysis.http if config.analysis else []
-    return [PlanStep("smoke check", describe_http_check(c, base)) for c in checks]
+    return [PlanStep("smoke check", describe_http_check(c, resolved.test_url)) for c in checks]
 
 
 def _hook_steps(config: DeploymentConfig, event: str) -> list[PlanStep]:

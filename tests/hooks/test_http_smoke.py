@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import socket
 
-from hook_programs import Run
+from hook_programs import Run, context
 from webhook_receiver import Answer, Receiver
+
+from bluegreen.machine import HookEvent, State
 
 FAST = ("--interval", "0")
 
@@ -98,3 +100,16 @@ def test_bad_arguments_exit_2_without_a_traceback(run_hook: Run, receiver: Recei
         assert ran.code == 2, args
         assert "Traceback" not in ran.output and ran.stderr.strip(), args
     assert receiver.received == []
+
+
+def test_a_path_goes_to_the_contexts_test_url_and_without_one_exits_2(
+    run_hook: Run, receiver: Receiver
+) -> None:
+    receiver.answer(Answer(200, "ok"))
+    ctx = {**context(HookEvent.POST_TEST_TRAFFIC, State.TEST_TRAFFIC), "test_url": receiver.url}
+    ran = run_hook("http_smoke.py", "/health", *FAST, ctx=ctx)
+    assert ran.code == 0, ran.output
+    assert [(r.method, r.path) for r in receiver.received] == [("GET", "/health")]
+
+    alone = run_hook("http_smoke.py", "/health", *FAST)  # no test listener: no test_url
+    assert alone.code == 2 and "has no test_url" in alone.stderr

@@ -29,8 +29,8 @@ def stack(sandbox: Sandbox) -> SandboxStack:
     return build_stack(sandbox, test_listener=True)
 
 
-def smoke_hook(stack: SandboxStack, pattern: str) -> dict[str, Any]:
-    url = f"http://{dns_name(stack)}:8080/version"
+def smoke_hook(stack: SandboxStack, pattern: str, url: str | None = None) -> dict[str, Any]:
+    url = url or f"http://{dns_name(stack)}:8080/version"
     return {
         "event": "post_test_traffic",
         "command": [sys.executable, str(HTTP_SMOKE), url, "--expect-body", pattern,
@@ -54,6 +54,20 @@ def test_green_answering_as_expected_goes_through(
     assert result.outcome == "succeeded"
     logged = capfd.readouterr().out  # the hook's output, logged line by line
     assert "PASS request 2/2: GET http://web-" in logged
+
+
+def test_a_path_is_requested_on_the_test_listener_the_context_names(
+    make: Any, stack: SandboxStack, lb_proxy: LoadBalancerProxy, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The hook context's test_url: the test listener's scheme, DNS name and port."""
+    deployer = make(hooks=[smoke_hook(stack, r"served by .*demo-web:2\.0\.0", url="/version")])
+
+    result = deployer.deploy({"web": V2})
+
+    assert result.outcome == "succeeded"
+    assert result.record.test_url == f"http://{dns_name(stack)}:8080"
+    logged = capfd.readouterr().out
+    assert f"PASS request 2/2: GET http://{dns_name(stack)}:8080/version" in logged
 
 
 def test_a_failing_expectation_rolls_back_before_production_moves(
