@@ -85,7 +85,7 @@ class Engine:
         self.health_wait = HealthWait(
             config, cloud.elb, self.topology, self.watcher, clock, self.event, self.green_targets
         )
-        self.smoke = SmokeChecks(config, cloud, clock, self.event, self.interrupts.check)
+        self.smoke = SmokeChecks(config, clock, self.event, self.interrupts.check)
         self.detach_at_pause = False
         self._failure: BaseException | None = None
         self._handlers: dict[State, Callable[[DeploymentRecord], State | None]] = {

@@ -5,8 +5,9 @@ Rules:
   once the test listener routes to green (before the post_test_traffic hooks), or, with
   no test listener, at the end of WAITING_HEALTHY (after the post_provision hooks). A
   resumed deployment that re-enters the state runs them again, from a clean slate.
-- A check with a `path` goes to the test listener: its load balancer's DNS name, the
-  listener's port and protocol (read from AWS, once per run); one with a `url` goes there.
+- A check with a `path` goes to the test listener: `rec.test_url`, its load balancer's DNS
+  name and the listener's port and protocol, read once at preflight (the hooks get the
+  same address); one with a `url` goes there.
 - Checks run in the order configured; the first that fails raises SmokeCheckFailed,
   naming it, so the engine rolls back. Each verdict is kept in the record and told as
   an event; header values never appear in either.
@@ -23,9 +24,8 @@ from bluegreen.clock import Clock
 from bluegreen.config import DeploymentConfig
 from bluegreen.engine.watch import check_deadline
 from bluegreen.errors import SmokeCheckFailed
-from bluegreen.ports import Cloud
 from bluegreen.record import DeploymentRecord, SmokeEntry
-from bluegreen.smoke import Fetch, listener_url, request, run_check
+from bluegreen.smoke import Fetch, request, run_check
 
 Note = Callable[[DeploymentRecord, str], None]
 
@@ -34,7 +34,6 @@ class SmokeChecks:
     def __init__(
         self,
         config: DeploymentConfig,
-        cloud: Cloud,
         clock: Clock,
         note: Note,
         before_each: Callable[[], None],
@@ -42,7 +41,6 @@ class SmokeChecks:
     ) -> None:
         self.checks = config.analysis.http if config.analysis else []
         self.timeout = config.timeout
-        self.cloud = cloud
         self.clock = clock
         self._note = note
         self._before_each = before_each
@@ -73,11 +71,10 @@ class SmokeChecks:
     def _test_listener_url(self, rec: DeploymentRecord) -> str | None:
         if rec.test_route is None or not any(c.through_test_listener for c in self.checks):
             return None
-        route = self.cloud.elb.route(rec.test_route.ref)
-        balancer = self.cloud.elb.load_balancer(route.load_balancer_arn or "")
-        if not balancer.dns_name:
+        if not rec.test_url:
             raise SmokeCheckFailed(
-                f"smoke checks: load balancer {balancer.name} has no DNS name to send them to",
+                f"smoke checks: the load balancer of test listener {rec.test_route.arn} has no "
+                "DNS name to send them to",
                 hint="give each [[analysis.http]] check a url",
             )
-        return listener_url(route.protocol, balancer.dns_name, route.port)
+        return rec.test_url

@@ -249,3 +249,19 @@ def test_a_long_series_of_requests_cannot_outlast_the_deployments_timeout(
     assert production_writes(world) == []
     rec = record(deployer)
     assert rec.state is State.ROLLED_BACK and rec.failed_in is State.TEST_TRAFFIC
+
+
+def test_a_test_listener_without_a_dns_name_fails_the_checks_before_production_moves(
+    make_deployer: MakeDeployer, world: World
+) -> None:
+    """The address comes from the record's test_url, read once at preflight: none when the
+    load balancer has no DNS name, which is said, and rolled back."""
+    world.dns_name = None
+    deployer = make_deployer(test_listener=TEST_LISTENER, analysis=smoke({"path": "/health"}))
+
+    with pytest.raises(SmokeCheckFailed, match="test listener arn:listener/test has no DNS name"):
+        deployer.deploy(V2)
+
+    assert record(deployer).test_url is None
+    assert record(deployer).state is State.ROLLED_BACK
+    assert production_writes(world) == []
