@@ -53,7 +53,7 @@ def unconfigured_route(route: Route, where: str, groups: Mapping[str, str]) -> t
     that the configuration does not name: the deployment would not move it, and retiring
     the old colour would leave it sending traffic to a target group with no target."""
     named = ", ".join(f"{groups[a]} at weight {w}" for a, w in route.weights.items() if a in groups)
-    key = "rule" if route.ref.kind is RouteKind.RULE else "arn"
+    key = config_key(route)
     command = "modify-rule --rule-arn" if key == "rule" else "modify-listener --listener-arn"
     return (
         f"{where} forwards to {named}, but it is neither in [[listeners]] nor the "
@@ -63,6 +63,12 @@ def unconfigured_route(route: Route, where: str, groups: Mapping[str, str]) -> t
         f'[[listeners]]\n{key} = "{route.ref.arn}"\n'
         f"or point it at another target group (aws elbv2 {command} {route.ref.arn} …)",
     )
+
+
+def config_key(route: Route) -> str:
+    """The key that names `route` in bluegreen.toml's [[listeners]] or [test_listener]:
+    `arn` for a listener's default action, `rule` for a listener rule."""
+    return "rule" if route.ref.kind is RouteKind.RULE else "arn"
 
 
 def route_label(route: Route, load_balancer: str) -> str:

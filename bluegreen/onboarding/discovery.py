@@ -19,13 +19,13 @@ from bluegreen.model import (
     LoadBalancer,
     LoadBalancerBinding,
     Route,
-    RouteKind,
     Service,
     TargetGroup,
 )
 from bluegreen.onboarding.init_config import default_green_name, green_like_name, short_name
 from bluegreen.ports import Cloud
 from bluegreen.refusals import (
+    config_key,
     controller_refusal,
     gateway_refusal,
     load_balancer_name,
@@ -211,7 +211,7 @@ def _other_routes(
     testing = [r for r in left if names.keys() <= r.weights.keys() and len(names) == 2]
     if len(left) == 1 and testing:
         (route,) = testing
-        key = "rule" if route.ref.kind is RouteKind.RULE else "arn"
+        key = config_key(route)
         return [
             f"{_label(route, labels)} forwards to {_weights(route, names)} and is not a "
             "production route: if it is your test listener, add to bluegreen.toml "

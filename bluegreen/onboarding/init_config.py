@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bluegreen import refusals
-from bluegreen.model import LoadBalancer, Route, RouteKind, TargetGroup
+from bluegreen.model import LoadBalancer, Route, TargetGroup
 from bluegreen.onboarding.toml_writer import to_toml
 
 DEFAULT_HEALTH_TIMEOUT = 900  # seconds: [health] timeout's default, "15m"
@@ -68,8 +68,8 @@ def render_config(
         "# shifted at every step (`arn` = a listener's default action, `rule` = one rule).",
     ]
     for route, label in routes:
-        key = "arn" if route.ref.kind is RouteKind.LISTENER else "rule"
-        parts += [f"# {label}", to_toml({"listeners": [{key: route.ref.arn}]})]
+        listener = {refusals.config_key(route): route.ref.arn}
+        parts += [f"# {label}", to_toml({"listeners": [listener]})]
     parts += [
         "# Optional: a listener routed 100% to green for smoke tests before production moves.",
         "# [test_listener]",
