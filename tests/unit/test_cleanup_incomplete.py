@@ -16,12 +16,10 @@ from typing import Any
 import pytest
 import recording_hooks
 import typer
-from conftest import BASE
-from fakes import BLUE, GREEN, HTTP, HTTPS, FakeCloud, World
+from fakes import BLUE, GREEN, HTTP, HTTPS, World
 
 from bluegreen.cli import shared as cli
 from bluegreen.clock import VirtualClock
-from bluegreen.config import parse_config
 from bluegreen.deployer import Deployer, DeploymentResult
 from bluegreen.engine.rollback import ROUNDS
 from bluegreen.errors import AwsError, CleanupIncomplete, HealthCheckFailed, LockNotReleased
@@ -219,11 +217,13 @@ class KeptLockStore(FileStore):
 
 
 @pytest.fixture
-def kept_lock(tmp_path: Path, clock: VirtualClock, world: World) -> Callable[..., Deployer]:
+def kept_lock(tmp_path: Path, make_deployer: MakeDeployer) -> Callable[..., Deployer]:
+    """make_deployer's deployers, on a store whose lock cannot be released."""
+
     def make(**overrides: Any) -> Deployer:
-        config = parse_config(BASE, source=tmp_path / "bluegreen.toml", overrides=overrides)
-        store = KeptLockStore(tmp_path / ".bluegreen")
-        return Deployer(config, cloud=FakeCloud(world), clock=clock, store=store)
+        deployer = make_deployer(**overrides)
+        deployer.store = KeptLockStore(tmp_path / ".bluegreen")
+        return deployer
 
     return make
 
