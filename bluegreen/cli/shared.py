@@ -233,6 +233,15 @@ def print_error(message: str) -> None:
     err.print(Text.assemble(("error: ", "bold red"), message), highlight=False, soft_wrap=True)
 
 
+def print_warning(message: str) -> None:
+    """`warning: <message>` on stderr, the message as it is: something went wrong that
+    changes neither the outcome nor the exit code."""
+    from rich.text import Text
+
+    err = _console_named("err")
+    err.print(Text.assemble(("warning: ", "bold yellow"), message), highlight=False)
+
+
 def print_result(result: DeploymentResult, *, with_reason: bool = True) -> None:
     from rich.text import Text
 
@@ -247,9 +256,7 @@ def print_result(result: DeploymentResult, *, with_reason: bool = True) -> None:
         split = ", ".join(f"{short_arn(a)}={w}" for a, w in weights.items())
         out.print(f"  {short_arn(route)}: {split}", highlight=False)
     for warning in result.warnings:  # after it ended: they change neither outcome nor exit code
-        _console_named("err").print(
-            Text.assemble(("warning: ", "bold yellow"), warning), highlight=False
-        )
+        print_warning(warning)
 
 
 def short_arn(arn: str) -> str:

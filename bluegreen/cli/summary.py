@@ -49,8 +49,4 @@ def _append(path: str, result: Any) -> None:
         with open(path, "a", encoding="utf-8") as summary:
             summary.write("\n" + render(record, "markdown"))  # a paragraph of its own
     except OSError as exc:
-        shared.err.print(
-            f"warning: could not append the report to ${ENV_VAR} ({path}): {exc}",
-            markup=False,
-            highlight=False,
-        )
+        shared.print_warning(f"could not append the report to ${ENV_VAR} ({path}): {exc}")
