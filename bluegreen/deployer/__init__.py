@@ -36,7 +36,7 @@ from bluegreen.deployer.result import (
 )
 from bluegreen.engine.cleanup import retire_blue
 from bluegreen.engine.engine import Engine, EventSink
-from bluegreen.engine.plan import Plan, Release, build_plan, resolve
+from bluegreen.engine.plan import NewVersion, Plan, build_plan, resolve
 from bluegreen.engine.promotion import skipped_message
 from bluegreen.engine.reads import once
 from bluegreen.engine.status import Status, read_status
@@ -133,14 +133,14 @@ class Deployer:
         *,
         skip_analysis: bool = False,
     ) -> Plan:
-        release = Release(images=dict(images or {}), task_definition=task_definition)
-        release.check()
+        version = NewVersion(images=dict(images or {}), task_definition=task_definition)
+        version.check()
         self._refuse_if_in_flight()
         reads = once(self.cloud)  # the checks and resolve() share one read of each thing
         now = self.clock.now()
         run_checks(self.config, reads, now, analysis=not skip_analysis).raise_for_failures()
         resolved = resolve(self.config, reads, analysis=not skip_analysis)
-        return build_plan(self.config, resolved, release, skip_analysis=skip_analysis)
+        return build_plan(self.config, resolved, version, skip_analysis=skip_analysis)
 
     def deploy(
         self,
@@ -153,8 +153,8 @@ class Deployer:
     ) -> DeploymentResult:
         """`skip_analysis`: no metric analysis in this deployment (recorded with who asked);
         health gates and alarms are still watched."""
-        release = Release(images=dict(images or {}), task_definition=task_definition)
-        release.check()
+        version = NewVersion(images=dict(images or {}), task_definition=task_definition)
+        version.check()
         now = self.clock.now()
         rec = DeploymentRecord(
             id=new_deployment_id(now),
@@ -170,12 +170,12 @@ class Deployer:
         lock = self.store.acquire_lock(rec.service_key, rec.id)
         try:
             self._refuse_if_in_flight()
-            rec.note(now, f"deploying {release.describe()}")
+            rec.note(now, f"deploying {version.describe()}")
             self.store.save(rec)
             engine = self._engine(on_event, detach_at_pause)
             if rec.skip_analysis:
                 engine.event(rec, skipped_message(rec, self.config))
-            engine.run(rec, release)
+            engine.run(rec, version)
         finally:
             kept = release_or_warn(lock)  # never hides nor changes how the deployment ended
         return self._finish(engine, rec, kept)

@@ -25,7 +25,7 @@ from bluegreen.engine.green_targets import GreenTargets
 from bluegreen.engine.health_wait import HealthWait
 from bluegreen.engine.hook_context import hook_context, outcome_hooks
 from bluegreen.engine.interrupts import Interrupted, InterruptFlag
-from bluegreen.engine.plan import Release, Resolved, resolve, stages_of
+from bluegreen.engine.plan import NewVersion, Resolved, resolve, stages_of
 from bluegreen.engine.promotion import accept
 from bluegreen.engine.reads import once
 from bluegreen.engine.rollback import RollBack
@@ -103,9 +103,9 @@ class Engine:
 
     # ------------------------------------------------------------------ driving
 
-    def run(self, rec: DeploymentRecord, release: Release | None = None) -> DeploymentRecord:
+    def run(self, rec: DeploymentRecord, version: NewVersion | None = None) -> DeploymentRecord:
         """Drive `rec` until it ends or detaches at a pause. The caller holds the lock."""
-        self._release = release or Release(
+        self._version = version or NewVersion(
             images=dict(rec.images), task_definition=rec.task_definition_source
         )
         self._failure = None
@@ -193,7 +193,7 @@ class Engine:
         self._fill_from(rec, resolved)
         blue = reads.elb.target_health(resolved.blue.arn)  # the timeline starts as found
         observe(rec, self.clock.now(), routes=resolved.routes, test=resolved.test_route, blue=blue)
-        self._check_release(rec, resolved, reads)
+        self._check_version(rec, resolved, reads)
         self.store.save(rec)
         self.event(rec, f"blue is {resolved.blue.name}, green is {resolved.green.name}")
         self._hooks(rec, HookEvent.PRE_PROVISION, stop_only=True)
@@ -213,10 +213,10 @@ class Engine:
         rec.container, rec.container_port = resolved.container, resolved.container_port
         rec.desired_count = resolved.fleet.desired_count
 
-    def _check_release(self, rec: DeploymentRecord, resolved: Resolved, reads: Cloud) -> None:
+    def _check_version(self, rec: DeploymentRecord, resolved: Resolved, reads: Cloud) -> None:
         """Everything about the new version that can be wrong is found before any change."""
-        source = self._release.task_definition
-        rec.images = dict(self._release.images)
+        source = self._version.task_definition
+        rec.images = dict(self._version.images)
         rec.task_definition_source = source
         if source and is_task_definition_arn(source):
             rec.to_task_definition = reads.ecs.task_definition(source).arn

@@ -28,7 +28,7 @@ from bluegreen.topology import Fleet, Topology, topology_for
 
 
 @dataclass(frozen=True)
-class Release:
+class NewVersion:
     """What to deploy: new images for the running task definition, or a whole one."""
 
     images: dict[str, str] = field(default_factory=dict)
@@ -254,7 +254,11 @@ def stages_of(config: DeploymentConfig, resolved: Resolved) -> list[Stage]:
 
 
 def build_plan(
-    config: DeploymentConfig, resolved: Resolved, release: Release, *, skip_analysis: bool = False
+    config: DeploymentConfig,
+    resolved: Resolved,
+    version: NewVersion,
+    *,
+    skip_analysis: bool = False,
 ) -> Plan:
     topology = resolved.topology
     fleet = resolved.fleet
@@ -262,7 +266,7 @@ def build_plan(
     blue, green = resolved.blue.name, resolved.green.name
     steps = [PlanStep("preflight", f"{blue} is live (blue); {green} is idle (green)")]
     steps += _hook_steps(config, "pre_provision")
-    steps.append(PlanStep("register task definition", _release_detail(resolved, release)))
+    steps.append(PlanStep("register task definition", _version_detail(resolved, version)))
     steps += [PlanStep(*s) for s in topology.plan_provision(fleet, resolved.green)]
     steps.append(
         PlanStep(
@@ -297,7 +301,7 @@ def build_plan(
         blue,
         green,
         fleet.task_definition,
-        release.describe(),
+        version.describe(),
         stages,
         tuple(steps),
         minimum + config.gates.termination_wait,
@@ -331,12 +335,12 @@ def _shift_steps(resolved: Resolved, stages: tuple[Stage, ...]) -> list[PlanStep
     return steps
 
 
-def _release_detail(resolved: Resolved, release: Release) -> str:
-    if release.task_definition and is_task_definition_arn(release.task_definition):
-        return f"use {release.task_definition} as is"
-    if release.task_definition:
-        return f"from file {Path(release.task_definition)}"
-    return f"copy of {resolved.fleet.task_definition} with {release.describe()}"
+def _version_detail(resolved: Resolved, version: NewVersion) -> str:
+    if version.task_definition and is_task_definition_arn(version.task_definition):
+        return f"use {version.task_definition} as is"
+    if version.task_definition:
+        return f"from file {Path(version.task_definition)}"
+    return f"copy of {resolved.fleet.task_definition} with {version.describe()}"
 
 
 def _smoke_steps(config: DeploymentConfig, resolved: Resolved) -> list[PlanStep]:
