@@ -18,14 +18,25 @@ from bluegreen import errors
 if TYPE_CHECKING:
     from bluegreen.config import DeploymentConfig, load_config
     from bluegreen.deployer import Deployer, DeploymentResult
+    from bluegreen.release import Release, ReleaseResult
 
-__all__ = ["Deployer", "DeploymentConfig", "DeploymentResult", "errors", "load_config"]
+__all__ = [
+    "Deployer",
+    "DeploymentConfig",
+    "DeploymentResult",
+    "Release",
+    "ReleaseResult",
+    "errors",
+    "load_config",
+]
 __version__ = "0.1.0"
 
 # Each public name and the module that defines it.
 _LAZY = {
     "Deployer": "bluegreen.deployer",
     "DeploymentResult": "bluegreen.deployer",
+    "Release": "bluegreen.release",
+    "ReleaseResult": "bluegreen.release",
     "DeploymentConfig": "bluegreen.config",
     "load_config": "bluegreen.config",
 }

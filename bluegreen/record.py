@@ -216,6 +216,7 @@ class DeploymentRecord(BaseModel):
     failed_in: State | None = None  # the state a rollback started from
     # Who acted, for the report: a CI login ($GITHUB_ACTOR, $GITLAB_USER_LOGIN) or user@host
     started_by: str = ""
+    release_id: str | None = None  # the release it is part of (bluegreen/release_record.py)
     rollback_by: str | None = None  # who asked for the rollback; None: the tool decided
     events: list[Event] = Field(default_factory=list)
     timeline: list[Sample] = Field(default_factory=list)  # bounded: bluegreen/timeline.py
@@ -278,6 +279,7 @@ class DeploymentRecord(BaseModel):
         """The `--output json` document and the API result's view."""
         return {
             "deployment_id": self.id,
+            "release_id": self.release_id,
             "service": self.service,
             "cluster": self.cluster,
             "state": self.state.value,

@@ -32,10 +32,10 @@ def load_config(
     path: str | Path = "bluegreen.toml", overrides: Mapping[str, Any] | None = None
 ) -> DeploymentConfig:
     path = Path(path)
-    return parse_config(_read_toml(path), source=path, overrides=overrides)
+    return parse_config(read_toml(path), source=path, overrides=overrides)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     """The file as TOML; every way it can fail to be read or parsed is a ConfigError."""
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
@@ -79,7 +79,7 @@ def parse_config(
     try:
         config = DeploymentConfig.model_validate({**merged, "source": source})
     except ValidationError as exc:
-        raise ConfigError(_describe(source, exc, merged)) from None
+        raise ConfigError(describe_invalid(source, exc, merged)) from None
     _take_signing_secrets(source, config, os.environ if environ is None else environ)
     return config
 
@@ -154,13 +154,18 @@ def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]
     return base
 
 
-def _describe(source: Path, exc: ValidationError, data: Mapping[str, Any]) -> str:
+def describe_invalid(
+    source: Path,
+    exc: ValidationError,
+    data: Mapping[str, Any],
+    root: type[BaseModel] = DeploymentConfig,
+) -> str:
     lines = []
     for error in exc.errors():
         location = ".".join(str(part) for part in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            message = f"unknown key{_allowed_keys(error['loc'])}"
+            message = f"unknown key{_allowed_keys(error['loc'], root)}"
         elif error["type"] == "missing":
             message = "required key is missing"
         elif "input" in error and not isinstance(error["input"], dict | list):
@@ -175,8 +180,8 @@ def _shown(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
 
 
-def _allowed_keys(loc: tuple[int | str, ...]) -> str:
-    model: type[BaseModel] | None = DeploymentConfig
+def _allowed_keys(loc: tuple[int | str, ...], root: type[BaseModel] = DeploymentConfig) -> str:
+    model: type[BaseModel] | None = root
     for part in loc[:-1]:
         if isinstance(part, int) or model is None:
             continue

@@ -30,9 +30,9 @@ from bluegreen.deployer.records import (
 )
 from bluegreen.deployer.result import (
     DeploymentResult,
+    answer_to,
     final_weights,
     returned_or_raised,
-    with_result,
 )
 from bluegreen.engine.cleanup import retire_blue
 from bluegreen.engine.engine import Engine, EventSink
@@ -43,7 +43,6 @@ from bluegreen.engine.status import Status, read_status
 from bluegreen.engine.taskdef import is_task_definition_arn
 from bluegreen.errors import (
     DeploymentFailed,
-    RollbackFailed,
     UsageError,
 )
 from bluegreen.hooks.runner import HookRunner
@@ -155,8 +154,24 @@ class Deployer:
         health gates and alarms are still watched."""
         version = NewVersion(images=dict(images or {}), task_definition=task_definition)
         version.check()
+        rec = self.new_record(skip_analysis=skip_analysis)
+        lock = self.store.acquire_lock(rec.service_key, rec.id)
+        try:
+            self._refuse_if_in_flight()
+            rec.note(rec.created_at, f"deploying {version.describe()}")
+            self.store.save(rec)
+            engine = self.engine(on_event, detach_at_pause)
+            if rec.skip_analysis:
+                engine.event(rec, skipped_message(rec, self.config))
+            engine.run(rec, version)
+        finally:
+            kept = release_or_warn(lock)  # never hides nor changes how the deployment ended
+        return self._finish(engine, rec, kept)
+
+    def new_record(self, *, skip_analysis: bool = False) -> DeploymentRecord:
+        """A new deployment of this service, not yet saved (PENDING)."""
         now = self.clock.now()
-        rec = DeploymentRecord(
+        return DeploymentRecord(
             id=new_deployment_id(now),
             service_key=self.config.service_key,
             cluster=self.config.service.cluster,
@@ -167,18 +182,6 @@ class Deployer:
             skip_analysis=self._skip("deploy") if skip_analysis else None,
             started_by=actor(),
         )
-        lock = self.store.acquire_lock(rec.service_key, rec.id)
-        try:
-            self._refuse_if_in_flight()
-            rec.note(now, f"deploying {version.describe()}")
-            self.store.save(rec)
-            engine = self._engine(on_event, detach_at_pause)
-            if rec.skip_analysis:
-                engine.event(rec, skipped_message(rec, self.config))
-            engine.run(rec, version)
-        finally:
-            kept = release_or_warn(lock)  # never hides nor changes how the deployment ended
-        return self._finish(engine, rec, kept)
 
     def verify(self) -> Report:
         """Every preflight check (`bluegreen verify`); reads only. `Report.ok` is False when
@@ -271,7 +274,7 @@ class Deployer:
 
     # ------------------------------------------------------------------ internals
 
-    def _engine(self, on_event: EventSink | None, detach_at_pause: bool) -> Engine:
+    def engine(self, on_event: EventSink | None, detach_at_pause: bool) -> Engine:
         hooks = HookRunner(Redactor(), functions=self._functions_or_none(), clock=self.clock)
         engine = Engine(
             self.config,
@@ -304,7 +307,7 @@ class Deployer:
             rec = self.store.load(rec.service_key, rec.id)
             if rec.state is not State.FAILED:  # someone else's retry got there first
                 raise UsageError(f"{rec.id} is {rec.state.value} now: no rollback to retry")
-            engine = self._engine(on_event, False)
+            engine = self.engine(on_event, False)
             again = f"rollback tried again by {request.by}: {request.reason}"
             rec.move_to(State.ROLLING_BACK, self.clock.now(), again)
             self.store.save(rec)
@@ -321,7 +324,7 @@ class Deployer:
         lock = self.store.acquire_lock(rec.service_key, rec.id)
         try:
             rec = self.store.load(rec.service_key, rec.id)
-            engine = self._engine(on_event, False)
+            engine = self.engine(on_event, False)
             if rec.cleanup_left is not None:  # else someone else finished it first
                 retire_blue(engine, rec)
         finally:
@@ -344,7 +347,7 @@ class Deployer:
             return taken  # the process running it acted on the request
         try:
             rec = self.store.load(rec.service_key, rec.id)
-            engine = self._engine(on_event, detach_at_pause)
+            engine = self.engine(on_event, detach_at_pause)
             if skip and rec.skip_analysis is None:
                 rec.skip_analysis = skip
                 engine.event(rec, skipped_message(rec, self.config))
@@ -370,17 +373,7 @@ class Deployer:
         )
 
     def _answer_to(self, rec: DeploymentRecord, request: Request) -> DeploymentResult | None:
-        """What the process running `rec` did about `request`, once it acted; else None."""
-        current = self.store.load(rec.service_key, rec.id)
-        acted = current.state.terminal or (
-            request.kind == "promote" and any(p.request == request.id for p in current.promotions)
-        )
-        if not acted:
-            return None
-        result = DeploymentResult(current, self._final_weights(current))
-        if current.state is State.FAILED:
-            raise with_result(RollbackFailed(current.reason or "rollback failed"), result)
-        return returned_or_raised(result, None) if current.cleanup_left else result  # exit 3
+        return answer_to(self.store.load(rec.service_key, rec.id), request, self.cloud)
 
     def _finish(
         self, engine: Engine, rec: DeploymentRecord, kept: str | None = None

@@ -23,7 +23,7 @@ from bluegreen.engine.interrupts import Interrupted
 from bluegreen.errors import BluegreenError, CleanupIncomplete, DeploymentFailed, RollbackFailed
 from bluegreen.machine import State
 from bluegreen.ports import Cloud
-from bluegreen.record import DeploymentRecord
+from bluegreen.record import DeploymentRecord, Request
 
 EXIT_CODES = {
     "succeeded": 0,
@@ -111,6 +111,20 @@ def _as_failure(
     else:
         error = DeploymentFailed(message, hint=hint)
     return with_result(error, result)
+
+
+def answer_to(current: DeploymentRecord, request: Request, cloud: Cloud) -> DeploymentResult | None:
+    """What the process running a deployment did about `request`, once it acted (the
+    record as it is now: `current`); else None."""
+    acted = current.state.terminal or (
+        request.kind == "promote" and any(p.request == request.id for p in current.promotions)
+    )
+    if not acted:
+        return None
+    result = DeploymentResult(current, final_weights(cloud, current))
+    if current.state is State.FAILED:
+        raise with_result(RollbackFailed(current.reason or "rollback failed"), result)
+    return returned_or_raised(result, None) if current.cleanup_left else result  # exit 3
 
 
 def final_weights(cloud: Cloud, rec: DeploymentRecord) -> dict[str, dict[str, int]]:

@@ -25,6 +25,7 @@ from bluegreen.engine.green_targets import GreenTargets
 from bluegreen.engine.health_wait import HealthWait
 from bluegreen.engine.hook_context import hook_context, outcome_hooks
 from bluegreen.engine.interrupts import Interrupted, InterruptFlag
+from bluegreen.engine.lockstep import COMMIT, PROVISION, SOLO, Lockstep, Point, wait_at
 from bluegreen.engine.plan import NewVersion, Resolved, resolve, stages_of
 from bluegreen.engine.promotion import accept
 from bluegreen.engine.reads import once
@@ -77,6 +78,8 @@ class Engine:
         self.topology = topology_for(config, cloud.ecs, self.event)
         self.interrupts = InterruptFlag()
         hooks.interrupted = self.interrupts.pending  # a signal stops a running hook at once
+        self.lockstep: Lockstep = SOLO  # a release's: where to wait for its other services
+        self.interrupts.also = lambda: self.lockstep.check(config.service_key)
         analyst = Analyst(config, cloud, clock, self.event)
         self.green_targets = GreenTargets(self.topology, self.event)
         self.watcher = Watcher(
@@ -171,6 +174,7 @@ class Engine:
             rec.reason = f"{rec.reason}; then {_reason(exc)}" if rec.reason else _reason(exc)
             return State.FAILED
         rec.reason = rec.reason or _reason(exc)
+        self.lockstep.failed(rec.service_key, rec.reason)  # the release's others go back too
         if rec.state in (State.PENDING, State.PREFLIGHT):
             return State.STOPPED
         rec.failed_in = rec.state
@@ -228,6 +232,7 @@ class Engine:
             self.hooks.add_secrets(current.secret_values)
 
     def _provision(self, rec: DeploymentRecord) -> State:
+        wait_at(PROVISION, rec, self.lockstep, self.watcher, self.event)
         if not rec.to_task_definition:
             rec.to_task_definition = self._register_task_definition(rec)
             self.event(rec, f"registered {rec.to_task_definition}")
@@ -266,6 +271,7 @@ class Engine:
 
     def _shift(self, rec: DeploymentRecord) -> State:
         stage = rec.stages[rec.step].stage
+        wait_at(Point.shift(rec.step), rec, self.lockstep, self.watcher, self.event)
         self._hooks(rec, HookEvent.PRE_SHIFT, to_weight=stage.weight)
         weights = weights_for(
             stage.weight, rec.blue_target_group or "", rec.green_target_group or ""
@@ -334,6 +340,7 @@ class Engine:
             elif baked.hold:
                 rec.baked = True  # the analysis was unsettled: a person decides
                 return State.PAUSED
+        wait_at(COMMIT, rec, self.lockstep, self.watcher, self.event)
         self._hooks(rec, HookEvent.PRE_CLEANUP)
         return State.CLEANING_UP
 

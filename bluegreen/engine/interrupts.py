@@ -7,14 +7,17 @@ the flag): it is ours to stop, unlike an AWS call. Then the engine rolls back (t
 or leaves the deployment resumable (`on_interrupt = "leave"`). While rolling back, further
 signals are noted and ignored: stopping half way would leave the listeners split. Handlers
 are installed only in the main thread (Python allows no other) and the previous ones are
-restored afterwards.
+restored afterwards. In a release the services' engines run in threads: the release's
+flag, installed in the main thread, is the one each engine's flag `follows`, and `also`
+raises when another service of the release failed (lockstep.py), so every place that
+notices a signal notices that too.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -31,6 +34,8 @@ class InterruptFlag:
     def __init__(self) -> None:
         self.received: str | None = None
         self.ignoring = False  # set while rolling back
+        self.follows: InterruptFlag | None = None  # a release's flag, whose signals count here
+        self.also: Callable[[], None] | None = None  # raises when another service failed
 
     def _handle(self, number: int, _frame: FrameType | None) -> None:
         if self.received is None:
@@ -38,12 +43,17 @@ class InterruptFlag:
 
     def pending(self) -> str | None:
         """The signal that arrived, while it still counts (we are not rolling back)."""
-        return None if self.ignoring else self.received
+        if self.ignoring:
+            return None
+        return self.received or (self.follows.received if self.follows else None)
 
     def check(self) -> None:
         """Raise Interrupted if a signal arrived (and we are not rolling back)."""
-        if self.pending():
-            raise Interrupted(f"interrupted by {self.received}")
+        received = self.pending()
+        if received:
+            raise Interrupted(f"interrupted by {received}")
+        if self.also and not self.ignoring:
+            self.also()
 
     @contextmanager
     def installed(self) -> Iterator[InterruptFlag]:

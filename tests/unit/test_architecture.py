@@ -26,6 +26,7 @@ FLOORS: dict[str, int] = {
     "bluegreen.__main__": 6,
     "bluegreen.cli": 6,
     "bluegreen.sandbox": 5,
+    "bluegreen.release": 4,
     "bluegreen.deployer": 4,
     "bluegreen.engine": 3,
     "bluegreen.onboarding": 3,

@@ -1,0 +1,103 @@
+"""What a release comes to, for the Python API and the CLI: a ReleaseResult when every
+service succeeded; otherwise the error the release ended in (exit 1 rolled back or stopped,
+3 when a rollback failed or a blue could not be retired), carrying `.result` — as a lone
+deployment's result does (deployer/result.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bluegreen.deployer.result import DeploymentResult
+from bluegreen.engine.interrupts import Interrupted
+from bluegreen.errors import BluegreenError, CleanupIncomplete, DeploymentFailed, RollbackFailed
+from bluegreen.machine import State
+from bluegreen.record import DeploymentRecord
+from bluegreen.release_record import ReleaseRecord, ReleaseState
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    record: ReleaseRecord
+    members: dict[str, DeploymentResult]  # by the release's name for each service
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def state(self) -> ReleaseState:
+        return self.record.state
+
+    @property
+    def release_id(self) -> str:
+        return self.record.id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "release_id": self.record.id,
+            "release": self.record.name,
+            "state": self.record.state.value,
+            "failed_service": self.record.failed_member,
+            "reason": self.record.reason,
+            "started_at": self.record.created_at,
+            "ended_at": self.record.ended_at,
+            "services": {name: r.to_dict() for name, r in self.members.items()},
+            "warnings": list(self.warnings),
+        }
+
+
+def conclusion(records: dict[str, DeploymentRecord]) -> ReleaseState | None:
+    """The release's end from its services' ends; None while one is not over (left on a
+    signal, or paused)."""
+    states = {rec.state for rec in records.values()}
+    if not all(state.terminal for state in states):
+        return None
+    if State.FAILED in states:
+        return ReleaseState.FAILED
+    if states == {State.SUCCEEDED}:
+        return ReleaseState.SUCCEEDED
+    if states == {State.STOPPED}:
+        return ReleaseState.STOPPED
+    return ReleaseState.ROLLED_BACK
+
+
+def returned_or_raised(result: ReleaseResult) -> ReleaseResult:
+    rec = result.record
+    what = f"release {rec.id}"
+    why = f"{rec.failed_member}: {rec.reason}" if rec.failed_member else (rec.reason or "")
+    if rec.state is ReleaseState.FAILED:
+        failed = [n for n, r in result.members.items() if r.state is State.FAILED]
+        raise _with(
+            RollbackFailed(
+                f"{what}: the rollback of {', '.join(failed)} could not complete ({why})",
+                hint="run `bluegreen rollback --release FILE` again once the cause is fixed",
+            ),
+            result,
+        )
+    if rec.state in (ReleaseState.ROLLED_BACK, ReleaseState.STOPPED):
+        done = "rolled back" if rec.state is ReleaseState.ROLLED_BACK else "stopped"
+        raise _with(DeploymentFailed(f"{what} was {done}: {why}"), result)
+    if not rec.state.terminal:
+        left = ", ".join(f"{n} {r.state.value}" for n, r in result.members.items())
+        raise _with(
+            Interrupted(
+                f"{what} was left unfinished ({left})",
+                hint="continue with `bluegreen resume --release FILE`, or undo with "
+                "`bluegreen rollback --release FILE`",
+            ),
+            result,
+        )
+    unretired = [n for n, r in result.members.items() if r.record.cleanup_left is not None]
+    if unretired:
+        raise _with(
+            CleanupIncomplete(
+                f"{what} succeeded, but blue could not be retired for {', '.join(unretired)}",
+                hint="run `bluegreen resume --release FILE` to retire them",
+            ),
+            result,
+        )
+    return result
+
+
+def _with(error: BluegreenError, result: ReleaseResult) -> BluegreenError:
+    error.result = result  # type: ignore[attr-defined]
+    return error

@@ -1,0 +1,120 @@
+"""Several threads on one clock, taking turns: how a release runs one engine per service.
+
+Each service's deployment is written as a sequence of steps and waits (the engine); a
+release runs them side by side, one thread each. A `TurnClock` lets exactly one of those
+threads run at a time: a thread runs until it sleeps on the clock, and then the thread whose
+wake-up time comes first gets the turn. Time moves only when every thread sleeps, by asking
+the base clock to sleep until that wake-up — on a VirtualClock that is a jump (and the
+simulated AWS ticks with it), on the real clock a real sleep.
+
+Why turns rather than free threads: runs repeat exactly (a release of 20 services on
+virtual time gives the same result every time), the simulated AWS is never entered by two
+threads at once, and the calls to AWS of all the services are naturally paced (one at a
+time from this process). What it costs: a thread that blocks without sleeping on the clock
+(a hook's process, an HTTP smoke request) holds the turn while it does.
+
+Ties (two threads due at the same instant) go in the order the bodies were given, so a stage
+reached by every service at the same instant is acted on service by service, in the
+release's order. `wake_all` brings every sleeper's wake-up to now: a thread that changed
+what the others wait for (a failure, the last arrival at a barrier) lets them see it at
+once rather than at their next poll. A thread that is not taking turns (the main thread
+starting the others) sleeps on the base clock directly.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+from bluegreen.clock import Clock
+
+_HELD = -1  # the turn while the threads of run_all gather: nobody's
+
+
+class TurnClock:
+    def __init__(self, base: Clock) -> None:
+        self.base = base
+        self._lock = threading.Condition()
+        self._wake: dict[int, float] = {}  # thread → when it wants its turn back
+        self._order: dict[int, int] = {}  # thread → its body's place (breaks ties)
+        self._running: int | None = None
+
+    def now(self) -> float:
+        return self.base.now()
+
+    def sleep(self, seconds: float) -> None:
+        me = threading.get_ident()
+        if me not in self._order:
+            self.base.sleep(seconds)
+            return
+        with self._lock:
+            self._wake[me] = self.base.now() + max(seconds, 0.0)
+            self._pass_turn()
+            self._wait_for_turn(me)
+
+    def wake_all(self) -> None:
+        """Every sleeping thread is due now (the caller keeps its turn until it sleeps)."""
+        now = self.base.now()
+        with self._lock:
+            for thread, at in self._wake.items():
+                self._wake[thread] = min(at, now)
+
+    def run_all(self, bodies: Sequence[Callable[[], None]], names: Sequence[str]) -> None:
+        """Run each body in a thread of its own, taking turns, from the same instant; return
+        when every one has ended. Ties go to the earlier body. An exception a body raised is
+        raised here, once all have ended."""
+        errors: list[BaseException] = []
+        with self._lock:
+            self._running = _HELD  # nobody starts before everybody is there
+        threads = [
+            threading.Thread(
+                target=self._take_part, args=(order, body, errors), name=name, daemon=True
+            )
+            for order, (body, name) in enumerate(zip(bodies, names, strict=True))
+        ]
+        for thread in threads:
+            thread.start()
+        with self._lock:
+            while len(self._order) < len(threads) and any(t.is_alive() for t in threads):
+                self._lock.wait(0.1)
+            self._pass_turn()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)  # in short waits, so the main thread still takes signals
+        if errors:
+            raise errors[0]
+
+    def _take_part(self, order: int, body: Callable[[], None], errors: list[BaseException]) -> None:
+        me = threading.get_ident()
+        with self._lock:
+            self._order[me] = order
+            self._wake[me] = self.base.now()
+            self._lock.notify_all()
+            self._wait_for_turn(me)
+        try:
+            body()
+        except BaseException as exc:  # handed to the main thread, raised there
+            errors.append(exc)
+        finally:
+            with self._lock:
+                self._wake.pop(me, None)
+                del self._order[me]
+                self._pass_turn()
+
+    def _wait_for_turn(self, me: int) -> None:
+        while self._running != me:
+            self._lock.wait()
+        del self._wake[me]
+
+    def _pass_turn(self) -> None:
+        """Give the turn to the thread due first, moving time on to its wake-up if need be.
+        Called holding the lock, by the thread giving up its turn."""
+        if not self._wake:
+            self._running = None
+            return
+        due = min(self._wake, key=lambda t: (self._wake[t], self._order[t]))
+        ahead = self._wake[due] - self.base.now()
+        if ahead > 0:
+            self.base.sleep(ahead)  # every thread sleeps: time moves (the world ticks)
+        self._running = due
+        self._lock.notify_all()

@@ -1,0 +1,111 @@
+"""`bluegreen release` on the sandbox: several services, one release, all or nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from release_world import NEW_IMAGE, ReleaseWorld, release_world
+
+from bluegreen.errors import DeploymentFailed, LockHeldError
+from bluegreen.machine import State
+from bluegreen.record import DeploymentRecord
+from bluegreen.release_record import ReleaseState
+from bluegreen.sandbox import Sandbox
+from bluegreen.sandbox.world import AppModel
+
+ALL_GREEN = {"blue": 0, "green": 100}
+ALL_BLUE = {"blue": 100, "green": 0}
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, tmp_path: Path) -> ReleaseWorld:
+    return release_world(sandbox, tmp_path, ["api", "web", "worker"])
+
+
+def test_a_release_moves_every_service_to_green_and_retires_every_blue(
+    world: ReleaseWorld,
+) -> None:
+    result = world.release().run()
+
+    assert result.state is ReleaseState.SUCCEEDED
+    for name in world.stacks:
+        assert world.weights(name) == [ALL_GREEN, ALL_GREEN]
+        rec = result.members[name].record
+        assert rec.state is State.SUCCEEDED
+        assert rec.release_id == result.release_id
+        assert rec.images == {"web": NEW_IMAGE}
+
+
+def test_every_service_is_at_the_same_stage_whenever_traffic_moves(world: ReleaseWorld) -> None:
+    result = world.release().run()
+
+    def shifts(name: str) -> list[tuple[float, int]]:
+        rec = result.members[name].record
+        return [
+            (e.at, int(e.message.split(": ")[1].split("%")[0]))
+            for e in rec.events
+            if e.message.startswith("step ")
+        ]
+
+    moves = {name: shifts(name) for name in world.stacks}
+    assert len({tuple(m) for m in moves.values()}) == 1, moves  # same instants, same weights
+
+
+BROKEN = "public.ecr.aws/bluegreen/demo-web:2.0.1-broken"
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [AppModel(hangs=True), AppModel(crashes_after=150)],
+    ids=["never-healthy", "crashes-while-shifting"],
+)
+def test_one_service_failing_puts_every_service_back_on_blue(
+    world: ReleaseWorld, sandbox: Sandbox, broken: AppModel
+) -> None:
+    sandbox.apps[BROKEN] = broken
+    release = world.release(world.write([{"name": "worker", "images": {"web": BROKEN}}]))
+
+    with pytest.raises(DeploymentFailed) as failed:
+        release.run()
+
+    result = failed.value.result  # type: ignore[attr-defined]
+    assert result.state is ReleaseState.ROLLED_BACK
+    assert result.record.failed_member == "worker"
+    for name in world.stacks:
+        assert world.weights(name) == [ALL_BLUE, ALL_BLUE]
+        assert result.members[name].record.state is State.ROLLED_BACK
+
+
+def test_a_release_that_cannot_take_every_lock_takes_none(world: ReleaseWorld) -> None:
+    release = world.release()
+    web = next(m for m in release.members if m.name == "web")
+    held = web.deployer.store.acquire_lock(web.service_key, "bg-20260101T000000Z-abcdef")
+    try:
+        with pytest.raises(LockHeldError, match="web") as refused:
+            release.run()
+    finally:
+        held.release()
+    assert refused.value.exit_code == 4
+    for member in release.members:
+        if member.name != "web":
+            assert member.deployer.store.lock_holder(member.service_key) is None
+    assert release.history() == []
+
+
+def test_after_and_shift_after_order_the_services(sandbox: Sandbox, tmp_path: Path) -> None:
+    world = release_world(sandbox, tmp_path, ["api", "web"])
+    path = world.write([{"name": "web", "after": ["api"], "shift_after": ["api"]}])
+
+    result = world.release(path).run()
+
+    api, web = (result.members[n].record for n in ("api", "web"))
+    assert _first(web, "created green task set") >= _first(api, "green is healthy")
+    assert _first(web, "step 1/2") >= _first(api, "step 2/2")
+    assert _first(api, "step 2/2") > _first(api, "step 1/2")
+    assert result.state is ReleaseState.SUCCEEDED
+    assert world.weights("web") == [ALL_GREEN, ALL_GREEN]
+
+
+def _first(rec: DeploymentRecord, prefix: str) -> float:
+    return next(e.at for e in rec.events if e.message.startswith(prefix))
