@@ -5,6 +5,8 @@ A thin skin over bluegreen.deployer; no deployment logic lives here. The room:
   Deployer factory (`deployer_factory`, which tests replace), and `run`, which maps every
   BluegreenError to its message and exit code (the README's exit codes);
 - deployment.py: deploy, plan, status, rollback, promote, resume, history;
+- release.py: release (several services as one), and release_actions.py, which it and the
+  `--release FILE` of status, rollback, promote, resume and history call;
 - onboarding.py: init, verify, iam-policy and schema; report.py: report (summary.py
   appends it to a CI job's summary after deploy, promote, rollback and resume);
 - sandbox.py: demo and `sandbox serve`, the rehearsals on the simulated AWS;
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from bluegreen.cli.deployment import deploy, history, plan, promote, resume, rollback, status
 from bluegreen.cli.onboarding import iam_policy, init, schema, verify
+from bluegreen.cli.release import release
 from bluegreen.cli.report import report
 from bluegreen.cli.sandbox import demo, sandbox_app
 from bluegreen.cli.shared import app
@@ -33,6 +36,7 @@ for command in (
     promote,
     resume,
     history,
+    release,
     report,
     init,
     iam_policy,

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bluegreen.cli import shared
+from bluegreen.cli import release_actions, shared
+from bluegreen.cli.release_actions import ReleaseOpt
 from bluegreen.cli.shared import (
     NO_COMMON,
     Common,
@@ -234,12 +235,15 @@ def status(
     count: Annotated[
         int, typer.Option(min=0, help="With --watch: stop after N refreshes (0: until Ctrl-C).")
     ] = 0,
+    release: ReleaseOpt = None,
     common: Common = NO_COMMON,
 ) -> None:
     """Live colour, weights, health and the deployment in flight.
 
     The weights on every listener, each target group's health, the task sets, and the
     deployment in flight with its analysis verdicts."""
+    if release:
+        return release_actions.status(release, common)
     output = common.output
     if not watch:
         run(output, lambda: common.deployer().status(), _show_status(output))
@@ -273,11 +277,14 @@ def _watch_status(deployer: Deployer, interval: float, count: int, output: Outpu
 @with_common_options
 def rollback(
     reason: Annotated[str | None, typer.Option(help="Why; kept in the record.")] = None,
+    release: ReleaseOpt = None,
     common: Common = NO_COMMON,
 ) -> None:
     """Abort the deployment in flight: production back on blue.
 
     Every listener returns to blue in one move, then green is retired."""
+    if release:
+        return release_actions.rollback(release, reason, common)
     output = common.output
     sink = _event_sink(output)
 
@@ -301,9 +308,12 @@ def promote(
     ] = False,
     detach_at_pause: DetachAtPause = False,
     skip_analysis: SkipAnalysis = False,
+    release: ReleaseOpt = None,
     common: Common = NO_COMMON,
 ) -> None:
     """Continue a paused deployment, or end the bake in progress."""
+    if release:
+        return release_actions.promote(release, common)
     output = common.output
     sink = _event_sink(output)
     run(
@@ -324,11 +334,14 @@ def promote(
 def resume(
     detach_at_pause: DetachAtPause = False,
     skip_analysis: SkipAnalysis = False,
+    release: ReleaseOpt = None,
     common: Common = NO_COMMON,
 ) -> None:
     """Continue a deployment whose process died, from its record.
 
     After a success that could not retire blue (exit 3), retire it now."""
+    if release:
+        return release_actions.resume(release, common)
     output = common.output
     sink = _event_sink(output)
     run(
@@ -344,9 +357,12 @@ def resume(
 
 @with_common_options
 def history(
+    release: ReleaseOpt = None,
     common: Common = NO_COMMON,
 ) -> None:
     """Past deployments: id, versions, outcome, duration, reason."""
+    if release:
+        return release_actions.history(release, common)
     output = common.output
 
     def show(records: list[DeploymentRecord]) -> None:

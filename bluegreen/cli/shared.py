@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from bluegreen.deployer import Deployer, DeploymentResult
+    from bluegreen.release import Release
 
 app = typer.Typer(
     help="Blue/green deployments for Amazon ECS services behind Elastic Load Balancing.",
@@ -133,6 +134,7 @@ VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs.")
 # Tests (and the sandbox) replace this to hand the Deployer a cloud and a clock. None:
 # Deployer.from_config, imported when a command first needs AWS.
 deployer_factory: Callable[..., Deployer] | None = None
+release_factory: Callable[..., Release] | None = None  # Release.from_file's stand-in, for tests
 
 
 class Common:
@@ -209,9 +211,9 @@ def run(output: Output, action: Callable[[], T], show: Callable[[T], None]) -> N
     except BluegreenError as exc:
         from bluegreen.deployer import DeploymentResult
 
-        result = getattr(exc, "result", None)
+        result: Any = getattr(exc, "result", None)
         if output is Output.json:
-            doc = result.to_dict() if isinstance(result, DeploymentResult) else {}
+            doc = result.to_dict() if hasattr(result, "to_dict") else {}
             print(
                 json.dumps(
                     {**doc, "error": exc.message, "hint": exc.hint, "exit_code": exc.exit_code},
@@ -221,6 +223,9 @@ def run(output: Output, action: Callable[[], T], show: Callable[[T], None]) -> N
             )
         elif isinstance(result, DeploymentResult):
             print_result(result, with_reason=False)  # the error below says why
+        elif hasattr(result, "describe"):  # a release's: each service's end
+            for line in result.describe()[1:]:
+                _console_named("out").print(line, highlight=False, markup=False)
         print_error(str(exc))
         raise typer.Exit(exc.exit_code) from None
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bluegreen.clock import Clock, RealClock
 from bluegreen.config.release import ReleaseFile, load_release_file
@@ -48,6 +48,16 @@ ANSWER_WAIT_SECONDS = 600.0
 class ReleaseStatus:
     record: ReleaseRecord
     services: dict[str, Status]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "release_id": self.record.id,
+            "release": self.record.name,
+            "state": self.record.state.value,
+            "failed_service": self.record.failed_member,
+            "reason": self.record.reason,
+            "services": {name: s.to_dict() for name, s in self.services.items()},
+        }
 
 
 class Release:

@@ -31,6 +31,17 @@ class ReleaseResult:
     def release_id(self) -> str:
         return self.record.id
 
+    def describe(self) -> list[str]:
+        """The outcome in plain lines: the release, then each service."""
+        rec = self.record
+        lines = [f"{rec.state.value} release {rec.name} {rec.id}"]
+        if rec.failed_member:
+            lines.append(f"reason: {rec.failed_member}: {rec.reason}")
+        for name, result in self.members.items():
+            r = result.record
+            lines.append(f"  {name}: {r.state.value} at {r.green_percent}% green ({r.id})")
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "release_id": self.record.id,

@@ -1,0 +1,35 @@
+"""`bluegreen release FILE`: several services deployed as one release. The release's
+status, promote, rollback, resume and history are the usual commands with `--release
+FILE` (cli/deployment.py); both call cli/release_actions.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bluegreen.cli import release_actions
+from bluegreen.cli.shared import NO_COMMON, Common, with_common_options
+
+
+@with_common_options
+def release(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The release file.")] = Path(
+        "release.toml"
+    ),
+    image: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--image",
+            metavar="SERVICE:CONTAINER=URI",
+            help="New image for a service's container, over the file's (repeatable).",
+        ),
+    ] = None,
+    common: Common = NO_COMMON,
+) -> None:
+    """Deploy several services as one release, all or nothing.
+
+    Every green healthy before traffic moves; every service's routes shifted together at
+    each stage; any failure puts every service back on blue."""
+    release_actions.deploy(file, image, common)

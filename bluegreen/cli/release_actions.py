@@ -1,0 +1,174 @@
+"""A release on the command line: `bluegreen release FILE` (cli/release.py) and the
+`--release FILE` of status, promote, rollback, resume and history (cli/deployment.py) call
+these, which call bluegreen.release.Release and print what it returns.
+
+Narration goes to stderr, each line led by the service's name; `--output json` prints one
+document on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from bluegreen.cli import shared
+from bluegreen.cli.shared import Common, Output, run, sandbox_clock
+
+if TYPE_CHECKING:
+    from bluegreen.record import Event
+    from bluegreen.release import Release, ReleaseResult, ReleaseStatus
+    from bluegreen.release_record import ReleaseRecord
+
+ReleaseOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--release",
+        metavar="FILE",
+        help="Act on the release this release file describes (bluegreen release).",
+    ),
+]
+
+
+def release_api(path: Path, common: Common, images: list[str] | None = None) -> Release:
+    from bluegreen.config.release import parse_release_images
+    from bluegreen.release import Release
+
+    parsed = parse_release_images(images or [])
+    aws = common.aws
+    factory = shared.release_factory or Release.from_file
+    return factory(
+        path,
+        images=parsed,
+        profile=aws["profile"],
+        region=aws["region"],
+        endpoint_url=aws["endpoint_url"],
+        **sandbox_clock(),
+    )
+
+
+def deploy(path: Path, images: list[str] | None, common: Common) -> None:
+    sink = _event_sink(common.output)
+    run(
+        common.output,
+        lambda: release_api(path, common, images).run(on_event=sink),
+        _show_result(common.output),
+    )
+
+
+def status(path: Path, common: Common) -> None:
+    run(common.output, lambda: release_api(path, common).status(), _show_status(common.output))
+
+
+def rollback(path: Path, reason: str | None, common: Common) -> None:
+    sink = _event_sink(common.output)
+    run(
+        common.output,
+        lambda: _rolled_back(release_api(path, common), reason, sink),
+        _show_result(common.output),
+    )
+
+
+def resume(path: Path, common: Common) -> None:
+    sink = _event_sink(common.output)
+    run(
+        common.output,
+        lambda: release_api(path, common).resume(on_event=sink),
+        _show_result(common.output),
+    )
+
+
+def promote(path: Path, common: Common) -> None:
+    def show(asked: list[str]) -> None:
+        if common.output is Output.json:
+            print(json.dumps({"promoted": asked}))
+        else:
+            shared.out.print(f"asked {', '.join(asked)} to go on", highlight=False)
+
+    run(common.output, lambda: release_api(path, common).promote(), show)
+
+
+def history(path: Path, common: Common) -> None:
+    def show(records: list[ReleaseRecord]) -> None:
+        if common.output is Output.json:
+            print(json.dumps([r.model_dump(mode="json") for r in records], indent=2))
+            return
+        from rich.table import Table
+
+        table = Table("release", "state", "services", "duration", "reason")
+        for r in records:
+            took = (r.ended_at or r.updated_at) - r.created_at
+            why = f"{r.failed_member}: {r.reason}" if r.failed_member else (r.reason or "")
+            names = ", ".join(m.name for m in r.members)
+            table.add_row(r.id, r.state.value, names, f"{took:.0f}s", why)
+        shared.out.print(table)
+
+    run(common.output, lambda: release_api(path, common).history(), show)
+
+
+def _rolled_back(
+    release: Release, reason: str | None, sink: Callable[[str, Event], None] | None
+) -> ReleaseResult:
+    """A rollback that put every service back on blue is what was asked: exit 0."""
+    from bluegreen.errors import DeploymentFailed
+    from bluegreen.release_record import ReleaseState
+
+    try:
+        return release.rollback(reason, on_event=sink)
+    except DeploymentFailed as exc:
+        result = getattr(exc, "result", None)
+        if result is not None and result.state is ReleaseState.ROLLED_BACK:
+            return result  # type: ignore[no-any-return]
+        raise
+
+
+def _event_sink(output: Output) -> Callable[[str, Event], None] | None:
+    if output is not Output.text:
+        return None
+
+    def show(name: str, event: Event) -> None:
+        from rich.text import Text
+
+        shared.err.print(
+            Text.assemble((f"{name:<12} ", "bold"), (f"{event.state.value:<16} ", "dim"))
+            + Text(event.message),
+            highlight=False,
+        )
+
+    return show
+
+
+def _show_result(output: Output) -> Callable[[ReleaseResult], None]:
+    def show(result: ReleaseResult) -> None:
+        if output is Output.json:
+            print(json.dumps(result.to_dict(), indent=2, default=str))
+            return
+        for line in result.describe():
+            shared.out.print(line, highlight=False, markup=False)
+        for warning in result.warnings:
+            shared.print_warning(warning)
+
+    return show
+
+
+def _show_status(output: Output) -> Callable[[ReleaseStatus], None]:
+    def show(status: ReleaseStatus) -> None:
+        if output is Output.json:
+            print(json.dumps(status.to_dict(), indent=2, default=str))
+            return
+        from bluegreen.cli.view import render_status
+
+        record = status.record
+        shared.out.print(
+            f"release {record.name} {record.id}: {record.state.value}",
+            highlight=False,
+            markup=False,
+        )
+        for name, service in status.services.items():
+            shared.out.print(f"\n[bold]{name}[/]")
+            shared.out.print(render_status(service), highlight=False)
+
+    return show
