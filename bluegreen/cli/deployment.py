@@ -120,17 +120,10 @@ def _show_plan(output: Output) -> Callable[[Plan], None]:
         if output is Output.json:
             print(json.dumps(plan.to_dict(), indent=2, default=str))
             return
-        from rich.table import Table
-        from rich.text import Text
+        from bluegreen.cli.view import render_plan
 
-        out = shared.out
-        out.print(f"[bold]Plan[/] for service {plan.service} (cluster {plan.cluster})")
-        out.print(Text(f"  release: {plan.release}"), highlight=False)
-        table = Table("#", "action", "detail", show_header=True)
-        for number, step in enumerate(plan.steps, 1):
-            table.add_row(str(number), Text(step.action), Text(step.detail))
-        out.print(table)
-        out.print(f"at least {plan.minimum_seconds:g}s of bakes and waits; nothing was changed")
+        shared.out.print(render_plan(plan), highlight=False)
+        shared.out.print("nothing was changed")
 
     return show
 

@@ -26,10 +26,14 @@ def release(
             help="New image for a service's container, over the file's (repeatable).",
         ),
     ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print every service's plan; change nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     common: Common = NO_COMMON,
 ) -> None:
     """Deploy several services as one release, all or nothing.
 
     Every green healthy before traffic moves; every service's routes shifted together at
     each stage; any failure puts every service back on blue."""
-    release_actions.deploy(file, image, common)
+    release_actions.deploy(file, image, common, dry_run=dry_run, confirm=not yes)

@@ -9,6 +9,7 @@ document on stdout.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,10 +18,11 @@ import typer
 
 from bluegreen.cli import shared
 from bluegreen.cli.shared import Common, Output, run, sandbox_clock
+from bluegreen.errors import UsageError
 
 if TYPE_CHECKING:
     from bluegreen.record import Event
-    from bluegreen.release import Release, ReleaseResult, ReleaseStatus
+    from bluegreen.release import Release, ReleasePlan, ReleaseResult, ReleaseStatus
     from bluegreen.release_record import ReleaseRecord
 
 ReleaseOpt = Annotated[
@@ -50,13 +52,47 @@ def release_api(path: Path, common: Common, images: list[str] | None = None) -> 
     )
 
 
-def deploy(path: Path, images: list[str] | None, common: Common) -> None:
-    sink = _event_sink(common.output)
-    run(
-        common.output,
-        lambda: release_api(path, common, images).run(on_event=sink),
-        _show_result(common.output),
-    )
+def deploy(
+    path: Path, images: list[str] | None, common: Common, *, dry_run: bool, confirm: bool
+) -> None:
+    """Run the release; with `dry_run` print its plan instead. On a terminal, the plan is
+    shown and confirmed first (unless `confirm` is False: --yes)."""
+    output = common.output
+
+    def action() -> ReleaseResult | ReleasePlan:
+        release = release_api(path, common, images)
+        if dry_run:
+            return release.plan()
+        if confirm and sys.stdin.isatty():
+            _print_plan(release.plan())
+            if not typer.confirm("Release?", default=False):
+                raise UsageError("cancelled: nothing was changed")
+        return release.run(on_event=_event_sink(output))
+
+    def show(value: ReleaseResult | ReleasePlan) -> None:
+        from bluegreen.release import ReleasePlan
+
+        if isinstance(value, ReleasePlan):
+            if output is Output.json:
+                print(json.dumps(value.to_dict(), indent=2, default=str))
+            else:
+                _print_plan(value)
+                shared.out.print("nothing was changed")
+        else:
+            _show_result(output)(value)
+
+    run(output, action, show)
+
+
+def _print_plan(plan: ReleasePlan) -> None:
+    from bluegreen.cli.view import render_plan
+
+    shared.out.print(f"[bold]Release[/] {plan.name}", highlight=False)
+    for line in plan.order:
+        shared.out.print(f"  {line}", highlight=False, markup=False)
+    for name, service in plan.plans.items():
+        shared.out.print(f"\n[bold]{name}[/]", highlight=False)
+        shared.out.print(render_plan(service), highlight=False)
 
 
 def status(path: Path, common: Common) -> None:

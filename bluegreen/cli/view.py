@@ -1,4 +1,4 @@
-"""What the CLI draws with rich: `status` (plain, or refreshed in place by `--watch`), the
+"""What the CLI draws with rich: a plan, `status` (plain, or refreshed in place by `--watch`), the
 verdicts of the metric analysis (in `status` and as `deploy` narrates its events) and
 the live view of `bluegreen demo`. Presentation only; the core never imports it."""
 
@@ -13,12 +13,26 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from bluegreen.engine.plan import Plan
     from bluegreen.engine.status import Status
     from bluegreen.preflight import Report
     from bluegreen.sandbox.demo import Frame, RunReport
 
 BAR_WIDTH = 40
 HEALTH_STYLES = {"healthy": "green", "initial": "yellow", "unhealthy": "red", "draining": "magenta"}
+
+
+def render_plan(plan: Plan) -> RenderableType:
+    """A deployment's plan: its steps, and the least time its bakes and waits take."""
+    table = Table("#", "action", "detail", show_header=True)
+    for number, step in enumerate(plan.steps, 1):
+        table.add_row(str(number), Text(step.action), Text(step.detail))
+    return Group(
+        Text.assemble(("Plan", "bold"), f" for service {plan.service} (cluster {plan.cluster})"),
+        Text(f"  release: {plan.release}"),
+        table,
+        Text(f"at least {plan.minimum_seconds:g}s of bakes and waits"),
+    )
 
 
 def weight_bar(weights: dict[str, int]) -> Text:

@@ -23,6 +23,7 @@ from bluegreen.clock import Clock, RealClock
 from bluegreen.config.release import ReleaseFile, load_release_file
 from bluegreen.deployer.records import start_rollback
 from bluegreen.deployer.result import DeploymentResult, final_weights
+from bluegreen.engine.plan import Plan
 from bluegreen.engine.status import Status
 from bluegreen.errors import LockHeldError, UsageError
 from bluegreen.machine import State
@@ -35,6 +36,7 @@ from bluegreen.release.run import Drive, ReleaseEventSink, drive, lock_all, rele
 from bluegreen.release_record import ReleaseMember, ReleaseRecord, ReleaseState, new_release_id
 from bluegreen.store.holder import actor
 from bluegreen.store.releases import latest_release, open_release_store
+from bluegreen.strategies import stages_for
 from bluegreen.turns import TurnClock
 
 if TYPE_CHECKING:
@@ -57,6 +59,22 @@ class ReleaseStatus:
             "failed_service": self.record.failed_member,
             "reason": self.record.reason,
             "services": {name: s.to_dict() for name, s in self.services.items()},
+        }
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    """What `run` would do: the order of things, then each service's own plan."""
+
+    name: str
+    order: list[str]  # the release's rules, one line each
+    plans: dict[str, Plan]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "release": self.name,
+            "order": self.order,
+            "services": {name: plan.to_dict() for name, plan in self.plans.items()},
         }
 
 
@@ -141,6 +159,24 @@ class Release:
         finally:
             kept = release_all(locks)
         return self._result(record, kept)
+
+    def plan(self) -> ReleasePlan:
+        """Every service's plan, read from AWS as `run` would; changes nothing."""
+        plans = {
+            m.name: m.deployer.plan(m.version.images, m.version.task_definition)
+            for m in self.members
+        }
+        stages = stages_for(self.members[0].deployer.config.strategy)
+        weights = " → ".join(f"{s.weight}%" for s in stages)
+        order = [f"every service's green healthy first; then {weights}, all together"]
+        for entry in (m.entry for m in self.members):
+            if entry.after:
+                order.append(f"{entry.name}: green up once {', '.join(entry.after)} is healthy")
+            if entry.shift_after:
+                order.append(f"{entry.name}: shifts once {', '.join(entry.shift_after)} is at 100%")
+        order.append("any failure puts every service back on blue")
+        order.append("blues are retired once every service is at 100% and baked")
+        return ReleasePlan(self.name, order, plans)
 
     def status(self) -> ReleaseStatus:
         record = latest_release(self.store, self.name)

@@ -101,3 +101,18 @@ def test_status_and_rollback_of_a_finished_release(world: ReleaseWorld) -> None:
     assert json.loads(status.stdout)["state"] == "SUCCEEDED"
     assert rollback.exit_code == 2
     assert "nothing to roll back" in rollback.output
+
+
+def test_dry_run_prints_the_order_and_every_plan_changing_nothing(world: ReleaseWorld) -> None:
+    path = world.write([{"name": "web", "shift_after": ["api"]}])
+
+    text = bluegreen("release", str(path), "--dry-run")
+    doc = bluegreen("release", str(path), "--dry-run", "--output", "json")
+
+    assert text.exit_code == 0, text.output
+    assert "web: shifts once api is at 100%" in text.output
+    assert "Plan for service api" in text.output and "Plan for service web" in text.output
+    assert set(json.loads(doc.stdout)["services"]) == {"api", "web"}
+    assert world.weights("api") == ALL_BLUE and world.weights("web") == ALL_BLUE
+    assert bluegreen("history", "--release", str(path)).exit_code == 0
+    assert "rel-" not in bluegreen("history", "--release", str(path)).output
