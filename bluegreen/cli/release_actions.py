@@ -18,6 +18,7 @@ import typer
 
 from bluegreen.cli import shared
 from bluegreen.cli.shared import Common, Output, run, sandbox_clock
+from bluegreen.cli.summary import with_step_summary
 from bluegreen.errors import UsageError
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def deploy(
         else:
             _show_result(output)(value)
 
-    run(output, action, show)
+    run(output, with_step_summary(action), show)
 
 
 def _print_plan(plan: ReleasePlan) -> None:
@@ -103,7 +104,7 @@ def rollback(path: Path, reason: str | None, common: Common) -> None:
     sink = _event_sink(common.output)
     run(
         common.output,
-        lambda: _rolled_back(release_api(path, common), reason, sink),
+        with_step_summary(lambda: _rolled_back(release_api(path, common), reason, sink)),
         _show_result(common.output),
     )
 
@@ -112,7 +113,7 @@ def resume(path: Path, common: Common) -> None:
     sink = _event_sink(common.output)
     run(
         common.output,
-        lambda: release_api(path, common).resume(on_event=sink),
+        with_step_summary(lambda: release_api(path, common).resume(on_event=sink)),
         _show_result(common.output),
     )
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bluegreen.cli.release_actions import ReleaseOpt, release_api
 from bluegreen.cli.shared import NO_COMMON, Common, run, with_common_options
 
 if TYPE_CHECKING:
@@ -44,15 +45,27 @@ def report(
         Path | None,
         typer.Option("--out", metavar="PATH", help="Write the report here, not to stdout."),
     ] = None,
+    release: ReleaseOpt = None,
     common: Common = NO_COMMON,
 ) -> None:
     """A deployment's report: outcome, stages, verdicts, timeline.
 
     Also who acted, the versions and a rollback's reason; Markdown by default, appended to
-    $GITHUB_STEP_SUMMARY by deploy, promote, rollback and resume when that is set."""
+    $GITHUB_STEP_SUMMARY by deploy, promote, rollback and resume when that is set. With
+    --release FILE: a release's report (DEPLOYMENT_ID is then a release's id)."""
     from bluegreen.report import render
 
     def action() -> str:
+        if release:  # DEPLOYMENT_ID names a release then
+            if fmt is not ReportFormat.markdown:
+                from bluegreen.errors import UsageError
+
+                raise UsageError(
+                    "a release's report is Markdown",
+                    hint="one service's picture: `bluegreen report -c SERVICE.toml --format "
+                    f"{fmt.value} DEPLOYMENT_ID`",
+                )
+            return release_api(release, common).report(deployment_id)
         record: DeploymentRecord = common.deployer().record(deployment_id)
         return render(record, fmt.value)
 

@@ -1,6 +1,7 @@
 """The deployment's Markdown report appended to a CI job's summary: when
 $GITHUB_STEP_SUMMARY names a file, `deploy`, `promote`, `rollback` and `resume` append
-their deployment's report to it at the end, whatever the outcome (succeeded, rolled back,
+their deployment's report to it at the end (`release`, and `rollback`/`resume --release`,
+the release's), whatever the outcome (succeeded, rolled back,
 paused, rollback failed). An error before a deployment ran (bad configuration, lock held)
 has no deployment to report, and adds nothing.
 
@@ -45,8 +46,10 @@ def _append(path: str, result: Any) -> None:
         return
     from bluegreen.report import render
 
+    # a release's result renders itself: the release, then each service
+    text = result.markdown() if hasattr(result, "markdown") else render(record, "markdown")
     try:
         with open(path, "a", encoding="utf-8") as summary:
-            summary.write("\n" + render(record, "markdown"))  # a paragraph of its own
+            summary.write("\n" + text)  # a paragraph of its own
     except OSError as exc:
         shared.print_warning(f"could not append the report to ${ENV_VAR} ({path}): {exc}")

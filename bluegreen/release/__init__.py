@@ -34,6 +34,7 @@ from bluegreen.release.members import Member, load_members
 from bluegreen.release.result import ReleaseResult, conclusion, returned_or_raised
 from bluegreen.release.run import Drive, ReleaseEventSink, drive, lock_all, release_all
 from bluegreen.release_record import ReleaseMember, ReleaseRecord, ReleaseState, new_release_id
+from bluegreen.report.release import release_markdown
 from bluegreen.store.holder import actor
 from bluegreen.store.releases import latest_release, open_release_store
 from bluegreen.strategies import stages_for
@@ -184,6 +185,18 @@ class Release:
 
     def history(self) -> list[ReleaseRecord]:
         return self.store.history(self.name)
+
+    def report(self, release_id: str | None = None) -> str:
+        """The report of the release `release_id` (the latest without one), as Markdown:
+        the release, then each service's own report."""
+        records = self.history()
+        found = [r for r in records if release_id in (None, r.id)]
+        if not found:
+            raise UsageError(
+                f"release {release_id or self.name!r} is not recorded",
+                hint="`bluegreen history --release FILE` lists the releases",
+            )
+        return release_markdown(found[0], self._records(found[0]))
 
     def resume(self, *, on_event: ReleaseEventSink | None = None) -> ReleaseResult:
         """Carry on a release left by a process that died or was stopped: forward when it

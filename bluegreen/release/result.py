@@ -15,6 +15,7 @@ from bluegreen.errors import BluegreenError, CleanupIncomplete, DeploymentFailed
 from bluegreen.machine import State
 from bluegreen.record import DeploymentRecord
 from bluegreen.release_record import ReleaseRecord, ReleaseState
+from bluegreen.report.release import release_markdown
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,10 @@ class ReleaseResult:
             r = result.record
             lines.append(f"  {name}: {r.state.value} at {r.green_percent}% green ({r.id})")
         return lines
+
+    def markdown(self) -> str:
+        """The release's report (bluegreen report --release; a CI job's summary)."""
+        return release_markdown(self.record, {n: r.record for n, r in self.members.items()})
 
     def to_dict(self) -> dict[str, Any]:
         return {

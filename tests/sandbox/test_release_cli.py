@@ -116,3 +116,24 @@ def test_dry_run_prints_the_order_and_every_plan_changing_nothing(world: Release
     assert world.weights("api") == ALL_BLUE and world.weights("web") == ALL_BLUE
     assert bluegreen("history", "--release", str(path)).exit_code == 0
     assert "rel-" not in bluegreen("history", "--release", str(path)).output
+
+
+def test_the_report_and_the_job_summary_show_the_release_then_each_service(
+    world: ReleaseWorld, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox.apps[BROKEN] = AppModel(crashes_after=150)
+    path = world.write([{"name": "web", "images": {"web": BROKEN}}])
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+
+    assert bluegreen("release", str(path)).exit_code == 1
+    report = bluegreen("report", "--release", str(path))
+    picture = bluegreen("report", "--release", str(path), "--format", "svg")
+
+    assert report.exit_code == 0, report.output
+    head = report.stdout.splitlines()[0]
+    assert head.startswith("# ↩️ Release release (rel-")
+    assert "**Failed** | web: gate failed" in report.stdout
+    assert "## ↩️ api: rolled back" in report.stdout and "## ↩️ web: rolled back" in report.stdout
+    assert summary.read_text().strip() == report.stdout.strip()
+    assert picture.exit_code == 2 and "a release's report is Markdown" in picture.output
