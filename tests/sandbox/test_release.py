@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from release_world import NEW_IMAGE, ReleaseWorld, release_world
 
-from bluegreen.errors import DeploymentFailed, LockHeldError
+from bluegreen.errors import DeploymentFailed, LockHeldError, UsageError
 from bluegreen.machine import State
-from bluegreen.record import DeploymentRecord
+from bluegreen.record import DeploymentRecord, Event
+from bluegreen.release import Release
 from bluegreen.release_record import ReleaseState
 from bluegreen.sandbox import Sandbox
 from bluegreen.sandbox.world import AppModel
@@ -109,3 +110,35 @@ def test_after_and_shift_after_order_the_services(sandbox: Sandbox, tmp_path: Pa
 
 def _first(rec: DeploymentRecord, prefix: str) -> float:
     return next(e.at for e in rec.events if e.message.startswith(prefix))
+
+
+def test_promote_of_the_release_moves_every_paused_service_on(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    steps = [{"weight": 25, "pause": True}, {"weight": 100}]
+    world = release_world(sandbox, tmp_path, ["api", "web"])
+    path = world.write(strategy={"type": "steps", "steps": steps})
+    asked: list[list[str]] = []
+    paused: set[str] = set()
+
+    def on_event(name: str, event: Event) -> None:
+        if event.message.startswith("paused at 25%"):
+            paused.add(name)
+            if paused == {"api", "web"} and not asked:  # another process's `promote`
+                asked.append(Release.from_file(path, clock=sandbox.clock).promote())
+
+    result = Release.from_file(path, clock=sandbox.clock).run(on_event=on_event)
+
+    assert asked == [["api", "web"]]
+    assert result.state is ReleaseState.SUCCEEDED
+    for name in ("api", "web"):
+        promotions = result.members[name].record.promotions
+        assert [p.during for p in promotions] == ["paused at 25%"]
+        assert world.weights(name) == [ALL_GREEN, ALL_GREEN]
+
+
+def test_promote_without_a_paused_service_is_refused(world: ReleaseWorld) -> None:
+    release = world.release()
+    release.run()
+    with pytest.raises(UsageError, match="nothing to promote"):
+        release.promote()
