@@ -6,12 +6,15 @@ when one is empty, the count a benchmark prints, and the product's retries absor
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from server_harness import child_env
 from server_harness import client as server_client
 
 from bluegreen import Deployer
@@ -277,6 +280,39 @@ def test_a_sandbox_server_limits_its_calls_too(server: SandboxServer) -> None:
     assert raised.value.response["Error"]["Code"] == "Throttling"
     usage = server.sandbox.api_limits.report().bucket(ELB, "account level (every action)")
     assert (usage.region, usage.requests, usage.throttled) == ("us-east-1", 2, 1)
+
+
+def test_sandbox_serve_takes_the_scale_of_the_limits(tmp_path: Path) -> None:
+    # A tenth of a virtual second a real second: no token comes back during the test.
+    command = ["-m", "bluegreen.cli", "sandbox", "serve", "--speed", "0.01"]
+    config = ["--config-out", str(tmp_path / "bluegreen.toml"), "--api-limits", "0.025"]
+    process = subprocess.Popen(
+        [sys.executable, *command, *config],
+        env=child_env({}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        endpoint = exported_endpoint(process)
+        elb = boto3.client(
+            "elbv2", region_name="us-east-1", endpoint_url=endpoint, config=client_config()
+        )
+        elb.describe_load_balancers()  # the one token of the ELB account-level bucket
+        with pytest.raises(ClientError) as raised:
+            elb.describe_load_balancers()
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+    assert raised.value.response["Error"]["Code"] == "Throttling"
+
+
+def exported_endpoint(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("export AWS_ENDPOINT_URL="):
+            return line.strip().partition("=")[2]
+    raise AssertionError("bluegreen sandbox serve exited before printing its exports")
 
 
 def test_no_limits_when_the_scale_is_zero() -> None:
