@@ -93,6 +93,15 @@ def serve(
             help="Give the stack an HTTP :8080 test listener (smoke checks go through it).",
         ),
     ] = False,
+    api_limits: Annotated[
+        float,
+        typer.Option(
+            "--api-limits",
+            min=0.0,
+            help="Scale AWS's API request limits (token buckets per account and region): "
+            "1 = AWS's own, 0.1 = a tenth of each, 0 = none.",
+        ),
+    ] = 1.0,
 ) -> None:
     """Serve the simulated AWS with the demo stack on 127.0.0.1.
 
@@ -113,7 +122,8 @@ def serve(
     err = shared.err
     configure_logging("console", False, quiet=True)
     try:
-        server = SandboxServer(Sandbox(), port=port, speed=speed).start()
+        world = Sandbox(api_limit_scale=api_limits)
+        server = SandboxServer(world, port=port, speed=speed).start()
     except OSError as exc:
         message = f"cannot serve on 127.0.0.1:{port}: {exc}"
         shared.print_error(message)

@@ -6,11 +6,11 @@ registered with `on_tick` runs in order and moves the world the way AWS would: E
 tasks and registers them as targets, target health follows the health-check settings and
 the application model of the image, CloudWatch gets metrics and evaluates alarms.
 
-This module installs the simulators (ecs, health, metrics, wiring, faults) and the
-GetMetricData extension (metric_data) on moto's backends. The world they share — Sandbox,
-AppModel, Target, Task, on moto's global backends, one active Sandbox per process — lives
-in world.py, which imports no simulator; it is re-exported here, where it has always been
-imported from.
+This module installs the simulators (ecs, health, metrics, wiring, faults with AWS's API
+request limits) and the GetMetricData extension (metric_data) on moto's backends. The
+world they share — Sandbox, AppModel, Target, Task, on moto's global backends, one active
+Sandbox per process — lives in world.py, which imports no simulator; it is re-exported
+here, where it has always been imported from.
 
 Rules for simulators: behave as AWS documents (cite it in a comment where it is not
 obvious); be deterministic for a given seed; do nothing when nothing is due; import the
@@ -26,6 +26,7 @@ from moto import mock_aws
 from moto.moto_api import state_manager
 
 from bluegreen.sandbox import ecs, ecs_tasks, faults, health, metric_data, metrics, wiring
+from bluegreen.sandbox.api_limits import ApiLimits
 from bluegreen.sandbox.world import HEALTHY, AppModel, Sandbox, Target, Task
 
 __all__ = [
@@ -68,7 +69,10 @@ def install_simulators(sandbox: Sandbox) -> None:
     # After health and ECS: each minute's metrics see the targets they just moved.
     metrics.install(sandbox)
     metric_data.install()  # GetMetricData: percentiles, metric math, exact matching
-    sandbox.simulators["faults"] = faults.install(sandbox)
+    sandbox.simulators["faults"] = injected = faults.install(sandbox)
+    scale = sandbox.api_limit_scale
+    limits = ApiLimits(sandbox.clock, scale=scale or 1.0, enabled=bool(scale))
+    sandbox.simulators["api_limits"] = injected.limits = limits
 
 
 def uninstall_simulators() -> None:

@@ -13,6 +13,10 @@ call was answered with (None: moto answered it), so an observer can tell a retry
 back-off from a wait of the caller's own; `operations` lists every call, answered or not,
 so a test can assert what reached AWS without wrapping moto a second time.
 
+AWS's own request limits (`limits`, api_limits.py: token buckets per account and region)
+come before the rules, as AWS's front door: a call they throttle is answered the service's
+throttling error, sets `last_error`, draws no rule and is not counted in `injected`.
+
 The errors AWS answers:
 - throttling: elbv2 and CloudWatch `Throttling`, ECS `ThrottlingException` (HTTP 400),
   Lambda `TooManyRequestsException` (429), S3 `SlowDown` (503);
@@ -96,6 +100,12 @@ class Injection:
     message: str
 
 
+class Limiter(Protocol):
+    """What Faults asks of AWS's request limits (api_limits.ApiLimits)."""
+
+    def admit(self, service: str, operation: str, access_key: str, region: str) -> bool: ...
+
+
 @dataclass
 class Faults:
     clock: Clock | None = None  # slow rules sleep on it; None: they are only counted
@@ -104,6 +114,7 @@ class Faults:
     injected: Counter[tuple[str, str]] = field(default_factory=Counter)
     last_error: Injection | None = None
     operations: list[str] = field(default_factory=list)  # every call, in order
+    limits: Limiter | None = None  # AWS's token buckets; None: no limits
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -140,7 +151,9 @@ class Faults:
         self.rules.append(rule)
         return rule
 
-    def decide(self, service: str, operation: str) -> Injection | None:
+    def decide(
+        self, service: str, operation: str, access_key: str = "", region: str = ""
+    ) -> Injection | None:
         """Apply the slow rules for one call, and the error to answer it with, if any."""
         with self._lock:
             self.operations.append(operation)
@@ -149,11 +162,14 @@ class Faults:
                 for r in self.rules
                 if r.kind == "slow" and r.applies_to(operation, service)
             )
-            injection = self._draw_error(service, operation)
+            limited = self.limits is not None and not self.limits.admit(
+                service, operation, access_key, region
+            )
+            injection = throttling(service) if limited else self._draw_error(service, operation)
             self.last_error = injection
             if delay:
                 self.injected[operation, "Slow"] += 1
-            if injection is not None:
+            if injection is not None and not limited:
                 self.injected[operation, injection.code] += 1
         if delay and self.clock is not None:
             self.clock.sleep(delay)  # outside the lock: the simulators tick during it
@@ -166,8 +182,7 @@ class Faults:
             if self._rng.random() >= rule.fraction:
                 continue
             if rule.kind == "throttle":
-                code, status, message = THROTTLING.get(service, DEFAULT_THROTTLING)
-                return Injection(status, code, message)
+                return throttling(service)
             status = rule.status or 500
             default_code, message = SERVER_ERRORS.get(status, SERVER_ERRORS[500])
             return Injection(status, rule.code or default_code, rule.message or message)
@@ -175,8 +190,8 @@ class Faults:
 
     def respond(self, operation: str, headers: Mapping[str, Any]) -> Response | None:
         """The error response for one request, or None to let moto answer it."""
-        service = signing_service(headers)
-        injection = self.decide(service, operation)
+        access_key, region, service = credential_scope(headers)
+        injection = self.decide(service, operation, access_key, region)
         if injection is None:
             return None
         return error_response(injection, service, headers)
@@ -193,10 +208,18 @@ def header(headers: Mapping[str, Any], name: str) -> str:
     return ""
 
 
-def signing_service(headers: Mapping[str, Any]) -> str:
-    """The signing name in SigV4's credential scope: `elasticloadbalancing`, `ecs`…"""
-    scope = re.search(r"Credential=[^/]*/[^/]*/[^/]*/([^/]+)/", header(headers, "authorization"))
-    return scope.group(1) if scope else ""
+def credential_scope(headers: Mapping[str, Any]) -> tuple[str, str, str]:
+    """SigV4's access key, region and signing name (`elasticloadbalancing`, `ecs`…); ""
+    for each of an unsigned request."""
+    authorization = header(headers, "authorization")
+    scope = re.search(r"Credential=([^/]*)/[^/]*/([^/]*)/([^/]+)/", authorization)
+    return (scope.group(1), scope.group(2), scope.group(3)) if scope else ("", "", "")
+
+
+def throttling(service: str) -> Injection:
+    """The service's own throttling error (THROTTLING)."""
+    code, status, message = THROTTLING.get(service, DEFAULT_THROTTLING)
+    return Injection(status, code, message)
 
 
 def operation_of(headers: Mapping[str, Any], body: bytes, query: str = "") -> str:
@@ -272,6 +295,11 @@ def install(sandbox: SandboxLike | None = None, faults: Faults | None = None) ->
         BotocoreStubber.__call__ = _intercepting(_patch.original)  # type: ignore[method-assign]
     _patch.active = faults
     return faults
+
+
+def active() -> Faults | None:
+    """The Faults `install` put in front of moto in this process, if any."""
+    return _patch.active
 
 
 def uninstall() -> None:

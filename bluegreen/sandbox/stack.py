@@ -28,6 +28,7 @@ when `build_stack` returns.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from dataclasses import dataclass
 from typing import Any
@@ -166,10 +167,41 @@ def build_stack(
     needs an ALB."""
     if api_rule and load_balancer != "application":
         raise ValueError("listener rules exist on Application Load Balancers only")
+    limits = sandbox.simulators.get("api_limits")
+    # The user's infrastructure, built at one instant: not the product's calls (nor limited).
+    with limits.paused() if limits is not None else contextlib.nullcontext():
+        return _build(
+            sandbox,
+            image=image,
+            desired_count=desired_count,
+            check=HealthCheckSettings(health_check_path, interval_seconds, healthy_threshold),
+            deregistration_delay=deregistration_delay,
+            service_name=service_name,
+            cluster=cluster,
+            mode=mode,
+            load_balancer=load_balancer,
+            api_rule=api_rule,
+            test_listener=test_listener,
+        )
+
+
+def _build(
+    sandbox: Sandbox,
+    *,
+    image: str,
+    desired_count: int,
+    check: HealthCheckSettings,
+    deregistration_delay: int,
+    service_name: str,
+    cluster: str,
+    mode: Mode,
+    load_balancer: LoadBalancerType,
+    api_rule: bool,
+    test_listener: bool,
+) -> SandboxStack:
     region = sandbox.region
     net = parts.network(region, service_name)
     elb = boto3.client("elbv2", region_name=region)
-    check = HealthCheckSettings(health_check_path, interval_seconds, healthy_threshold)
     groups = {
         colour: parts.target_group(
             elb, f"{service_name}-{colour}", net.vpc_id, check, deregistration_delay, load_balancer

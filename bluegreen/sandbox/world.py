@@ -9,8 +9,8 @@ active Sandbox per process.
 
 Rules: this module imports no simulator and not their installer (core.py). The simulators
 import it for the world they move and core imports them to install them, so no simulator
-imports the module that installs it. The one exception is a type: `Sandbox.faults` hands
-out a Faults, and faults.py imports nothing of the sandbox.
+imports the module that installs it. The exceptions are types: `Sandbox.faults` hands
+out a Faults and `Sandbox.api_limits` an ApiLimits; neither module imports the world.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from bluegreen.clock import VirtualClock
 
 if TYPE_CHECKING:
+    from bluegreen.sandbox.api_limits import ApiLimits
     from bluegreen.sandbox.faults import Faults
 
 # How many standard deviations of a normal distribution lie below its 99th percentile.
@@ -143,6 +144,9 @@ class Sandbox:
     task_start_delay: float = 15.0  # a task asked for → RUNNING and registered as a target
     request_rate: float = 50.0  # requests per second arriving at each production listener
     seed: int = 0
+    # AWS's API request limits (api_limits.py): 1.0 AWS's own, 0.1 a tenth of each bucket
+    # (a test of throttling), 0 none (calls are still counted).
+    api_limit_scale: float = 1.0
     # The simulators' state: targets by (target group ARN, target id), tasks by id, and
     # each installed simulator by name.
     targets: dict[tuple[str, str], Target] = field(default_factory=dict)
@@ -162,6 +166,13 @@ class Sandbox:
     def faults(self) -> Faults:
         """Fault injection for this sandbox's calls (installed by `in_process`)."""
         found: Faults = self.simulators["faults"]
+        return found
+
+    @property
+    def api_limits(self) -> ApiLimits:
+        """AWS's request limits on this sandbox's calls, and their count (installed by
+        `in_process`, or a SandboxServer's start)."""
+        found: ApiLimits = self.simulators["api_limits"]
         return found
 
     def on_tick(self, simulator: Tick) -> Tick:
