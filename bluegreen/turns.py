@@ -102,19 +102,20 @@ class TurnClock:
                 self._pass_turn()
 
     def _wait_for_turn(self, me: int) -> None:
+        """Wait until the turn is ours, then until our wake-up: time moves here, in the
+        thread that wakes (so a clock that fails, a sandbox server gone, fails that
+        thread's own sleep, and never a thread that was giving its turn away)."""
         while self._running != me:
             self._lock.wait()
-        del self._wake[me]
+        ahead = self._wake.pop(me) - self.base.now()
+        if ahead > 0:
+            self.base.sleep(ahead)  # every other thread sleeps: time moves (the world ticks)
 
     def _pass_turn(self) -> None:
-        """Give the turn to the thread due first, moving time on to its wake-up if need be.
-        Called holding the lock, by the thread giving up its turn."""
+        """Give the turn to the thread due first. Called holding the lock, by the thread
+        giving its turn up; never raises, so a turn is never lost."""
         if not self._wake:
             self._running = None
             return
-        due = min(self._wake, key=lambda t: (self._wake[t], self._order[t]))
-        ahead = self._wake[due] - self.base.now()
-        if ahead > 0:
-            self.base.sleep(ahead)  # every thread sleeps: time moves (the world ticks)
-        self._running = due
+        self._running = min(self._wake, key=lambda t: (self._wake[t], self._order[t]))
         self._lock.notify_all()

@@ -102,7 +102,9 @@ class ReleaseRun:
             return process.wait(PROCESS_TIMEOUT)
         except subprocess.TimeoutExpired:
             process.kill()
-            raise AssertionError(f"bluegreen {' '.join(args)} did not end") from None
+            process.wait()
+            tail = self.output(len(self.processes) - 1)[-3000:]
+            raise AssertionError(f"bluegreen {' '.join(args)} did not end:\n{tail}") from None
 
     def output(self, n: int) -> str:
         return (self.folder / f"{n}.out").read_text() + (self.folder / f"{n}.err").read_text()
