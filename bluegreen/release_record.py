@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 import time
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -67,6 +68,18 @@ class ReleaseRecord(BaseModel):
         self.state = state
         self.ended_at = now
         self.note(now, message)
+
+    def summary(self) -> dict[str, Any]:
+        """The release's part of `--output json` (its result, its status)."""
+        return {
+            "release_id": self.id,
+            "release": self.name,
+            "state": self.state.value,
+            "failed_service": self.failed_member,
+            "reason": self.reason,
+            "started_at": self.created_at,
+            "ended_at": self.ended_at,
+        }
 
     def member(self, name: str) -> ReleaseMember:
         return next(m for m in self.members if m.name == name)

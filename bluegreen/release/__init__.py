@@ -54,11 +54,7 @@ class ReleaseStatus:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "release_id": self.record.id,
-            "release": self.record.name,
-            "state": self.record.state.value,
-            "failed_service": self.record.failed_member,
-            "reason": self.record.reason,
+            **self.record.summary(),
             "services": {name: s.to_dict() for name, s in self.services.items()},
         }
 
@@ -263,16 +259,8 @@ class Release:
     # ------------------------------------------------------------------ internals
 
     def _member_entry(self, member: Member, rec: DeploymentRecord) -> ReleaseMember:
-        entry = member.entry
         return ReleaseMember(
-            name=entry.name,
-            config=entry.config,
-            service_key=member.service_key,
-            deployment_id=rec.id,
-            images=dict(entry.images),
-            task_definition=entry.task_definition,
-            after=list(entry.after),
-            shift_after=list(entry.shift_after),
+            **member.entry.model_dump(), service_key=member.service_key, deployment_id=rec.id
         )
 
     def _unfinished(self, verb: str) -> ReleaseRecord:

@@ -49,13 +49,7 @@ class ReleaseResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "release_id": self.record.id,
-            "release": self.record.name,
-            "state": self.record.state.value,
-            "failed_service": self.record.failed_member,
-            "reason": self.record.reason,
-            "started_at": self.record.created_at,
-            "ended_at": self.record.ended_at,
+            **self.record.summary(),
             "services": {name: r.to_dict() for name, r in self.members.items()},
             "warnings": list(self.warnings),
         }

@@ -173,9 +173,16 @@ def weights(server: SandboxServer, stack: SandboxStack) -> set[tuple[int, int]]:
 
 
 def killed_at(
-    release: ReleaseRun, name: str, point: Callable[[Records, dict[str, Any] | None], bool]
+    release: ReleaseRun,
+    name: str,
+    point: Callable[[Records, dict[str, Any] | None], bool],
+    breaking: SandboxServer | None = None,
 ) -> bool:
-    """Start the release, SIGKILL it at `point`; True when it had committed by then."""
+    """Start the release (with `breaking`, the worker's new tasks crash on that server),
+    SIGKILL it at `point`; True when it had committed by then."""
+    if breaking:
+        breaking.sandbox.apps[BROKEN] = AppModel(crashes_after=200)
+        _break_worker(release)
     process = release.start("release", "release.toml", "--yes")
     deadline = time.monotonic() + WAIT_TIMEOUT
     while time.monotonic() < deadline:
@@ -213,10 +220,7 @@ def test_resume_after_kill_9_ends_every_service_the_same_way(
     point: Callable[[Records, dict[str, Any] | None], bool],
     fails: bool,
 ) -> None:
-    if fails:
-        server.sandbox.apps[BROKEN] = AppModel(crashes_after=200)
-        _break_worker(release)
-    killed_at(release, name, point)
+    killed_at(release, name, point, server if fails else None)
 
     code = release.run("resume", "--release", "release.toml")
 
@@ -233,10 +237,7 @@ def test_rollback_after_kill_9_puts_every_service_back_unless_committed(
     point: Callable[[Records, dict[str, Any] | None], bool],
     fails: bool,
 ) -> None:
-    if fails:
-        server.sandbox.apps[BROKEN] = AppModel(crashes_after=200)
-        _break_worker(release)
-    committed = killed_at(release, name, point)
+    committed = killed_at(release, name, point, server if fails else None)
 
     code = release.run("rollback", "--release", "release.toml", "--reason", "kill -9 drill")
 
