@@ -87,7 +87,7 @@ class Engine:
             config, cloud.elb, self.topology, self.watcher, clock, self.event, self.green_targets
         )
         self.smoke = SmokeChecks(config, clock, self.event, self.interrupts.check)
-        self.scaling = AutoScalingHold(config, cloud, self.event)
+        self.scaling = AutoScalingHold(config, cloud, store, self.event)
         self.detach_at_pause = False
         self._failure: BaseException | None = None
         self._handlers: dict[State, Callable[[DeploymentRecord], State | None]] = {

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from bluegreen.config import DeploymentConfig
     from bluegreen.ports import Cloud
     from bluegreen.record import DeploymentRecord
+    from bluegreen.scaling import SuspendedState
+    from bluegreen.store import Store
 
 log = structlog.get_logger("bluegreen")
 
@@ -43,11 +45,12 @@ Note = Callable[["DeploymentRecord", str], None]
 
 
 class AutoScalingHold:
-    def __init__(self, config: DeploymentConfig, cloud: Cloud, note: Note) -> None:
+    def __init__(self, config: DeploymentConfig, cloud: Cloud, store: Store, note: Note) -> None:
         self.mode = config.autoscaling.hold
         self.cluster = config.service.cluster
         self.service = config.service.name or ""  # task-sets mode
         self.cloud = cloud
+        self.store = store
         self.note = note
 
     # -- start of PROVISIONING -----------------------------------------------------------
@@ -85,10 +88,11 @@ class AutoScalingHold:
         if target is None:
             self.note(rec, f"service {service} has no auto scaling target: nothing to hold")
             return None
+        previous = self._found(rec, service, resource, target.suspended)
         hold = ScalingHold(
             service=service,
             resource_id=resource,
-            previous=target.suspended,
+            previous=previous,
             held=target.suspended.holding(self.mode),
         )
         rec.scaling_holds.append(hold)
@@ -100,6 +104,29 @@ class AutoScalingHold:
             f"(found: {hold.previous.describe()})",
         )
         return hold
+
+    def _found(
+        self, rec: DeploymentRecord, service: str, resource: str, now: SuspendedState
+    ) -> SuspendedState:
+        """What to restore at the end: what is suspended now — unless it is a hold an
+        earlier deployment left (its rollback failed, or its restoration): then what that
+        one found. Records are read only when `now` looks like a hold (scale-in and
+        scheduled scaling both suspended), so most deployments read none."""
+        if not (now.dynamic_in and now.scheduled):
+            return now
+        for earlier in self.store.history(rec.service_key):
+            kept = [h for h in earlier.scaling_holds if h.resource_id == resource]
+            if earlier.id == rec.id or not kept:
+                continue
+            if kept[0].restored or kept[0].held != now:
+                return now  # the latest hold on it was restored: this is the user's own
+            self.note(
+                rec,
+                f"auto scaling of service {service} is still held by deployment {earlier.id}: "
+                f"it will be restored to what that one found ({kept[0].previous.describe()})",
+            )
+            return kept[0].previous
+        return now
 
     def _size_green(self, rec: DeploymentRecord) -> None:
         blue = rec.blue_service or self.service

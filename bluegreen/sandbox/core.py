@@ -6,7 +6,7 @@ registered with `on_tick` runs in order and moves the world the way AWS would: E
 tasks and registers them as targets, target health follows the health-check settings and
 the application model of the image, CloudWatch gets metrics and evaluates alarms.
 
-This module installs the simulators (ecs, health, metrics, wiring, faults) and the
+This module installs the simulators (ecs, health, metrics, wiring, faults, autoscaling) and the
 GetMetricData extension (metric_data) on moto's backends. The world they share — Sandbox,
 AppModel, Target, Task, on moto's global backends, one active Sandbox per process — lives
 in world.py, which imports no simulator; it is re-exported here, where it has always been
@@ -25,7 +25,16 @@ from contextlib import contextmanager
 from moto import mock_aws
 from moto.moto_api import state_manager
 
-from bluegreen.sandbox import ecs, ecs_tasks, faults, health, metric_data, metrics, wiring
+from bluegreen.sandbox import (
+    autoscaling,
+    ecs,
+    ecs_tasks,
+    faults,
+    health,
+    metric_data,
+    metrics,
+    wiring,
+)
 from bluegreen.sandbox.world import HEALTHY, AppModel, Sandbox, Target, Task
 
 __all__ = [
@@ -63,6 +72,7 @@ def install_simulators(sandbox: Sandbox) -> None:
     )
     wiring.install()  # target groups' load balancers follow listener changes
     health.install(sandbox)
+    autoscaling.install(sandbox)  # before ECS: a desired count it sets is followed at once
     ecs.install(sandbox)
     ecs_tasks.install(sandbox)  # ListTasks/DescribeTasks show the simulator's tasks
     # After health and ECS: each minute's metrics see the targets they just moved.
@@ -78,6 +88,7 @@ def uninstall_simulators() -> None:
     metric_data.uninstall()
     ecs_tasks.uninstall()
     ecs.uninstall()
+    autoscaling.uninstall()
     health.uninstall()
     wiring.uninstall()
     state_manager.unset_transition("ecs::task")

@@ -9,8 +9,9 @@ active Sandbox per process.
 
 Rules: this module imports no simulator and not their installer (core.py). The simulators
 import it for the world they move and core imports them to install them, so no simulator
-imports the module that installs it. The one exception is a type: `Sandbox.faults` hands
-out a Faults, and faults.py imports nothing of the sandbox.
+imports the module that installs it. The exceptions are types: `Sandbox.faults` hands
+out a Faults and `Sandbox.autoscaling` an AutoScalingSimulator, and neither faults.py nor
+autoscaling.py imports anything of the sandbox.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from bluegreen.clock import VirtualClock
 
 if TYPE_CHECKING:
+    from bluegreen.sandbox.autoscaling import AutoScalingSimulator
     from bluegreen.sandbox.faults import Faults
 
 # How many standard deviations of a normal distribution lie below its 99th percentile.
@@ -162,6 +164,12 @@ class Sandbox:
     def faults(self) -> Faults:
         """Fault injection for this sandbox's calls (installed by `in_process`)."""
         found: Faults = self.simulators["faults"]
+        return found
+
+    @property
+    def autoscaling(self) -> AutoScalingSimulator:
+        """Application Auto Scaling: what the services' scaling wants, when (`demand`)."""
+        found: AutoScalingSimulator = self.simulators["autoscaling"]
         return found
 
     def on_tick(self, simulator: Tick) -> Tick:
