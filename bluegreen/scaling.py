@@ -79,6 +79,17 @@ class ScalableTarget:
     suspended: SuspendedState
 
 
+def describe_hold(mode: HoldMode, services: list[str]) -> str | None:
+    """What a deployment will hold, for `bluegreen plan`; None when it holds nothing."""
+    if mode == "none":
+        return None
+    held = SuspendedState().holding(mode).describe().removesuffix(" suspended")
+    return (
+        f"suspend {held} on the auto scaling target of {' and '.join(services)} (if any) "
+        "until the deployment ends, then restore it as found"
+    )
+
+
 def resource_id(cluster: str, service: str) -> str:
     """Application Auto Scaling's id of an ECS service, from names or ARNs."""
     return f"service/{_last(cluster)}/{_last(service)}"

@@ -462,3 +462,18 @@ def test_the_next_deployment_restores_what_a_hold_left_behind_found(
     assert second.deploy({"web": "public.ecr.aws/bluegreen/demo-web:3.0.0"}).warnings == ()
     assert suspended(resource) == NOTHING  # what the first one found, not what it left
     assert any("is still held by deployment" in e.message for e in latest(second).events)
+
+
+@pytest.mark.parametrize("mode", ["task-sets", "service-pair"])
+def test_the_plan_says_what_will_be_held_and_on_which_services(
+    sandbox: Sandbox, tmp_path: Path, mode: str
+) -> None:
+    stack = build_stack(sandbox, mode=mode)  # type: ignore[arg-type]
+    services = "web" if mode == "task-sets" else f"{stack.blue_service} and {stack.green_service}"
+    steps = {s.action: s.detail for s in deployer(sandbox, stack, tmp_path).plan({"web": V2}).steps}
+    assert steps["hold auto scaling"] == (
+        f"suspend dynamic scale-in, scheduled scaling on the auto scaling target of {services} "
+        "(if any) until the deployment ends, then restore it as found"
+    )
+    quiet = deployer(sandbox, stack, tmp_path, autoscaling={"hold": "none"}).plan({"web": V2})
+    assert "hold auto scaling" not in {s.action for s in quiet.steps}
