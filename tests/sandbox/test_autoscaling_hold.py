@@ -19,7 +19,7 @@ from sim_helpers import advance, ecs, production_weights
 from bluegreen import Deployer
 from bluegreen.aws import connect
 from bluegreen.config import parse_config
-from bluegreen.errors import DeploymentFailed, HealthCheckFailed, RollbackFailed
+from bluegreen.errors import DeploymentFailed, HealthCheckFailed, PreflightError, RollbackFailed
 from bluegreen.machine import State
 from bluegreen.record import DeploymentRecord, Event
 from bluegreen.sandbox import AppModel, Sandbox
@@ -367,7 +367,7 @@ def test_task_sets_size_green_by_the_services_desired_count_when_provisioning(
     assert desired(stack, stack.service) == 3
 
 
-def test_a_hold_that_cannot_be_read_stops_before_green_with_what_to_do(
+def test_a_target_that_cannot_be_read_stops_the_deployment_in_preflight(
     sandbox: Sandbox, stack: SandboxStack, tmp_path: Path
 ) -> None:
     register(stack, stack.service)
@@ -375,12 +375,49 @@ def test_a_hold_that_cannot_be_read_stops_before_green_with_what_to_do(
         "DescribeScalableTargets", status=400, code="AccessDeniedException", message="denied"
     )
     bluegreen = deployer(sandbox, stack, tmp_path)
+    with pytest.raises(PreflightError) as caught:
+        bluegreen.deploy({"web": V2})
+    assert "autoscaling: AWS DescribeScalableTargets failed" in caught.value.message
+    assert 'hold = "none"' in caught.value.message
+    assert latest(bluegreen).state is State.STOPPED  # nothing was changed
+    assert bluegreen.cloud.mutating_calls() == []  # type: ignore[attr-defined]
+
+
+def test_a_hold_that_cannot_be_written_stops_before_green_with_what_to_do(
+    sandbox: Sandbox, stack: SandboxStack, tmp_path: Path
+) -> None:
+    resource = register(stack, stack.service)
+    sandbox.faults.fail(
+        "RegisterScalableTarget", status=400, code="AccessDeniedException", message="denied"
+    )
+    bluegreen = deployer(sandbox, stack, tmp_path)
     with pytest.raises(DeploymentFailed) as caught:
         bluegreen.deploy({"web": V2})
     assert "could not hold the auto scaling of service web" in caught.value.message
     assert 'hold = "none"' in (caught.value.hint or "")
-    assert latest(bluegreen).green_task_set is None  # green was never brought up
+    rec = latest(bluegreen)
+    assert rec.state is State.ROLLED_BACK and rec.green_task_set is None  # never brought up
+    assert rec.warnings == []  # nothing was suspended: nothing left to restore
     assert production_weights(stack) == {(100, 0)}
+    assert suspended(resource) == NOTHING
+
+
+@pytest.mark.parametrize("registered", [True, False])
+def test_verify_says_what_a_deployment_will_hold(
+    sandbox: Sandbox, stack: SandboxStack, tmp_path: Path, registered: bool
+) -> None:
+    if registered:
+        register(stack, stack.service, low=2, high=6, DynamicScalingOutSuspended=True)
+    (check,) = deployer(sandbox, stack, tmp_path).verify().named("autoscaling")
+    assert check.result.value == "pass"
+    assert check.detail == (
+        "web: min 2, max 6, dynamic scale-out suspended now; held during a deployment: "
+        "dynamic scale-in, dynamic scale-out, scheduled scaling suspended"
+        if registered
+        else "web: no auto scaling target, nothing to hold"
+    )
+    quiet = deployer(sandbox, stack, tmp_path, autoscaling={"hold": "none"}).verify()
+    assert quiet.named("autoscaling") == []
 
 
 # -- what the record must know, whenever the process dies ----------------------------------
