@@ -25,6 +25,12 @@ HoldMode = Literal["scale-in", "scale-in-and-out", "none"]
 
 SERVICE_NAMESPACE: Final = "ecs"
 SCALABLE_DIMENSION: Final = "ecs:service:DesiredCount"
+# What to do when a target cannot be read or written (preflight's check, the engine's hold).
+PERMISSIONS_FIX = (
+    "allow application-autoscaling:DescribeScalableTargets and RegisterScalableTarget "
+    '(`bluegreen iam-policy` prints them), or set [autoscaling] hold = "none" to deploy '
+    "without holding the services' auto scaling"
+)
 
 
 @dataclass(frozen=True)

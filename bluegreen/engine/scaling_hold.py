@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from bluegreen.errors import AwsError, BluegreenError, DeploymentFailed
-from bluegreen.scaling import ScalingHold, resource_id
+from bluegreen.scaling import PERMISSIONS_FIX, ScalingHold, resource_id
 
 if TYPE_CHECKING:
     from bluegreen.config import DeploymentConfig
@@ -78,9 +78,7 @@ class AutoScalingHold:
         except AwsError as exc:
             raise DeploymentFailed(
                 f"could not hold the auto scaling of service {service}: {exc.message}",
-                hint="grant application-autoscaling:DescribeScalableTargets and "
-                "RegisterScalableTarget (`bluegreen iam-policy` prints them), or set "
-                '[autoscaling] hold = "none" to deploy without holding it',
+                hint=exc.hint if exc.transient else PERMISSIONS_FIX,  # throttled: try again later
             ) from exc
 
     def _record(self, rec: DeploymentRecord, service: str, resource: str) -> ScalingHold | None:

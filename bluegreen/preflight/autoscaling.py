@@ -15,13 +15,9 @@ from bluegreen.config import DeploymentConfig
 from bluegreen.errors import AwsError
 from bluegreen.ports import Cloud
 from bluegreen.preflight.report import Findings
+from bluegreen.scaling import PERMISSIONS_FIX
 
 NAME = "autoscaling"
-FIX = (
-    "allow application-autoscaling:DescribeScalableTargets and RegisterScalableTarget "
-    '(`bluegreen iam-policy` prints them), or set [autoscaling] hold = "none" to deploy '
-    "without holding the services' auto scaling"
-)
 
 
 def scalable_targets(f: Findings, config: DeploymentConfig, cloud: Cloud) -> None:
@@ -36,7 +32,7 @@ def scalable_targets(f: Findings, config: DeploymentConfig, cloud: Cloud) -> Non
         except AwsError as exc:
             if exc.transient:  # not a finding about the configuration (Findings.read)
                 raise
-            f.fail(NAME, exc.message, FIX)
+            f.fail(NAME, exc.message, PERMISSIONS_FIX)
             continue
         if target is None:
             f.passed(NAME, f"{name}: no auto scaling target, nothing to hold")
