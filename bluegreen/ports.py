@@ -26,6 +26,7 @@ from bluegreen.model import (
     TaskDefinition,
     TaskSet,
 )
+from bluegreen.scaling import ScalableTarget, SuspendedState
 
 
 class LoadBalancing(Protocol):
@@ -190,6 +191,17 @@ class Network(Protocol):
         ...
 
 
+class AutoScaling(Protocol):
+    def scalable_target(self, cluster: str, service: str) -> ScalableTarget | None:
+        """The service's Application Auto Scaling target (ecs:service:DesiredCount); None
+        when it has none."""
+        ...
+
+    def suspend(self, cluster: str, service: str, state: SuspendedState) -> None:
+        """Set the existing target's SuspendedState to `state` (min, max untouched)."""
+        ...
+
+
 class Cloud(Protocol):
     """Everything the engine talks to, bundled."""
 
@@ -199,3 +211,4 @@ class Cloud(Protocol):
     metrics: Metrics
     functions: Functions
     network: Network
+    autoscaling: AutoScaling

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from bluegreen.machine import State, check_transition
 from bluegreen.model import RouteKind, RouteRef
+from bluegreen.scaling import ScalingHold
 from bluegreen.strategies import Stage
 from bluegreen.timeline import Sample, observed
 
@@ -197,7 +198,8 @@ class DeploymentRecord(BaseModel):
     green_service: str | None = None
     container: str | None = None
     container_port: int | None = None
-    desired_count: int = 1
+    desired_count: int = 1  # green's size: blue's desired count when green was brought up
+    scaling_holds: list[ScalingHold] = Field(default_factory=list)  # engine/scaling_hold.py
     task_definition_source: str | None = None  # an ARN or a JSON file given by the user
     paused_at: float | None = None
     baked: bool = False  # the bake after the shift ended (paused on its analysis, promoted)
@@ -234,6 +236,12 @@ class DeploymentRecord(BaseModel):
         if self.interrupted:
             return "interrupted"
         return "paused" if self.state is State.PAUSED else "in_progress"
+
+    @property
+    def warnings(self) -> list[str]:
+        """What is left undone that changes nothing of the outcome: auto scaling not
+        restored, each with the command that restores it."""
+        return [hold.left for hold in self.scaling_holds if hold.left]
 
     @property
     def current_stage(self) -> Stage | None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bluegreen.clock import VirtualClock
-from bluegreen.errors import MissingResourceError
+from bluegreen.errors import AwsError, MissingResourceError
 from bluegreen.model import (
     AlarmState,
     ContainerExit,
@@ -48,6 +48,7 @@ from bluegreen.model import (
     TaskSet,
     TaskSetStatus,
 )
+from bluegreen.scaling import ScalableTarget, SuspendedState
 
 HEALTH_CHECK = HealthCheck("HTTP", "traffic-port", "/health", "200", 10, 5, 3, 2)
 BLUE, GREEN = "arn:tg/web-blue", "arn:tg/web-green"
@@ -534,6 +535,29 @@ class FakeNetwork:
         return self.cidrs[vpc_id]
 
 
+class FakeAutoScaling:
+    """Application Auto Scaling: scalable targets by service name (none unless a test adds
+    one); `fail` makes every call raise that AwsError's message."""
+
+    def __init__(self) -> None:
+        self.targets: dict[str, ScalableTarget] = {}
+        self.writes: list[tuple[str, SuspendedState]] = []
+        self.fail: str | None = None  # the message of an AccessDeniedException
+
+    def scalable_target(self, cluster: str, service: str) -> ScalableTarget | None:
+        self._maybe_fail()
+        return self.targets.get(service)
+
+    def suspend(self, cluster: str, service: str, state: SuspendedState) -> None:
+        self._maybe_fail()
+        self.targets[service] = replace(self.targets[service], suspended=state)
+        self.writes.append((service, state))
+
+    def _maybe_fail(self) -> None:
+        if self.fail:
+            raise AwsError("RegisterScalableTarget", "AccessDeniedException", self.fail)
+
+
 class FakeCloud:
     def __init__(self, world: World) -> None:
         self.world = world
@@ -543,6 +567,7 @@ class FakeCloud:
         self.metrics = FakeMetrics(world)
         self.functions = FakeFunctions()
         self.network = FakeNetwork()
+        self.autoscaling = FakeAutoScaling()
 
 
 def build_world(clock: VirtualClock, **kwargs: Any) -> World:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.exceptions import ProfileNotFound
 
+from bluegreen.aws.autoscaling import ApplicationAutoScaling
 from bluegreen.aws.cloudwatch import CloudWatchAlarms, CloudWatchMetrics
 from bluegreen.aws.ec2 import Ec2Network
 from bluegreen.aws.ecs import EcsContainers
@@ -23,15 +24,25 @@ from bluegreen.aws.retry import AwsCaller, client_config
 from bluegreen.aws.s3 import S3Objects
 from bluegreen.clock import Clock, RealClock
 from bluegreen.errors import ConfigError
-from bluegreen.ports import Alarms, Containers, Functions, LoadBalancing, Metrics, Network
+from bluegreen.ports import (
+    Alarms,
+    AutoScaling,
+    Containers,
+    Functions,
+    LoadBalancing,
+    Metrics,
+    Network,
+)
 
 if TYPE_CHECKING:
+    from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_lambda import LambdaClient
 
     from bluegreen.ports import Cloud
 
 __all__ = [
+    "ApplicationAutoScaling",
     "AwsCaller",
     "AwsCloud",
     "CloudWatchAlarms",
@@ -84,10 +95,19 @@ class AwsCloud:
         invoke = AwsCaller(self.clock, calls=self.calls, region=self.region, idempotent=False)
         self.functions: Functions = LambdaFunctions(self._lambda_client, invoke)
         self.network: Network = Ec2Network(self._ec2_client, aws)  # built on first use
+        self.autoscaling: AutoScaling = ApplicationAutoScaling(self._autoscaling_client, aws)
 
     def _ec2_client(self) -> EC2Client:
         return self.session.client(
             "ec2", region_name=self.region, endpoint_url=self.endpoint_url, config=client_config()
+        )
+
+    def _autoscaling_client(self) -> ApplicationAutoScalingClient:
+        return self.session.client(
+            "application-autoscaling",
+            region_name=self.region,
+            endpoint_url=self.endpoint_url,
+            config=client_config(),
         )
 
     def _lambda_client(self, read_timeout: float) -> LambdaClient:

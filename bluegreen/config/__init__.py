@@ -24,6 +24,7 @@ from bluegreen.config.loading import MAX_NESTING, load_config, merge_overrides, 
 from bluegreen.config.metric_query import MetricQueryConfig
 from bluegreen.config.schema import (
     MAX_SERVICE_KEY_LENGTH,
+    AutoScalingConfig,
     DeploymentConfig,
     GatesConfig,
     HealthConfig,
@@ -44,6 +45,7 @@ __all__ = [
     "MAX_NESTING",
     "MAX_SERVICE_KEY_LENGTH",
     "AnalysisConfig",
+    "AutoScalingConfig",
     "DeploymentConfig",
     "GatesConfig",
     "HealthConfig",

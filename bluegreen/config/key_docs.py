@@ -22,6 +22,8 @@ KEY_DOCS: dict[str, dict[str, str]] = {
         "hooks": "Commands, Python callables, Lambdas or URLs run at named moments.",
         "analysis": "Metric checks judging green while it bakes, and smoke checks.",
         "state": "Where deployment records and the per-service lock are kept.",
+        "autoscaling": "What of the services' Application Auto Scaling is suspended while "
+        "a deployment runs (restored as it was found at the end).",
         "timeout": "The whole deployment's limit; past it, the deployment rolls back.",
         "on_interrupt": "On SIGINT/SIGTERM, after the AWS call in progress: roll back, or "
         "leave the deployment resumable (`bluegreen resume`).",
@@ -91,6 +93,11 @@ KEY_DOCS: dict[str, dict[str, str]] = {
     "StateConfig": {
         "backend": '"file" (a directory beside the configuration) or "s3://bucket/prefix".',
         "lease": "How long a lock outlives a process that stopped renewing it (S3).",
+    },
+    "AutoScalingConfig": {
+        "hold": '"scale-in" (default): dynamic scale-in and scheduled scaling are suspended, '
+        'scale-out still follows load; "scale-in-and-out": dynamic scale-out too; "none": '
+        "nothing is suspended. What was already suspended stays so.",
     },
     "AnalysisConfig": {
         "interval": "The time between two evaluations: whole minutes, 1m to 1h.",

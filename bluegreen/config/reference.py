@@ -105,6 +105,15 @@ SECTIONS: list[tuple[str, str, str]] = [
         "configuration, or S3 (shared by every machine that deploys the service).",
     ),
     (
+        "`[autoscaling]`",
+        "AutoScalingConfig",
+        "Application Auto Scaling during a deployment: what is suspended on the scalable "
+        "target of the service (both services of a pair) from the start of provisioning "
+        "until the deployment ends, then restored exactly as found. A service without a "
+        "scalable target is left alone "
+        "([operations.md](operations.md#auto-scaling-during-a-deployment)).",
+    ),
+    (
         "`[analysis]`",
         "AnalysisConfig",
         "Judging green by its traffic: metric checks evaluated while green bakes, and smoke "

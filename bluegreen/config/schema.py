@@ -45,6 +45,7 @@ from bluegreen.config.fields import (
 from bluegreen.machine import HookEvent
 from bluegreen.model import RouteKind, RouteRef
 from bluegreen.redact import Redactor, is_sensitive_key
+from bluegreen.scaling import HoldMode
 
 _Strict = StrictModel
 
@@ -250,6 +251,12 @@ class StateConfig(_Strict):
         return self
 
 
+class AutoScalingConfig(_Strict):
+    # What is suspended on the services' Application Auto Scaling targets while a
+    # deployment runs, and restored as found after (bluegreen/scaling.py says why).
+    hold: HoldMode = "scale-in"
+
+
 class DeploymentConfig(_Strict):
     service: ServiceConfig
     target_groups: TargetGroupsConfig
@@ -261,6 +268,7 @@ class DeploymentConfig(_Strict):
     hooks: list[HookConfig] = Field(default_factory=list)
     analysis: AnalysisConfig | None = None  # metric checks judging green while it bakes
     state: StateConfig = Field(default_factory=StateConfig)
+    autoscaling: AutoScalingConfig = Field(default_factory=AutoScalingConfig)
     timeout: Duration | None = None  # the whole deployment; past it → rollback
     # On SIGINT/SIGTERM, after the AWS call in progress: roll back, or leave it resumable.
     on_interrupt: Literal["rollback", "leave"] = "rollback"

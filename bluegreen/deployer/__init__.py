@@ -379,7 +379,7 @@ class Deployer:
         self, engine: Engine, rec: DeploymentRecord, kept: str | None = None
     ) -> DeploymentResult:
         """`kept`: the lock could not be released — a warning, never the outcome."""
-        warnings = (kept,) if kept else ()
+        warnings = (*rec.warnings, *((kept,) if kept else ()))  # auto scaling, the lock
         result = DeploymentResult(rec, self._final_weights(rec), warnings)
         return returned_or_raised(result, engine.failure)
 

@@ -30,6 +30,7 @@ from bluegreen.engine.plan import NewVersion, Resolved, resolve, stages_of
 from bluegreen.engine.promotion import accept
 from bluegreen.engine.reads import once
 from bluegreen.engine.rollback import RollBack
+from bluegreen.engine.scaling_hold import AutoScalingHold
 from bluegreen.engine.smoke import SmokeChecks
 from bluegreen.engine.taskdef import is_task_definition_arn, load_task_definition_file, with_images
 from bluegreen.engine.traffic import TrafficShifter, observe
@@ -89,6 +90,7 @@ class Engine:
             config, cloud.elb, self.topology, self.watcher, clock, self.event, self.green_targets
         )
         self.smoke = SmokeChecks(config, clock, self.event, self.interrupts.check)
+        self.scaling = AutoScalingHold(config, cloud, store, self.event)
         self.detach_at_pause = False
         self._failure: BaseException | None = None
         self._handlers: dict[State, Callable[[DeploymentRecord], State | None]] = {
@@ -233,6 +235,7 @@ class Engine:
 
     def _provision(self, rec: DeploymentRecord) -> State:
         wait_at(PROVISION, rec, self.lockstep, self.watcher, self.event)
+        self.scaling.hold(rec)  # before green is brought up: scale-in held, green sized
         if not rec.to_task_definition:
             rec.to_task_definition = self._register_task_definition(rec)
             self.event(rec, f"registered {rec.to_task_definition}")
@@ -350,11 +353,13 @@ class Engine:
             self.watcher.watch(rec, self.config.gates.termination_wait)
         rec.blue_retiring = True  # from here on the release has succeeded: no way back
         self.store.save(rec)
-        retire_blue(self, rec)  # a refusal is left in the record, never rolled back
+        with self.scaling.released_after(rec):
+            retire_blue(self, rec)  # a refusal is left in the record, never rolled back
         return State.SUCCEEDED
 
     def _roll_back(self, rec: DeploymentRecord) -> State:
-        RollBack(self, rec).run()
+        with self.scaling.released_after(rec):
+            RollBack(self, rec).run()
         return State.ROLLED_BACK
 
     # ------------------------------------------------------------------ hooks

@@ -22,6 +22,7 @@ from bluegreen.model import AlarmState, LoadBalancer, Route, TargetGroup
 from bluegreen.ports import Cloud
 from bluegreen.redact import Redactor
 from bluegreen.refusals import forwards_elsewhere, gateway_refusal, listeners_disagree
+from bluegreen.scaling import describe_hold
 from bluegreen.smoke import listener_url
 from bluegreen.strategies import Stage, stages_for
 from bluegreen.topology import Fleet, Topology, topology_for
@@ -266,6 +267,8 @@ def build_plan(
     blue, green = resolved.blue.name, resolved.green.name
     steps = [PlanStep("preflight", f"{blue} is live (blue); {green} is idle (green)")]
     steps += _hook_steps(config, "pre_provision")
+    held = describe_hold(config.autoscaling.hold, fleet.service.split("+"))  # web-blue+web-green
+    steps += [PlanStep("hold auto scaling", held)] if held else []
     steps.append(PlanStep("register task definition", _version_detail(resolved, version)))
     steps += [PlanStep(*s) for s in topology.plan_provision(fleet, resolved.green)]
     steps.append(

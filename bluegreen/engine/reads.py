@@ -15,6 +15,7 @@ _READS = {
     "ecs": frozenset({"service", "task_definition", "task_sets"}),
     "alarms": frozenset({"alarm_states"}),
     "network": frozenset({"security_groups", "vpc_cidr_blocks"}),
+    "autoscaling": frozenset(),  # read at preflight to check it, again when held: as it is then
 }
 
 

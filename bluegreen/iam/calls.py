@@ -46,6 +46,7 @@ class Feature(StrEnum):
     METRICS = "[[analysis.metrics]]"
     LAMBDA_HOOKS = "[[hooks]] with lambda"
     S3_STATE = 'state.backend = "s3://…"'
+    AUTOSCALING = '[autoscaling] hold other than "none" (the default holds scale-in)'
     INIT = "bluegreen init only"
 
 
@@ -110,6 +111,18 @@ CALLS: dict[tuple[str, str], Permission] = {
     ("cloudwatch", "get_metric_data"): _p("cloudwatch:GetMetricData", F.METRICS),
     # AWS Lambda
     ("lambda", "invoke"): _p("lambda:InvokeFunction", F.LAMBDA_HOOKS, scoped=True),
+    # Application Auto Scaling: the services' scaling held during a deployment. Only an
+    # existing target is updated, without RoleARN: no iam:PassRole, and its service-linked
+    # role exists already (iam:CreateServiceLinkedRole is for creating the first target).
+    ("application-autoscaling", "describe_scalable_targets"): _p(
+        "application-autoscaling:DescribeScalableTargets", F.AUTOSCALING
+    ),
+    ("application-autoscaling", "register_scalable_target"): _c(
+        "application-autoscaling:RegisterScalableTarget",
+        F.AUTOSCALING,
+        "application-autoscaling:service-namespace",
+        "application-autoscaling:scalable-dimension",
+    ),
     # Amazon S3: the state store (ListObjectsV2 is authorized as s3:ListBucket)
     ("s3", "get_object"): _p("s3:GetObject", F.S3_STATE, scoped=True),
     ("s3", "put_object"): _p("s3:PutObject", F.S3_STATE, scoped=True),

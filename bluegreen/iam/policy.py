@@ -101,6 +101,7 @@ def features_of(config: DeploymentConfig) -> set[Feature]:
     found |= {Feature.METRICS} if config.analysis and config.analysis.metrics else set()
     found |= {Feature.LAMBDA_HOOKS} if any(h.lambda_function for h in config.hooks) else set()
     found |= {Feature.S3_STATE} if config.state.backend.startswith("s3://") else set()
+    found |= {Feature.AUTOSCALING} if config.autoscaling.hold != "none" else set()
     return found
 
 
@@ -130,6 +131,7 @@ def build_policy(config: DeploymentConfig, facts: TaskDefinitionFacts) -> Policy
         *_load_balancing(config, having),
         *_ecs(config, where, facts, having),
         *_monitoring(config, where, having),
+        *_autoscaling(having),
         *_state(config, where, having),
     ]
     if not facts.families:  # the reader always finds one: a bug, not a user's mistake
@@ -280,6 +282,30 @@ def _monitoring(config: DeploymentConfig, where: Where, having: Having) -> list[
             having("lambda:InvokeFunction"),
             functions,
             "invoke the Lambda functions of [[hooks]]",
+        ),
+    ]
+
+
+def _autoscaling(having: Having) -> list[Statement]:
+    return [
+        Statement(
+            "ReadScalableTargets",
+            having("application-autoscaling:DescribeScalableTargets"),
+            (ANY,),
+            "read the services' auto scaling targets (IAM authorizes this read on * only)",
+        ),
+        Statement(
+            "HoldAutoScaling",
+            having("application-autoscaling:RegisterScalableTarget"),
+            (ANY,),
+            "suspend the services' scale-in during a deployment and restore it after (a "
+            "target's ARN is not known in advance: the conditions keep it to ECS services)",
+            {
+                "StringEquals": {
+                    "application-autoscaling:service-namespace": "ecs",
+                    "application-autoscaling:scalable-dimension": "ecs:service:DesiredCount",
+                }
+            },
         ),
     ]
 

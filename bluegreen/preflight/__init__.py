@@ -36,6 +36,8 @@ The checks, in order (several rows may share a name: one per listener, target gr
                                           attached to its group (strays.py)
     analysis                              blue has data for every metric check, and
                                           GetMetricData is allowed (analysis.py)
+    autoscaling                           the services' scalable targets can be read, and
+                                          what a deployment will hold (autoscaling.py)
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from __future__ import annotations
 from bluegreen.config import DeploymentConfig, route_ref, route_refs
 from bluegreen.ports import Cloud
 from bluegreen.preflight import analysis as metric_checks
+from bluegreen.preflight import autoscaling as scaling
 from bluegreen.preflight import routes as other_routes
 from bluegreen.preflight import settings, strays, tasks, wiring
 from bluegreen.preflight.report import Check, Findings, Report, Result
@@ -85,4 +88,5 @@ def run_checks(
     )
     if analysis:
         metric_checks.metrics(f, config, cloud, now, lbs, live, services)
+    scaling.scalable_targets(f, config, cloud)
     return f.report()

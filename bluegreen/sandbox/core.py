@@ -7,10 +7,10 @@ tasks and registers them as targets, target health follows the health-check sett
 the application model of the image, CloudWatch gets metrics and evaluates alarms.
 
 This module installs the simulators (ecs, health, metrics, wiring, faults with AWS's API
-request limits) and the GetMetricData extension (metric_data) on moto's backends. The
-world they share — Sandbox, AppModel, Target, Task, on moto's global backends, one active
-Sandbox per process — lives in world.py, which imports no simulator; it is re-exported
-here, where it has always been imported from.
+request limits, autoscaling) and the GetMetricData extension (metric_data) on moto's
+backends. The world they share — Sandbox, AppModel, Target, Task, on moto's global
+backends, one active Sandbox per process — lives in world.py, which imports no
+simulator; it is re-exported here, where it has always been imported from.
 
 Rules for simulators: behave as AWS documents (cite it in a comment where it is not
 obvious); be deterministic for a given seed; do nothing when nothing is due; import the
@@ -25,7 +25,16 @@ from contextlib import contextmanager
 from moto import mock_aws
 from moto.moto_api import state_manager
 
-from bluegreen.sandbox import ecs, ecs_tasks, faults, health, metric_data, metrics, wiring
+from bluegreen.sandbox import (
+    autoscaling,
+    ecs,
+    ecs_tasks,
+    faults,
+    health,
+    metric_data,
+    metrics,
+    wiring,
+)
 from bluegreen.sandbox.api_limits import ApiLimits
 from bluegreen.sandbox.world import HEALTHY, AppModel, Sandbox, Target, Task
 
@@ -64,6 +73,7 @@ def install_simulators(sandbox: Sandbox) -> None:
     )
     wiring.install()  # target groups' load balancers follow listener changes
     health.install(sandbox)
+    autoscaling.install(sandbox)  # before ECS: a desired count it sets is followed at once
     ecs.install(sandbox)
     ecs_tasks.install(sandbox)  # ListTasks/DescribeTasks show the simulator's tasks
     # After health and ECS: each minute's metrics see the targets they just moved.
@@ -82,6 +92,7 @@ def uninstall_simulators() -> None:
     metric_data.uninstall()
     ecs_tasks.uninstall()
     ecs.uninstall()
+    autoscaling.uninstall()
     health.uninstall()
     wiring.uninstall()
     state_manager.unset_transition("ecs::task")

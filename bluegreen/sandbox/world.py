@@ -10,7 +10,8 @@ active Sandbox per process.
 Rules: this module imports no simulator and not their installer (core.py). The simulators
 import it for the world they move and core imports them to install them, so no simulator
 imports the module that installs it. The exceptions are types: `Sandbox.faults` hands
-out a Faults and `Sandbox.api_limits` an ApiLimits; neither module imports the world.
+out a Faults, `Sandbox.api_limits` an ApiLimits and `Sandbox.autoscaling` an
+AutoScalingSimulator; none of faults.py, api_limits.py or autoscaling.py imports the world.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bluegreen.clock import VirtualClock
 
 if TYPE_CHECKING:
     from bluegreen.sandbox.api_limits import ApiLimits
+    from bluegreen.sandbox.autoscaling import AutoScalingSimulator
     from bluegreen.sandbox.faults import Faults
 
 # How many standard deviations of a normal distribution lie below its 99th percentile.
@@ -173,6 +175,12 @@ class Sandbox:
         """AWS's request limits on this sandbox's calls, and their count (installed by
         `in_process`, or a SandboxServer's start)."""
         found: ApiLimits = self.simulators["api_limits"]
+        return found
+
+    @property
+    def autoscaling(self) -> AutoScalingSimulator:
+        """Application Auto Scaling: what the services' scaling wants, when (`demand`)."""
+        found: AutoScalingSimulator = self.simulators["autoscaling"]
         return found
 
     def on_tick(self, simulator: Tick) -> Tick:

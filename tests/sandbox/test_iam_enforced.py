@@ -371,3 +371,48 @@ def test_resources_are_enforced_too_a_listener_left_out_is_refused(
 
     assert "not authorized to perform: elasticloadbalancing:ModifyListener" in str(failed.value)
     assert weights(stack) == [(100, 0), (100, 0)]  # the first listener was moved back
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        None,
+        "application-autoscaling:DescribeScalableTargets",
+        "application-autoscaling:RegisterScalableTarget",
+    ],
+)
+def test_holding_auto_scaling_needs_exactly_its_two_actions(
+    missing: str | None,
+    sandbox: Sandbox,
+    stack: SandboxStack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a scalable target on the service (the default holds its scale-in): the printed
+    policy holds it and restores it; without either action nothing is brought up."""
+    scaling = boto3.client("application-autoscaling", region_name=stack.region)
+    resource = f"service/{stack.cluster}/{stack.service}"
+    scaling.register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId=resource,
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=1,
+        MaxCapacity=4,
+    )
+    config = stack.config(gates={"bake_after_shift": "30s", "termination_wait": "10s"})
+    policy = _deployer(sandbox, config, tmp_path).iam_policy().to_dict()
+    _as_user(monkeypatch, create_user(_without(policy, missing) if missing else policy))
+
+    with enforced():
+        bluegreen = _deployer(sandbox, config, tmp_path)
+        if missing is None:
+            assert bluegreen.deploy(images={"web": f"{IMAGE}:2.0.0"}).outcome == "succeeded"
+        else:
+            with pytest.raises(BluegreenError) as failed:
+                bluegreen.deploy(images={"web": f"{IMAGE}:2.0.0"})
+            assert "AccessDenied" in failed.value.message and missing in failed.value.message
+            assert weights(stack) == [(100, 0), (100, 0)]
+    (target,) = scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+    assert not any((target.get("SuspendedState") or {}).values())  # restored, or never held
+    rec = bluegreen.store.latest(bluegreen.config.service_key)
+    assert rec is not None and rec.green_task_set == (None if missing else rec.green_task_set)

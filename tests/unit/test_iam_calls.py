@@ -34,7 +34,7 @@ def client_calls() -> set[tuple[str, str]]:
     for path in sorted(AWS_PACKAGE.glob("*.py")):
         tree = ast.parse(path.read_text())
         services = {
-            m.group(1)
+            m.group(1).replace("_", "-")  # mypy_boto3_application_autoscaling
             for node in ast.walk(tree)
             if isinstance(node, ast.ImportFrom) and node.module
             for m in [re.fullmatch(r"mypy_boto3_(\w+)", node.module)]

@@ -202,9 +202,30 @@ def test_the_same_configuration_always_prints_the_same_document() -> None:
         "ReadAlarms",
         "ReadMetrics",
         "InvokeHookFunctions",
+        "ReadScalableTargets",
+        "HoldAutoScaling",
         "StateObjects",
         "StateListing",
     ]
+
+
+def test_auto_scaling_is_held_on_ecs_services_only_and_not_at_all_with_hold_none() -> None:
+    statements = by_sid(policy_for())
+    assert statements["ReadScalableTargets"]["Action"] == [
+        "application-autoscaling:DescribeScalableTargets"
+    ]
+    hold = statements["HoldAutoScaling"]
+    assert hold["Action"] == ["application-autoscaling:RegisterScalableTarget"]
+    assert hold["Condition"] == {
+        "StringEquals": {
+            "application-autoscaling:service-namespace": "ecs",
+            "application-autoscaling:scalable-dimension": "ecs:service:DesiredCount",
+        }
+    }
+    # only an existing target is updated, without a role: no PassRole for it, no new role
+    assert not [a for a in policy_for().actions if a.startswith("iam:") and a != "iam:PassRole"]
+    actions = policy_for({"autoscaling": {"hold": "none"}}).actions
+    assert not [a for a in actions if a.startswith("application-autoscaling:")]
 
 
 # ------------------------------------------------------------------ IAM's own rules
@@ -255,9 +276,16 @@ def _explained(finding: Any) -> bool:
         )
     # Granted on "*" on purpose, each held by a condition: ListTasks's one resource is a
     # container instance (never how bluegreen lists), CreateTaskSet's older reference
-    # gives it none (tests/unit/test_iam_calls.py checks the condition keys exist).
+    # gives it none, RegisterScalableTarget's (tests/unit/test_iam_calls.py checks the
+    # condition keys exist).
     if finding.issue == "RESOURCE_STAR":
-        return set(finding.detail) <= {"ecs:ListTasks", "ecs:CreateTaskSet"}
+        return set(finding.detail) <= {
+            "ecs:ListTasks",
+            "ecs:CreateTaskSet",
+            # a scalable target's ARN ends in an id AWS makes up: held to ECS services by
+            # its conditions (service namespace, scalable dimension)
+            "application-autoscaling:RegisterScalableTarget",
+        }
     # iam:PassRole is a permissions-management action by nature; it is held to the task
     # definition's own roles and to ECS tasks (see the PassRole test above).
     if finding.issue == "PERMISSIONS_MANAGEMENT_ACTIONS":
