@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
+import boto3
 import pytest
 from release_world import NEW_IMAGE, ReleaseWorld, release_world
 
@@ -142,3 +144,46 @@ def test_promote_without_a_paused_service_is_refused(world: ReleaseWorld) -> Non
     release.run()
     with pytest.raises(UsageError, match="nothing to promote"):
         release.promote()
+
+
+NOTHING_HELD = {
+    "DynamicScalingInSuspended": False,
+    "DynamicScalingOutSuspended": False,
+    "ScheduledScalingSuspended": False,
+}
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["succeeds", "one-fails"])
+def test_every_service_s_auto_scaling_is_held_during_a_release_and_restored(
+    world: ReleaseWorld, sandbox: Sandbox, fails: bool
+) -> None:
+    scaling = boto3.client("application-autoscaling", region_name="us-east-1")
+    resources = []
+    for stack in world.stacks.values():
+        resources.append(f"service/{stack.cluster}/{stack.service}")
+        scaling.register_scalable_target(
+            ServiceNamespace="ecs",
+            ResourceId=resources[-1],
+            ScalableDimension="ecs:service:DesiredCount",
+            MinCapacity=1,
+            MaxCapacity=8,
+            SuspendedState=NOTHING_HELD,
+        )
+    held_during: list[bool] = []
+
+    def on_event(name: str, event: Event) -> None:
+        if event.message.startswith("step 1/2") and name == "worker":
+            targets = scaling.describe_scalable_targets(
+                ServiceNamespace="ecs", ResourceIds=resources
+            )["ScalableTargets"]
+            held_during.extend(t["SuspendedState"]["DynamicScalingInSuspended"] for t in targets)
+
+    sandbox.apps[BROKEN] = AppModel(crashes_after=150)
+    broken = [{"name": "worker", "images": {"web": BROKEN}}] if fails else []
+    release = world.release(world.write(broken))
+    with contextlib.suppress(DeploymentFailed):
+        release.run(on_event=on_event)
+
+    assert held_during == [True, True, True]
+    after = scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=resources)
+    assert [t["SuspendedState"] for t in after["ScalableTargets"]] == [NOTHING_HELD] * 3
