@@ -23,28 +23,26 @@ from bluegreen.engine.analysis import Analyst, mark_traffic
 from bluegreen.engine.cleanup import retire_blue
 from bluegreen.engine.green_targets import GreenTargets
 from bluegreen.engine.health_wait import HealthWait
-from bluegreen.engine.hook_context import hook_context, outcome_hooks
+from bluegreen.engine.hook_context import outcome_hooks, state_hooks
 from bluegreen.engine.interrupts import Interrupted, InterruptFlag
 from bluegreen.engine.lockstep import COMMIT, PROVISION, SOLO, Lockstep, Point, wait_at
+from bluegreen.engine.new_version import check_version, register_version
 from bluegreen.engine.plan import NewVersion, Resolved, resolve, stages_of
 from bluegreen.engine.promotion import accept
 from bluegreen.engine.reads import once
 from bluegreen.engine.rollback import RollBack
 from bluegreen.engine.scaling_hold import AutoScalingHold
 from bluegreen.engine.smoke import SmokeChecks
-from bluegreen.engine.taskdef import is_task_definition_arn, load_task_definition_file, with_images
 from bluegreen.engine.traffic import TrafficShifter, observe
 from bluegreen.engine.watch import BAKED, Watcher
 from bluegreen.errors import (
     BluegreenError,
     DeploymentFailed,
-    DeploymentStopped,
-    HookFailed,
     PreflightError,
     RollbackRequested,
 )
 from bluegreen.hooks.runner import HookRunner, HookSpec
-from bluegreen.machine import FATAL_EVENTS, HookEvent, State, can_roll_back
+from bluegreen.machine import HookEvent, State, can_roll_back
 from bluegreen.ports import Cloud
 from bluegreen.preflight import run_checks
 from bluegreen.record import AnalysisEntry, DeploymentRecord, Event, Request, RouteEntry, StageEntry
@@ -199,7 +197,8 @@ class Engine:
         self._fill_from(rec, resolved)
         blue = reads.elb.target_health(resolved.blue.arn)  # the timeline starts as found
         observe(rec, self.clock.now(), routes=resolved.routes, test=resolved.test_route, blue=blue)
-        self._check_version(rec, resolved, reads)
+        running, files = resolved.fleet.task_definition, self.config.base_dir
+        check_version(self._version, rec, running, reads.ecs, files, self.hooks.add_secrets)
         self.store.save(rec)
         self.event(rec, f"blue is {resolved.blue.name}, green is {resolved.green.name}")
         self._hooks(rec, HookEvent.PRE_PROVISION, stop_only=True)
@@ -219,38 +218,15 @@ class Engine:
         rec.container, rec.container_port = resolved.container, resolved.container_port
         rec.desired_count = resolved.fleet.desired_count
 
-    def _check_version(self, rec: DeploymentRecord, resolved: Resolved, reads: Cloud) -> None:
-        """Everything about the new version that can be wrong is found before any change."""
-        source = self._version.task_definition
-        rec.images = dict(self._version.images)
-        rec.task_definition_source = source
-        if source and is_task_definition_arn(source):
-            rec.to_task_definition = reads.ecs.task_definition(source).arn
-        elif source:
-            load_task_definition_file(self.config.base_dir / source)
-        else:
-            current = reads.ecs.task_definition(resolved.fleet.task_definition)
-            with_images(current.registration, rec.images)
-            self.hooks.add_secrets(current.secret_values)
-
     def _provision(self, rec: DeploymentRecord) -> State:
         wait_at(PROVISION, rec, self.lockstep, self.watcher, self.event)
         self.scaling.hold(rec)  # before green is brought up: scale-in held, green sized
         if not rec.to_task_definition:
-            rec.to_task_definition = self._register_task_definition(rec)
+            files, hide = self.config.base_dir, self.hooks.add_secrets
+            rec.to_task_definition = register_version(rec, self.cloud.ecs, files, hide)
             self.event(rec, f"registered {rec.to_task_definition}")
         self.topology.bring_up(rec)
         return State.WAITING_HEALTHY
-
-    def _register_task_definition(self, rec: DeploymentRecord) -> str:
-        source = rec.task_definition_source
-        if source:
-            registration = load_task_definition_file(self.config.base_dir / source)
-        else:
-            current = self.cloud.ecs.task_definition(rec.from_task_definition or "")
-            self.hooks.add_secrets(current.secret_values)
-            registration = with_images(current.registration, rec.images)
-        return self.cloud.ecs.register_task_definition(registration).arn
 
     def _wait_healthy(self, rec: DeploymentRecord) -> State:
         self.health_wait.run(rec)
@@ -367,21 +343,16 @@ class Engine:
     def _hooks(
         self, rec: DeploymentRecord, event: HookEvent, *, stop_only: bool = False, **extra: Any
     ) -> None:
-        specs = [s for s in self.hook_specs if s.event is event]
-        if not specs:
-            return
-        results = self.hooks.run_event(event, specs, hook_context(rec, event, **extra))
-        self.interrupts.check()  # a hook stopped by a signal: the signal decides, not the hook
-        for result in results:
-            if result.succeeded:
-                continue
-            message = f"hook {result.spec.name} failed at {event.value}: {result.error}"
-            if event not in FATAL_EVENTS:
-                self.event(rec, message)  # informational events: logged, never fatal
-                continue
-            if stop_only:
-                raise DeploymentStopped(message, hint="nothing was changed in AWS")
-            raise HookFailed(message)
+        state_hooks(
+            self.hooks,
+            self.hook_specs,
+            rec,
+            event,
+            check_signals=self.interrupts.check,  # a hook stopped by a signal: it decides
+            note=self.event,
+            stop_only=stop_only,
+            **extra,
+        )
 
     def _outcome_hooks(self, rec: DeploymentRecord) -> None:
         outcome_hooks(self.hooks, self.hook_specs, rec)

@@ -4,12 +4,14 @@ deployment that ended runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 
+from bluegreen.errors import DeploymentStopped, HookFailed
 from bluegreen.hooks.runner import HookRunner, HookSpec
-from bluegreen.machine import HookEvent, State
+from bluegreen.machine import FATAL_EVENTS, HookEvent, State
 from bluegreen.record import DeploymentRecord
 
 log = structlog.get_logger("bluegreen")
@@ -35,6 +37,38 @@ def hook_context(rec: DeploymentRecord, event: HookEvent, **extra: Any) -> dict[
         **({"test_url": rec.test_url} if rec.test_url else {}),
         **extra,
     }
+
+
+def state_hooks(
+    runner: HookRunner,
+    hook_specs: list[HookSpec],
+    rec: DeploymentRecord,
+    event: HookEvent,
+    *,
+    check_signals: Callable[[], None],
+    note: Callable[[DeploymentRecord, str], None],
+    stop_only: bool = False,
+    **extra: Any,
+) -> None:
+    """`event`'s hooks. A failure of a fatal event raises HookFailed (the engine rolls
+    back) or, with `stop_only` (before anything changed), DeploymentStopped; any other
+    failure is noted and the deployment goes on. A signal that stopped a hook decides,
+    not the hook (`check_signals` raises it)."""
+    specs = [s for s in hook_specs if s.event is event]
+    if not specs:
+        return
+    results = runner.run_event(event, specs, hook_context(rec, event, **extra))
+    check_signals()
+    for result in results:
+        if result.succeeded:
+            continue
+        message = f"hook {result.spec.name} failed at {event.value}: {result.error}"
+        if event not in FATAL_EVENTS:
+            note(rec, message)  # informational events: logged, never fatal
+            continue
+        if stop_only:
+            raise DeploymentStopped(message, hint="nothing was changed in AWS")
+        raise HookFailed(message)
 
 
 def outcome_hooks(runner: HookRunner, hook_specs: list[HookSpec], rec: DeploymentRecord) -> None:
