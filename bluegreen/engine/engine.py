@@ -19,12 +19,14 @@ import structlog
 
 from bluegreen.clock import Clock
 from bluegreen.config import DeploymentConfig
+from bluegreen.engine.acting import Acting
 from bluegreen.engine.analysis import Analyst, mark_traffic
 from bluegreen.engine.cleanup import retire_blue
 from bluegreen.engine.green_targets import GreenTargets
 from bluegreen.engine.health_wait import HealthWait
 from bluegreen.engine.hook_context import hook_context, outcome_hooks
 from bluegreen.engine.interrupts import Interrupted, InterruptFlag
+from bluegreen.engine.pacing import if_answered
 from bluegreen.engine.plan import Release, Resolved, resolve, stages_of
 from bluegreen.engine.promotion import accept
 from bluegreen.engine.reads import once
@@ -82,6 +84,7 @@ class Engine:
         self.watcher = Watcher(
             config, cloud, store, clock, self.event, self.interrupts, self.green_targets, analyst
         )
+        self.acting = Acting(self.watcher, config.health.timeout, clock, self.event)
         self.health_wait = HealthWait(
             config, cloud.elb, self.topology, self.watcher, clock, self.event, self.green_targets
         )
@@ -257,7 +260,8 @@ class Engine:
         weights = weights_for(100, rec.blue_target_group or "", rec.green_target_group or "")
         rec.test_route_moved = True
         self.store.save(rec)
-        (test,) = self.shifter.apply([rec.test_route.ref], weights, self.green_targets.of(rec))
+        own, to = self.green_targets.of(rec), [rec.test_route.ref]
+        (test,) = self.acting.act(rec, "test route", lambda: self.shifter.apply(to, weights, own))
         observe(rec, self.clock.now(), test=test)
         self.event(rec, f"test listener routed to green: {rec.test_route.arn}")
         self.smoke.run(rec)
@@ -270,10 +274,10 @@ class Engine:
         weights = weights_for(
             stage.weight, rec.blue_target_group or "", rec.green_target_group or ""
         )
-        own = self.green_targets.of(rec)
-        routes = self.shifter.apply([r.ref for r in rec.routes], weights, own)
+        own, refs = self.green_targets.of(rec), [r.ref for r in rec.routes]
+        routes = self.acting.act(rec, "shift", lambda: self.shifter.apply(refs, weights, own))
         rec.green_percent = stage.weight
-        blue = self.cloud.elb.target_health(rec.blue_target_group or "")  # for the timeline
+        blue = if_answered(lambda: self.cloud.elb.target_health(rec.blue_target_group or ""))
         observe(rec, self.clock.now(), step=rec.step + 1, routes=routes, blue=blue)
         mark_traffic(rec, stage.weight, self.clock.now())
         self.event(
@@ -338,9 +342,10 @@ class Engine:
         return State.CLEANING_UP
 
     def _clean_up(self, rec: DeploymentRecord) -> State:
-        self.topology.make_green_primary(rec)
+        self.acting.act(rec, "making green primary", lambda: self.topology.make_green_primary(rec))
         if self.config.gates.termination_wait:
             self.watcher.watch(rec, self.config.gates.termination_wait)
+        self.acting.confirm(rec)  # blue is retired on a fresh verdict only
         rec.blue_retiring = True  # from here on the release has succeeded: no way back
         self.store.save(rec)
         retire_blue(self, rec)  # a refusal is left in the record, never rolled back

@@ -102,7 +102,9 @@ class HealthWait:
             return False
 
         timeout = self.config.health.timeout
-        if not self.watcher.watch(rec, timeout, until=ready, gates=False):
+        # a poll AWS would not answer is skipped: not ready, not failed (pacing.py)
+        until = lambda: bool(self.watcher.pacing.read(rec, ready))  # noqa: E731
+        if not self.watcher.watch(rec, timeout, until=until, gates=False):
             group = self.elb.target_groups([green])[0]
             found = self.green_targets.sort(rec, self.elb.target_health(green))
             why = explain_unhealthy(found.own, group.health_check, group.name)
