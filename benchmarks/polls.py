@@ -1,6 +1,6 @@
 """Benchmark: the AWS calls one watch poll of a deployment makes, by state and operation.
 
-    python benchmarks/polls.py [--routes 2|3] [--no-alarms] [--no-analysis]
+    python benchmarks/polls.py [--routes 2|3] [--no-alarms] [--no-analysis] [--fleet N]
 
 Deploys on the simulated AWS (a 10 % canary baking 5m, 5m of bake after the shift, polls
 every 5s, the gate on one alarm and the error-rate analysis, two listeners and with
@@ -11,6 +11,11 @@ one poll. Prints, per state, the polls seen and the calls per poll of each opera
 (the mean over the state's polls: the analysis' GetMetricData comes once a minute, so
 one poll in twelve has it). The first poll of a state also carries the state's own work
 (a shift writes the listeners): the means include it, `steady` is the most common poll.
+
+`--fleet N` adds what the alarm gates of N deployments sharing one Cloud cost: each polls
+every 5s at its own phase (engine/pacing.py) for 10 minutes of virtual time and asks for
+its own alarm; printed are the polls and the DescribeAlarms calls made, one per poll
+without sharing, and with the Cloud's AlarmInterest (aws/alarm_interest.py).
 Needs nothing but the package (no AWS account).
 """
 
@@ -22,10 +27,14 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from bluegreen.aws.alarm_interest import AlarmInterest
 from bluegreen.cli.logs import configure_logging
+from bluegreen.clock import VirtualClock
 from bluegreen.config import parse_config
 from bluegreen.deployer import Deployer
+from bluegreen.engine.pacing import phase_of
 from bluegreen.machine import State
+from bluegreen.model import AlarmState
 from bluegreen.record import Event
 from bluegreen.sandbox import Sandbox, in_process
 from bluegreen.sandbox.faults import Faults
@@ -90,11 +99,35 @@ def per_poll(trace: Trace) -> dict[State, tuple[int, Counter[str], Counter[str]]
     return out
 
 
+def fleet_alarm_calls(
+    deployments: int, seconds: float = 600.0, poll: float = 5.0
+) -> tuple[int, int]:
+    """(polls, DescribeAlarms calls) of `deployments` sharing one AlarmInterest."""
+    clock = VirtualClock()
+    interest = AlarmInterest(clock, batch=100)
+    calls = [0]
+
+    def describe(names: list[str]) -> list[tuple[str, AlarmState]]:
+        calls[0] += 1
+        return [(name, AlarmState.OK) for name in names]
+
+    start, polls = clock.now(), []
+    for n in range(deployments):
+        first = poll * (1 - phase_of(f"prod__svc-{n}"))
+        moments = [0.0] + [first + k * poll for k in range(int(seconds / poll))]
+        polls += [(at, n) for at in moments if at <= seconds]
+    for at, n in sorted(polls):
+        clock.advance(start + at - clock.now())
+        interest.states([f"svc-{n}-5xx"], describe)
+    return len(polls), calls[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--routes", type=int, choices=[2, 3], default=2)
     parser.add_argument("--no-alarms", action="store_true")
     parser.add_argument("--no-analysis", action="store_true")
+    parser.add_argument("--fleet", type=int, default=0, metavar="N")
     args = parser.parse_args()
     configure_logging(quiet=True)
     trace = traced_deployment(args.routes, not args.no_alarms, not args.no_analysis)
@@ -104,6 +137,12 @@ def main() -> None:
             share = mean[operation] / 100
             print(f"  {operation:<28} mean {share:5.2f}  steady {steady[operation]}")
     print(f"all calls of the deployment: {len(trace)}")
+    if args.fleet:
+        polls, calls = fleet_alarm_calls(args.fleet)
+        print(
+            f"{args.fleet} deployments, 10 minutes: {polls} polls; DescribeAlarms calls: "
+            f"{polls} without sharing, {calls} with it ({calls / 600:.2f}/s)"
+        )
 
 
 if __name__ == "__main__":

@@ -9,11 +9,13 @@ Rules:
   each, so a failing gate still rolls back and the deadline still ends it
   (TimeoutExceeded); with no deadline, after `health.timeout` of unanswered polls.
 - `act`: confirm, then run the step. A transient AwsError (AWS kept throttling or failing
-  through aws/retry.py's retries: 60 s for a throttled change) is told as an event, then
-  the deployment watches (gates, requests, deadline) for a back-off — the poll interval,
-  doubled at each try, at most MAX_PAUSE — confirms again and runs the step again. Steps
-  must be idempotent: TrafficShifter.apply writes only the routes that differ and puts back
-  what it wrote when a write fails; making green primary twice is making it primary. After
+  through aws/retry.py's retries: 60 s for a throttled change) is told as an event and the
+  step runs again at once — those retries have just backed off, and a shift whose routes
+  could not all be put back must not stay split; after that, the deployment first watches
+  (gates, requests, deadline) for a back-off — the poll interval, doubled at each try, at
+  most MAX_PAUSE — and confirms the gates again. Steps must be idempotent:
+  TrafficShifter.apply writes only the routes that differ and puts back what it wrote
+  when a write fails; making green primary twice is making it primary. After
   `health.timeout` of trying, the error is raised: the engine rolls back.
 Rollback and the retirement of blue retry in rounds of their own (rollback.py, cleanup.py).
 """
@@ -65,9 +67,18 @@ class Acting:
             except AwsError as exc:
                 now = self.clock.now()
                 first_failure = now if first_failure is None else first_failure
-                pause = min(self.watcher.pacing.poll_interval * 2**attempt, MAX_PAUSE)
+                pause = _pause(attempt, self.watcher.pacing.poll_interval)
                 if not exc.transient or now + pause - first_failure > self.give_up_after:
                     raise
-                self.note(rec, f"{what} stopped by {exc.message}; trying again in {pause:g}s")
-                self.watcher.watch(rec, pause)
+                when = f"in {pause:g}s" if pause else "at once"
+                self.note(rec, f"{what} stopped by {exc.message}; trying again {when}")
+                if pause:
+                    self.watcher.watch(rec, pause)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _pause(attempt: int, poll_interval: float) -> float:
+    """Before try `attempt + 2`: none after the first failure (the call's own retries have
+    just backed off, and a shift whose routes could not all be put back must not stay
+    split while it waits), then the poll interval, doubled each time, at most MAX_PAUSE."""
+    return 0.0 if attempt == 0 else min(poll_interval * 2 ** (attempt - 1), MAX_PAUSE)

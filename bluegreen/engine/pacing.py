@@ -18,8 +18,8 @@ Rules:
   still judge: an alarm in ALARM fails the deployment even while target health cannot be
   read. Any other error is raised as before.
 - Freshness: the gates' verdict is stale once the latest poll was skipped, or the latest
-  good read is older than a poll interval (with its jitter). acting.py never moves weight
-  or retires blue on a stale verdict.
+  good read is older than a poll interval. acting.py never moves weight or retires blue
+  on a stale verdict.
 """
 
 from __future__ import annotations

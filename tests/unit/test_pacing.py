@@ -129,14 +129,18 @@ def test_an_error_that_will_not_pass_still_fails_the_poll(
 def test_a_shift_aws_keeps_from_running_is_tried_again_not_rolled_back(
     make_deployer: MakeDeployer, world: World
 ) -> None:
-    world.fail["ModifyListener"] = unanswered("ModifyListener", 2)
+    world.fail["ModifyListener"] = unanswered("ModifyListener", 3)
     deployer = make_deployer()
 
     assert deployer.deploy(V2).outcome == "succeeded"
 
     rec = record(deployer)
     said = [e.message for e in rec.events if e.message.startswith("shift stopped by")]
-    assert [m.rsplit("; ", 1)[1] for m in said] == ["trying again in 5s", "trying again in 10s"]
+    assert [m.rsplit("; ", 1)[1] for m in said] == [
+        "trying again at once",
+        "trying again in 5s",
+        "trying again in 10s",
+    ]
     assert world.weights(HTTP) == world.weights(HTTPS) == {BLUE: 0, GREEN: 100}
     assert world.violations == []
 
