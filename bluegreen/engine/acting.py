@@ -57,8 +57,12 @@ class Acting:
                 "deployments (or other API clients) at once in this account and region",
             )
 
-    def act(self, rec: DeploymentRecord, what: str, step: Callable[[], T]) -> T:
-        """`step()` on a fresh verdict, tried again while AWS keeps it from running."""
+    def act(
+        self, rec: DeploymentRecord, what: str, step: Callable[[], T], *, gates: bool = True
+    ) -> T:
+        """`step()` on a fresh verdict, tried again while AWS keeps it from running;
+        `gates=False` before green could be judged (bringing it up): the waits between
+        tries watch requests and the deadline only."""
         first_failure: float | None = None
         for attempt in itertools.count():
             self.confirm(rec)
@@ -73,7 +77,7 @@ class Acting:
                 when = f"in {pause:g}s" if pause else "at once"
                 self.note(rec, f"{what} stopped by {exc.message}; trying again {when}")
                 if pause:
-                    self.watcher.watch(rec, pause)
+                    self.watcher.watch(rec, pause, gates=gates)
         raise AssertionError("unreachable")  # pragma: no cover
 
 

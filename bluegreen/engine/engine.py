@@ -234,7 +234,8 @@ class Engine:
         if not rec.to_task_definition:
             rec.to_task_definition = self._register_task_definition(rec)
             self.event(rec, f"registered {rec.to_task_definition}")
-        self.acting.act(rec, "bringing up green", lambda: self.topology.bring_up(rec))
+        up = self.topology.bring_up
+        self.acting.act(rec, "bringing up green", lambda: up(rec), gates=False)
         return State.WAITING_HEALTHY
 
     def _register_task_definition(self, rec: DeploymentRecord) -> str:

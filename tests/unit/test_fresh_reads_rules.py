@@ -106,12 +106,24 @@ def test_an_error_is_not_kept(reads: FreshReads) -> None:
     assert aws.asked == [f"health {TG_A}"]
 
 
-def test_reads_not_in_the_table_are_never_kept(reads: FreshReads) -> None:
+@pytest.mark.parametrize(
+    ("service", "operation"),
+    [
+        ("cloudwatch", "GetMetricData"),
+        # green's tasks are read when a target appeared that the last read did not explain:
+        # an answer from before it was registered would call it a stray
+        ("ecs", "ListTasks"),
+        ("ecs", "DescribeTasks"),
+    ],
+)
+def test_reads_not_in_the_table_are_never_kept(
+    reads: FreshReads, service: str, operation: str
+) -> None:
     aws = Aws()
     for _ in range(2):
-        reads.call("cloudwatch", "GetMetricData", {"Id": "x"}, aws.answer("GetMetricData"))
+        reads.call(service, operation, {"cluster": "prod"}, aws.answer(operation))
 
-    assert aws.asked == ["GetMetricData"] * 2
+    assert aws.asked == [operation] * 2
 
 
 def test_a_kept_read_serves_until_fresh_for_has_passed(

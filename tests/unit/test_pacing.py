@@ -194,3 +194,35 @@ def test_weight_never_moves_on_gates_unread_for_the_whole_health_timeout(
     assert [w[GREEN] for _, ref, w in world.writes if ref == HTTP] == [10, 0]  # never 50
     rec = record(deployer)
     assert rec.state is State.ROLLED_BACK and rec.skipped_polls > 60  # 5m of polls
+
+
+def test_bringing_up_green_aws_keeps_from_running_is_tried_again(
+    make_deployer: MakeDeployer, world: World
+) -> None:
+    world.fail["CreateTaskSet"] = unanswered("CreateTaskSet", 2)
+    deployer = make_deployer()
+
+    assert deployer.deploy(V2).outcome == "succeeded"
+
+    said = [e.message for e in record(deployer).events]
+    assert sum(m.startswith("bringing up green stopped by") for m in said) == 2
+    assert len(world.task_sets) == 1  # green, one task set: blue retired, none left twice
+
+
+def test_blue_unread_for_the_timeline_after_a_shift_is_no_failure(
+    make_deployer: MakeDeployer, world: World
+) -> None:
+    # The read of blue after each shift only draws the timeline. Kills reading it bare.
+    writes = [0]
+
+    def after_the_second_write() -> Exception | None:
+        writes[0] += 1
+        if writes[0] == 2:  # both listeners written: blue's health is read next
+            world.fail["DescribeTargetHealth"] = unanswered("DescribeTargetHealth", 1)
+        return None
+
+    world.fail["ModifyListener"] = after_the_second_write
+    deployer = make_deployer()
+
+    assert deployer.deploy(V2).outcome == "succeeded"
+    assert record(deployer).skipped_polls == 0
