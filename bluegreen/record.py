@@ -212,6 +212,7 @@ class DeploymentRecord(BaseModel):
     promoted_full: bool = False  # `promote --full`: no more stages, bakes or pauses
     promotions: list[Promotion] = Field(default_factory=list)
     deadline: float | None = None
+    skipped_polls: int = 0  # polls whose reads AWS would not answer (engine/pacing.py)
     detached: bool = False
     interrupted: str | None = None  # the signal that stopped a deployment left resumable
     reason: str | None = None

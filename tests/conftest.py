@@ -57,6 +57,14 @@ def _outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture
+def polls_on_the_grid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every deployment's phase 0 (bluegreen/engine/pacing.py): each wait polls at its start
+    and then every poll interval. For tests that pin the moment something is noticed on
+    that grid; the phase that spreads deployments apart is tested on its own."""
+    monkeypatch.setattr("bluegreen.engine.pacing.phase_of", lambda seed: 0.0)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _shared_botocore_loader() -> Iterator[None]:
     """One botocore data loader for every session: moto resets boto3's default session and

@@ -4,7 +4,10 @@
 the usual AWS settings (profile, region, AWS_ENDPOINT_URL…). Every call goes through
 `retry.AwsCaller`: bounded retries slept on the injected clock, errors translated into
 `bluegreen.errors`, and the operation name appended to `AwsCloud.calls`, so a test can prove
-that a command changed nothing (`mutating_calls()` is empty).
+that a command changed nothing (`mutating_calls()` is empty). An AwsCloud paces what every
+deployment using it asks: identical describes within a moment share one answer, dropped by
+any change we make (fresh_reads.py), and alarm states are fetched for all of them at once
+(alarm_interest.py); only calls that reached AWS are in `calls`.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.exceptions import ProfileNotFound
 
+from bluegreen.aws.alarm_interest import AlarmInterest
 from bluegreen.aws.autoscaling import ApplicationAutoScaling
+from bluegreen.aws.cloudwatch import DESCRIBE_BATCH as ALARMS_BATCH
 from bluegreen.aws.cloudwatch import CloudWatchAlarms, CloudWatchMetrics
 from bluegreen.aws.ec2 import Ec2Network
 from bluegreen.aws.ecs import EcsContainers
 from bluegreen.aws.elbv2 import Elbv2LoadBalancing
+from bluegreen.aws.fresh_reads import READ_ONLY_PREFIXES, FreshReads
 from bluegreen.aws.lambda_ import LambdaFunctions
 from bluegreen.aws.retry import AwsCaller, client_config
 from bluegreen.aws.s3 import S3Objects
@@ -57,7 +63,6 @@ __all__ = [
 ]
 
 DEFAULT_REGION = "us-east-1"
-READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 
 
 class AwsCloud:
@@ -79,7 +84,8 @@ class AwsCloud:
         self.clock: Clock = clock or RealClock()
         self.endpoint_url = endpoint_url
         self.calls: list[str] = []
-        aws = AwsCaller(self.clock, calls=self.calls, region=self.region)
+        self.reads = FreshReads(self.clock)  # shared by every deployment on this cloud
+        aws = AwsCaller(self.clock, calls=self.calls, region=self.region, reads=self.reads)
         region, url, config = self.region, endpoint_url, client_config()
         self.elb: LoadBalancing = Elbv2LoadBalancing(
             session.client("elbv2", region_name=region, endpoint_url=url, config=config), aws
@@ -90,7 +96,8 @@ class AwsCloud:
         cloudwatch = session.client(
             "cloudwatch", region_name=region, endpoint_url=url, config=config
         )
-        self.alarms: Alarms = CloudWatchAlarms(cloudwatch, aws)
+        interest = AlarmInterest(self.clock, ALARMS_BATCH)
+        self.alarms: Alarms = CloudWatchAlarms(cloudwatch, aws, interest)
         self.metrics: Metrics = CloudWatchMetrics(cloudwatch, aws)
         invoke = AwsCaller(self.clock, calls=self.calls, region=self.region, idempotent=False)
         self.functions: Functions = LambdaFunctions(self._lambda_client, invoke)

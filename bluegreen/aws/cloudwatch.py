@@ -2,6 +2,8 @@
 (`bluegreen.ports.Metrics`).
 
 An alarm that does not exist is MISSING, never OK: a gate on a misspelt alarm must not pass.
+With an AlarmInterest (AwsCloud gives one), alarm states are fetched for every deployment
+of the process at once and shared for a moment (alarm_interest.py).
 
 A metric read is ONE GetMetricData request (all its pages): every query of an evaluation,
 both colours, at most MAX_METRIC_QUERIES of them, per minute, in ascending time. A query
@@ -15,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from bluegreen.aws.alarm_interest import AlarmInterest
 from bluegreen.aws.retry import AwsCaller
 from bluegreen.errors import AwsError
 from bluegreen.model import (
@@ -34,17 +37,27 @@ DESCRIBE_BATCH = 100  # DescribeAlarms takes at most 100 names, and answers 100 
 class CloudWatchAlarms:
     """`Alarms` on boto3's CloudWatch client; metric and composite alarms alike."""
 
-    def __init__(self, client: CloudWatchClient, aws: AwsCaller) -> None:
+    def __init__(
+        self, client: CloudWatchClient, aws: AwsCaller, interest: AlarmInterest | None = None
+    ) -> None:
         self._client = client
         self._aws = aws
+        self._interest = interest
 
     def alarm_states(self, names: Sequence[str]) -> dict[str, AlarmState]:
+        if self._interest is not None:
+            return self._interest.states(names, self._states_of)
         wanted = list(dict.fromkeys(names))
         found: dict[str, AlarmState] = {}
         for start in range(0, len(wanted), DESCRIBE_BATCH):
             for name, value in self._describe(wanted[start : start + DESCRIBE_BATCH]):
                 found[name] = parse_alarm_state(value)
         return {name: found.get(name, AlarmState.MISSING) for name in wanted}
+
+    def _states_of(self, names: list[str]) -> Iterator[tuple[str, AlarmState]]:
+        """One batch (at most DESCRIBE_BATCH names): the alarms found, with their state."""
+        for name, value in self._describe(names):
+            yield name, parse_alarm_state(value)
 
     def _describe(self, names: list[str]) -> Iterator[tuple[str, str]]:
         more: dict[str, Any] = {}  # NextToken, from the second page on

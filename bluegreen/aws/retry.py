@@ -7,6 +7,11 @@ Rules:
   service-unavailable / internal-error codes, any HTTP 5xx, and answers lost on the way
   (connection closed, read timeout). Up to `MAX_ATTEMPTS` attempts, then AwsError saying
   whether AWS kept throttling or kept failing.
+- A change (any call but Describe/List/Get) that AWS keeps throttling is tried for longer:
+  until THROTTLED_CHANGE_FOR seconds of the clock have passed since its first attempt (at
+  least MAX_ATTEMPTS attempts), with the same jittered back-off. Throttling means the
+  request was not run, and a change given up half way through a shift or a rollback costs
+  far more than a wait; a read given up is absorbed by its caller (a skipped poll).
 - No connection at all (refused, name not resolved, connect timeout, proxy, TLS): retried
   `CONNECT_ATTEMPTS` times within a second — a blip passes, a wrong endpoint never does —
   then EndpointUnreachable naming the endpoint and what to check. Never called throttling.
@@ -16,6 +21,8 @@ Rules:
   rollback runs again, a preflight does not count it as a finding).
 - Calls that are not safe to repeat (a Lambda invoke) use `idempotent=False`: only errors
   that prove the request never ran (throttling, no connection) are retried.
+- With `reads` (the AwsCloud's FreshReads), identical describes within a moment share one
+  answer and every change drops the answers it may make stale (fresh_reads.py).
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from bluegreen.aws.fresh_reads import READ_ONLY_PREFIXES, FreshReads
 from bluegreen.clock import Clock
 from bluegreen.errors import (
     AwsError,
@@ -58,6 +66,10 @@ log = structlog.get_logger(__name__)
 
 MAX_ATTEMPTS = 6
 MAX_WAIT = 8.0  # seconds: the longest back-off between two attempts
+# A throttled change is tried this long (some 15 attempts at MAX_WAIT's jittered back-off):
+# a token bucket refills in seconds (ELB's Describe one, 40 at 10/s, in 4 s), so only a
+# crowd of other clients throttles longer; the engine then tries the whole step again.
+THROTTLED_CHANGE_FOR = 60.0
 # No connection at all: 3 attempts, waits of at most 0.25 s and 0.5 s.
 CONNECT_ATTEMPTS = 3
 
@@ -150,6 +162,13 @@ def is_retryable_unsent(exc: BaseException) -> bool:
     return is_unreachable(exc) or is_throttling(exc)
 
 
+def service_name(fn: Callable[..., object]) -> str:
+    """The service of a client method: "elbv2", "ecs", "cloudwatch"… ("" for a plain function)."""
+    meta = getattr(getattr(fn, "__self__", None), "meta", None)
+    model = getattr(meta, "service_model", None)
+    return str(getattr(model, "service_name", ""))
+
+
 def operation_name(fn: Callable[..., object]) -> str:
     """The API name of a client method: `describe_target_groups` → DescribeTargetGroups."""
     method = getattr(fn, "__name__", "call")
@@ -175,19 +194,35 @@ class AwsCaller:
         region: str = "us-east-1",
         max_attempts: int = MAX_ATTEMPTS,
         idempotent: bool = True,
+        reads: FreshReads | None = None,
+        throttled_change_for: float = THROTTLED_CHANGE_FOR,
     ) -> None:
         self.clock = clock
         self.calls: list[str] = calls if calls is not None else []
         self.region = region
         self.max_attempts = max_attempts
+        self.reads = reads
+        self.throttled_change_for = throttled_change_for
         self._retryable = is_retryable if idempotent else is_retryable_unsent
 
     def call(self, about: str, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """`fn(*args, **kwargs)`; `about` names the resource for error messages."""
         operation = operation_name(fn)
+
+        def fetch() -> T:
+            return self._call(operation, about, fn, *args, **kwargs)
+
+        if self.reads is None:
+            return fetch()
+        return self.reads.call(service_name(fn), operation, kwargs, fetch)
+
+    def _call(
+        self, operation: str, about: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        change = not operation.startswith(READ_ONLY_PREFIXES)
         retrying = Retrying(
             sleep=self.clock.sleep,
-            stop=self._stop,
+            stop=self._stopper(change, self.clock.now()),
             wait=wait_random_exponential(multiplier=0.25, max=MAX_WAIT),
             retry=retry_if_exception(self._retryable),
             before_sleep=_log_retry(operation),
@@ -196,16 +231,25 @@ class AwsCaller:
         try:
             result: T = retrying(self._attempt, operation, fn, *args, **kwargs)
         except (ClientError, BotoCoreError) as exc:
-            raise self.translate(operation, about, exc) from exc
+            raise self.translate(operation, about, exc, change=change) from exc
         return result
 
-    def _stop(self, state: RetryCallState) -> bool:
-        """After MAX_ATTEMPTS; after CONNECT_ATTEMPTS when the endpoint cannot be reached."""
-        exc = state.outcome.exception() if state.outcome else None
-        limit = self.max_attempts
-        if exc is not None and is_unreachable(exc):
-            limit = min(limit, CONNECT_ATTEMPTS)
-        return state.attempt_number >= limit
+    def _stopper(self, change: bool, started: float) -> Callable[[RetryCallState], bool]:
+        """After MAX_ATTEMPTS; after CONNECT_ATTEMPTS when the endpoint cannot be reached; a
+        throttled change, once THROTTLED_CHANGE_FOR seconds have passed too."""
+
+        def stop(state: RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome else None
+            limit = self.max_attempts
+            if exc is not None and is_unreachable(exc):
+                limit = min(limit, CONNECT_ATTEMPTS)
+            if state.attempt_number < limit:
+                return False
+            if change and exc is not None and is_throttling(exc):
+                return self.clock.now() - started >= self.throttled_change_for
+            return True
+
+        return stop
 
     def _attempt(self, operation: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         self.calls.append(operation)
@@ -213,7 +257,7 @@ class AwsCaller:
         return fn(*args, **kwargs)
 
     def translate(
-        self, operation: str, about: str, exc: ClientError | BotoCoreError
+        self, operation: str, about: str, exc: ClientError | BotoCoreError, *, change: bool = False
     ) -> BluegreenError:
         """Our error for one of botocore's."""
         if isinstance(exc, NoCredentialsError):
@@ -228,17 +272,17 @@ class AwsCaller:
         if isinstance(exc, NoRegionError):
             return ConfigError("no AWS region configured", hint="set --region or AWS_REGION")
         if isinstance(exc, ClientError):
-            return self._translate_client_error(operation, about, exc)
+            return self._translate_client_error(operation, about, exc, change)
         if isinstance(exc, ParamValidationError):
             return AwsError(operation, "ParamValidationError", str(exc))
         if is_unreachable(exc):
             return self._unreachable(operation, exc)
         transient = self._retryable(exc)
-        hint = self._exhausted_hint(exc) if transient else None
+        hint = self._exhausted_hint(exc, change) if transient else None
         return AwsError(operation, type(exc).__name__, str(exc), hint=hint, transient=transient)
 
     def _translate_client_error(
-        self, operation: str, about: str, exc: ClientError
+        self, operation: str, about: str, exc: ClientError, change: bool
     ) -> BluegreenError:
         code = error_code(exc) or "Unknown"
         message = str(exc.response.get("Error", {}).get("Message", ""))
@@ -264,11 +308,13 @@ class AwsCaller:
                 hint="`bluegreen iam-policy` prints the permissions this configuration needs",
             )
         transient = self._retryable(exc)
-        hint = self._exhausted_hint(exc) if transient else None
+        hint = self._exhausted_hint(exc, change) if transient else None
         return AwsError(operation, code, message, hint=hint, transient=transient)
 
-    def _exhausted_hint(self, exc: BaseException) -> str:
+    def _exhausted_hint(self, exc: BaseException, change: bool = False) -> str:
         gave_up = f"gave up after {self.max_attempts} attempts"
+        if change and is_throttling(exc):
+            gave_up = f"gave up after {self.throttled_change_for:g}s of attempts"
         if is_throttling(exc):
             return (
                 f"{gave_up}: AWS kept throttling; try again in a few minutes, or run fewer "

@@ -19,6 +19,7 @@ import structlog
 
 from bluegreen.clock import Clock
 from bluegreen.config import DeploymentConfig
+from bluegreen.engine.acting import Acting
 from bluegreen.engine.analysis import Analyst, mark_traffic
 from bluegreen.engine.cleanup import retire_blue
 from bluegreen.engine.green_targets import GreenTargets
@@ -27,6 +28,7 @@ from bluegreen.engine.hook_context import outcome_hooks, state_hooks
 from bluegreen.engine.interrupts import Interrupted, InterruptFlag
 from bluegreen.engine.lockstep import COMMIT, PROVISION, SOLO, Lockstep, Point, wait_at
 from bluegreen.engine.new_version import check_version, register_version
+from bluegreen.engine.pacing import if_answered
 from bluegreen.engine.plan import NewVersion, Resolved, resolve, stages_of
 from bluegreen.engine.promotion import accept
 from bluegreen.engine.reads import once
@@ -84,6 +86,7 @@ class Engine:
         self.watcher = Watcher(
             config, cloud, store, clock, self.event, self.interrupts, self.green_targets, analyst
         )
+        self.acting = Acting(self.watcher, config.health.timeout, clock, self.event)
         self.health_wait = HealthWait(
             config, cloud.elb, self.topology, self.watcher, clock, self.event, self.green_targets
         )
@@ -225,7 +228,8 @@ class Engine:
             files, hide = self.config.base_dir, self.hooks.add_secrets
             rec.to_task_definition = register_version(rec, self.cloud.ecs, files, hide)
             self.event(rec, f"registered {rec.to_task_definition}")
-        self.topology.bring_up(rec)
+        up = self.topology.bring_up
+        self.acting.act(rec, "bringing up green", lambda: up(rec), gates=False)
         return State.WAITING_HEALTHY
 
     def _wait_healthy(self, rec: DeploymentRecord) -> State:
@@ -241,7 +245,8 @@ class Engine:
         weights = weights_for(100, rec.blue_target_group or "", rec.green_target_group or "")
         rec.test_route_moved = True
         self.store.save(rec)
-        (test,) = self.shifter.apply([rec.test_route.ref], weights, self.green_targets.of(rec))
+        own, to = self.green_targets.of(rec), [rec.test_route.ref]
+        (test,) = self.acting.act(rec, "test route", lambda: self.shifter.apply(to, weights, own))
         observe(rec, self.clock.now(), test=test)
         self.event(rec, f"test listener routed to green: {rec.test_route.arn}")
         self.smoke.run(rec)
@@ -255,10 +260,10 @@ class Engine:
         weights = weights_for(
             stage.weight, rec.blue_target_group or "", rec.green_target_group or ""
         )
-        own = self.green_targets.of(rec)
-        routes = self.shifter.apply([r.ref for r in rec.routes], weights, own)
+        own, refs = self.green_targets.of(rec), [r.ref for r in rec.routes]
+        routes = self.acting.act(rec, "shift", lambda: self.shifter.apply(refs, weights, own))
         rec.green_percent = stage.weight
-        blue = self.cloud.elb.target_health(rec.blue_target_group or "")  # for the timeline
+        blue = if_answered(lambda: self.cloud.elb.target_health(rec.blue_target_group or ""))
         observe(rec, self.clock.now(), step=rec.step + 1, routes=routes, blue=blue)
         mark_traffic(rec, stage.weight, self.clock.now())
         self.event(
@@ -324,9 +329,10 @@ class Engine:
         return State.CLEANING_UP
 
     def _clean_up(self, rec: DeploymentRecord) -> State:
-        self.topology.make_green_primary(rec)
+        self.acting.act(rec, "making green primary", lambda: self.topology.make_green_primary(rec))
         if self.config.gates.termination_wait:
             self.watcher.watch(rec, self.config.gates.termination_wait)
+        self.acting.confirm(rec)  # blue is retired on a fresh verdict only
         rec.blue_retiring = True  # from here on the release has succeeded: no way back
         self.store.save(rec)
         with self.scaling.released_after(rec):

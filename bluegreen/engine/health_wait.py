@@ -87,10 +87,12 @@ class HealthWait:
         """Return once green is ready; raise HealthCheckFailed when it failed for good or
         `health.timeout` ran out."""
         green = rec.green_target_group or ""
-        group = self.elb.target_groups([green])[0]  # its health check: the failure window
+        groups: list[TargetGroup] = []  # its health check (the failure window), read once
         seen = _Seen(stops_read_at=self.clock.now())
 
         def ready() -> bool:
+            if not groups:  # in the poll: a read AWS would not answer skips it
+                groups.append(self.elb.target_groups([green])[0])
             found = self.elb.target_health(green)
             health = self.green_targets.sort(rec, found).own
             rec.observe(self.clock.now(), green_healthy=health.healthy_count)
@@ -98,11 +100,14 @@ class HealthWait:
             if seen.verdict.ok:
                 return True
             self._count_stops(rec, found, seen)
-            self._judge(rec, group, health, seen)
+            self._judge(rec, groups[0], health, seen)
             return False
 
+        def polled() -> bool:  # a poll AWS would not answer is skipped (pacing.py)
+            return bool(self.watcher.pacing.read(rec, ready))
+
         timeout = self.config.health.timeout
-        if not self.watcher.watch(rec, timeout, until=ready, gates=False):
+        if not self.watcher.watch(rec, timeout, until=polled, gates=False):
             group = self.elb.target_groups([green])[0]
             found = self.green_targets.sort(rec, self.elb.target_health(green))
             why = explain_unhealthy(found.own, group.health_check, group.name)

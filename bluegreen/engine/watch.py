@@ -10,7 +10,8 @@ a promote request ends it at once (the engine then acts on it, promotion.py). A 
 taken by a watch that cannot act on one (waiting for health, cleaning up) is ignored,
 and the record says so.
 Time comes from the injected clock, so on a VirtualClock a 30-minute bake takes no real
-time.
+time. Each deployment polls at its own phase of the interval, and a poll whose reads AWS
+would not answer (throttling) is skipped, never a failure (pacing.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bluegreen.config import DeploymentConfig
 from bluegreen.engine.analysis import Analyst
 from bluegreen.engine.green_targets import GreenTargets
 from bluegreen.engine.interrupts import InterruptFlag
+from bluegreen.engine.pacing import Pacing, Poll
 from bluegreen.engine.promotion import ignore
 from bluegreen.errors import GateFailed, RollbackRequested, TimeoutExceeded
 from bluegreen.gates import alarms_ok, green_still_healthy
@@ -63,6 +65,8 @@ class Watcher:
         self._interrupts = interrupts
         self.green_targets = green_targets
         self.analyst = analyst
+        poll = config.health.poll_interval
+        self.pacing = Pacing(poll, clock, note, seed=config.service_key)
 
     def watch(
         self,
@@ -78,7 +82,7 @@ class Watcher:
         the analysis (`analyse`) and `until`. True when `until` was met (or, with no
         `until`, the time passed)."""
         end = self.clock.now() + max(seconds, 0.0)
-        poll = self.config.health.poll_interval
+        pauses = self.pacing.pauses()
         while True:
             self._interrupts.check()
             self._check_requests(rec, on_promote)
@@ -93,7 +97,7 @@ class Watcher:
             remaining = end - self.clock.now()
             if remaining <= 0:
                 return until is None
-            self.clock.sleep(min(poll, remaining))
+            self.clock.sleep(min(next(pauses), remaining))
 
     def bake(self, rec: DeploymentRecord, seconds: float) -> Baked:
         """Watch `seconds` with the analysis, then let it say whether the bake may end
@@ -130,15 +134,20 @@ class Watcher:
         check_deadline(rec, self.clock.now(), self.config.timeout)
 
     def _check_gates(self, rec: DeploymentRecord) -> None:
-        health = self.cloud.elb.target_health(rec.green_target_group or "")
-        own = self.green_targets.sort(rec, health).own
-        rec.observe(self.clock.now(), green_healthy=own.healthy_count)
-        verdicts = [green_still_healthy(own)]
+        """The gates AWS answered for judge; one it would not makes the poll skipped."""
+        poll, green = Poll(), rec.green_target_group or ""
+        found = poll.read(lambda: self.green_targets.sort(rec, self.cloud.elb.target_health(green)))
+        verdicts = []
+        if found is not None:
+            rec.observe(self.clock.now(), green_healthy=found.own.healthy_count)
+            verdicts.append(green_still_healthy(found.own))
         if self.config.gates.alarms:
-            verdicts.append(alarms_ok(self.cloud.alarms.alarm_states(self.config.gates.alarms)))
+            states = poll.read(lambda: self.cloud.alarms.alarm_states(self.config.gates.alarms))
+            verdicts += [alarms_ok(states)] if states is not None else []
         for verdict in verdicts:
             if not verdict.ok:
                 raise GateFailed(f"gate failed at {rec.green_percent}% green: {verdict.reason}")
+        self.pacing.polled(rec, poll)
 
 
 def check_deadline(rec: DeploymentRecord, now: float, timeout: float | None) -> None:

@@ -16,6 +16,8 @@ from bluegreen.aws import AwsCloud, connect
 from bluegreen.aws.retry import (
     CONNECT_ATTEMPTS,
     MAX_ATTEMPTS,
+    MAX_WAIT,
+    THROTTLED_CHANGE_FOR,
     AwsCaller,
     is_not_found,
     operation_name,
@@ -182,15 +184,51 @@ def test_access_denied_points_at_the_policy(aws: None, clock: VirtualClock) -> N
     assert caught.value.hint and "bluegreen iam-policy" in caught.value.hint
 
 
-def test_a_throttled_write_is_not_applied(stack: Stack, clock: VirtualClock) -> None:
-    event = "before-call.elastic-load-balancing-v2.ModifyListener"
-    cloud = cloud_with(event, failing(100), clock)
+MODIFY_LISTENER = "before-call.elastic-load-balancing-v2.ModifyListener"
+
+
+def test_a_throttled_write_is_not_applied_and_is_tried_for_a_minute(
+    stack: Stack, clock: VirtualClock
+) -> None:
+    # A change is tried for THROTTLED_CHANGE_FOR seconds, not MAX_ATTEMPTS times: given up
+    # half way through a shift or a rollback, it costs far more than the wait.
+    cloud = cloud_with(MODIFY_LISTENER, failing(1000), clock)
+    ref = RouteRef(RouteKind.LISTENER, stack.http_listener_arn)
+    start = clock.now()
+
+    with pytest.raises(AwsError) as caught:
+        cloud.elb.set_weights(ref, {stack.blue_tg_arn: 0, stack.green_tg_arn: 1})
+
+    assert cloud.elb.route(ref).weights == {stack.blue_tg_arn: 100, stack.green_tg_arn: 0}
+    assert THROTTLED_CHANGE_FOR <= clock.now() - start <= THROTTLED_CHANGE_FOR + MAX_WAIT
+    assert len(cloud.mutating_calls()) > MAX_ATTEMPTS
+    assert set(cloud.mutating_calls()) == {"ModifyListener"}
+    assert caught.value.transient
+    assert caught.value.hint and f"after {THROTTLED_CHANGE_FOR:g}s of attempts" in caught.value.hint
+
+
+def test_a_write_throttled_past_the_attempts_of_a_read_goes_through(
+    stack: Stack, clock: VirtualClock
+) -> None:
+    cloud = cloud_with(MODIFY_LISTENER, failing(MAX_ATTEMPTS + 3), clock)
+    ref = RouteRef(RouteKind.LISTENER, stack.http_listener_arn)
+
+    cloud.elb.set_weights(ref, {stack.blue_tg_arn: 0, stack.green_tg_arn: 1})
+
+    assert cloud.elb.route(ref).weights == {stack.blue_tg_arn: 0, stack.green_tg_arn: 1}
+    assert cloud.mutating_calls() == ["ModifyListener"] * (MAX_ATTEMPTS + 4)
+
+
+def test_a_write_failing_past_its_attempts_is_not_tried_for_longer(
+    stack: Stack, clock: VirtualClock
+) -> None:
+    # Only throttling proves the request was not run and will pass: a 5xx keeps its attempts.
+    cloud = cloud_with(MODIFY_LISTENER, failing(1000, "InternalFailure", 500), clock)
     ref = RouteRef(RouteKind.LISTENER, stack.http_listener_arn)
 
     with pytest.raises(AwsError):
         cloud.elb.set_weights(ref, {stack.blue_tg_arn: 0, stack.green_tg_arn: 1})
 
-    assert cloud.elb.route(ref).weights == {stack.blue_tg_arn: 100, stack.green_tg_arn: 0}
     assert cloud.mutating_calls() == ["ModifyListener"] * MAX_ATTEMPTS
 
 

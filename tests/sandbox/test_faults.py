@@ -21,6 +21,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 from stack import Stack, build_stack
 
 from bluegreen.aws import connect
+from bluegreen.aws.fresh_reads import FRESH_FOR
 from bluegreen.aws.retry import client_config
 from bluegreen.sandbox import faults as faults_module
 from bluegreen.sandbox.core import Sandbox
@@ -161,10 +162,11 @@ def test_the_adapters_retry_through_throttling(
 
     for _ in range(50):
         assert cloud.elb.target_groups([stack.blue_tg_arn])[0].arn == stack.blue_tg_arn
+        sandbox.clock.advance(FRESH_FOR)  # a read a moment later asks AWS again
 
     assert sum(faults.injected.values()) > 0
     assert set(faults.injected) == {("DescribeTargetGroups", "Throttling")}
-    assert sandbox.clock.now() > start  # the back-off slept on the virtual clock
+    assert sandbox.clock.now() > start + 50 * FRESH_FOR  # the back-off slept on the clock
 
 
 def test_slow_calls_advance_the_virtual_clock(

@@ -60,6 +60,7 @@ def cloudwatch_down(world: World, until: float = float("inf")) -> None:
     world.fail["GetMetricData"] = fail
 
 
+@pytest.mark.usefixtures("polls_on_the_grid")
 def test_an_error_rate_regression_rolls_back_at_the_first_evaluation(
     make_deployer: MakeDeployer, world: World
 ) -> None:
@@ -177,6 +178,7 @@ def test_a_cloudwatch_that_never_answers_pauses_never_passes(
     assert any("no evaluation during this bake yet" in m for m in messages(deployer))
 
 
+@pytest.mark.usefixtures("polls_on_the_grid")
 def test_failure_limit_two_needs_two_failed_evaluations_in_a_row(
     make_deployer: MakeDeployer, world: World
 ) -> None:

@@ -155,6 +155,7 @@ def test_a_green_that_starts_and_turns_healthy_never_reads_stopped_tasks(
     assert world.stopped_reads == []
 
 
+@pytest.mark.usefixtures("polls_on_the_grid")
 def test_a_green_whose_tasks_do_not_run_reads_them_every_30s_at_most(
     make_deployer: Callable[..., Deployer], world: World
 ) -> None:

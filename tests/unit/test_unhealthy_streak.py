@@ -198,6 +198,7 @@ def waiting(deployer: Deployer) -> list[tuple[float, str]]:
     return [(e.at, e.message) for e in rec.events if e.state is State.WAITING_HEALTHY]
 
 
+@pytest.mark.usefixtures("polls_on_the_grid")
 def test_the_engine_rolls_back_one_window_after_the_first_unhealthy_report(
     make_deployer: Callable[..., Deployer], world: World
 ) -> None:
