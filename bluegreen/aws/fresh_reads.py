@@ -72,9 +72,11 @@ _READ_TAGS: dict[tuple[str, str], Callable[[Mapping[str, Any]], frozenset[str]]]
     # a target group's LoadBalancerArns follow the listeners that forward to it
     ("elbv2", "DescribeTargetGroups"): lambda kw: frozenset({"groups:all"}),
     ("elbv2", "DescribeTags"): lambda kw: frozenset({"groups:all"}),
-    ("ecs", "DescribeServices"): lambda kw: frozenset({"ecs:all"}),
     ("ecs", "DescribeTaskSets"): lambda kw: frozenset({"ecs:all"}),
     ("ecs", "DescribeTaskDefinition"): lambda kw: frozenset({"ecs:all"}),
+    # Not DescribeServices: green is sized by blue's service's desired count read when it is
+    # brought up (engine/scaling_hold.py), which an auto scaling action or a person may have
+    # changed since the preflight a moment before; it is read once a deployment or so.
     # Not ListTasks nor DescribeTasks: green's tasks are read when a target appeared that
     # the last read did not explain (engine/green_targets.py); an answer from before that
     # target was registered would call it a stray. They are read rarely anyway.
@@ -88,6 +90,10 @@ def _written_tags(service: str, operation: str, kwargs: Mapping[str, Any]) -> fr
         # Task sets, services and task definitions; and ECS registers and deregisters the
         # targets of the tasks it starts and stops.
         return frozenset({"ecs:*", "health:*"})
+    if service == "application-autoscaling":
+        # A scalable target's change (the hold, its restoration) may move the service's
+        # desired count at once: green is sized from the service read after it.
+        return frozenset({"ecs:*"})
     if service != "elbv2":
         return frozenset()
     if operation in ("ModifyListener", "ModifyRule"):

@@ -21,7 +21,6 @@ from bluegreen import Deployer
 from bluegreen.aws.retry import client_config
 from bluegreen.clock import VirtualClock
 from bluegreen.config import parse_config
-from bluegreen.errors import DeploymentFailed
 from bluegreen.sandbox import Sandbox, SandboxServer, in_process
 from bluegreen.sandbox.api_buckets import CLOUDWATCH, ECS, ELB
 from bluegreen.sandbox.api_limits import ApiLimits
@@ -371,14 +370,6 @@ def throttle_hard_once_green_serves(sandbox: Sandbox, stack: SandboxStack, secon
     sandbox.on_tick(tick)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=DeploymentFailed,
-    reason="engine/watch.py: an AwsError (transient) from a gate read during a bake — AWS "
-    "throttling every retry of one poll — rolls the deployment back; a poll whose reads "
-    "are throttled should count as no verdict and the next poll try again (engine owned "
-    "elsewhere: see issue 13)",
-)
 def test_sustained_throttling_during_a_bake_is_waited_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
