@@ -64,6 +64,10 @@ class LoadBalancing(Protocol):
         """The listener's default action or the rule, with its forward weights."""
         ...
 
+    def routes(self, refs: Sequence[RouteRef]) -> list[Route]:
+        """`route` of each of `refs`, in order, in as few calls as AWS allows."""
+        ...
+
     def set_weights(
         self, ref: RouteRef, weights: Mapping[str, int], current: Route | None = None
     ) -> Route:

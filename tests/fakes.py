@@ -301,6 +301,10 @@ class FakeElb:
         self.w.call("DescribeListeners")
         return self._route(ref)
 
+    def routes(self, refs: Sequence[RouteRef]) -> list[Route]:
+        self.w.call("DescribeListeners")
+        return [self._route(ref) for ref in refs]
+
     def _route(self, ref: RouteRef) -> Route:
         if _key(ref) not in self.w.routes:
             raise MissingResourceError(f"{ref} not found")

@@ -26,6 +26,7 @@ from bluegreen.aws.ecs import EcsContainers
 from bluegreen.aws.elbv2 import Elbv2LoadBalancing
 from bluegreen.aws.fresh_reads import READ_ONLY_PREFIXES, FreshReads
 from bluegreen.aws.lambda_ import LambdaFunctions
+from bluegreen.aws.pacer import Pacer
 from bluegreen.aws.retry import AwsCaller, client_config
 from bluegreen.aws.s3 import S3Objects
 from bluegreen.clock import Clock, RealClock
@@ -85,7 +86,10 @@ class AwsCloud:
         self.endpoint_url = endpoint_url
         self.calls: list[str] = []
         self.reads = FreshReads(self.clock)  # shared by every deployment on this cloud
-        aws = AwsCaller(self.clock, calls=self.calls, region=self.region, reads=self.reads)
+        self.pacer = Pacer(self.clock)  # so is the share of AWS's API limits it keeps to
+        aws = AwsCaller(
+            self.clock, calls=self.calls, region=self.region, reads=self.reads, pacer=self.pacer
+        )
         region, url, config = self.region, endpoint_url, client_config()
         self.elb: LoadBalancing = Elbv2LoadBalancing(
             session.client("elbv2", region_name=region, endpoint_url=url, config=config), aws

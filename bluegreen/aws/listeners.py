@@ -121,6 +121,35 @@ class Elbv2Listeners:
         resp = self._aws.call(f"rule {ref.arn}", self._client.describe_rules, RuleArns=[ref.arn])
         return _route(ref, resp["Rules"][0]["Actions"], self._listener(listener_arn))
 
+    def routes(self, refs: Sequence[RouteRef]) -> list[Route]:
+        """Every route of `refs`, in order: one DescribeListeners for all their listeners and
+        one DescribeRules for all the rules (BATCH ARNs a call) — a stage's read of its
+        routes costs two calls, not one per route."""
+        rule_arns = [r.arn for r in refs if r.kind is not RouteKind.LISTENER]
+        listener_arns = list(
+            dict.fromkeys(
+                r.arn if r.kind is RouteKind.LISTENER else listener_arn_of_rule(r.arn) for r in refs
+            )
+        )
+        listeners: dict[str, ListenerTypeDef] = {}
+        for chunk in _batches(listener_arns):
+            described = self._aws.call(
+                f"listeners {', '.join(chunk)}", self._client.describe_listeners, ListenerArns=chunk
+            )
+            listeners |= {found["ListenerArn"]: found for found in described["Listeners"]}
+        rules: dict[str, list[Any]] = {}
+        for chunk in _batches(rule_arns):
+            answer = self._aws.call(
+                f"rules {', '.join(chunk)}", self._client.describe_rules, RuleArns=chunk
+            )
+            rules |= {rule["RuleArn"]: list(rule["Actions"]) for rule in answer["Rules"]}
+        return [
+            _listener_route(ref, listeners[ref.arn])
+            if ref.kind is RouteKind.LISTENER
+            else _route(ref, rules[ref.arn], listeners[listener_arn_of_rule(ref.arn)])
+            for ref in refs
+        ]
+
     def _listener(self, arn: str) -> ListenerTypeDef:
         resp = self._aws.call(
             f"listener {arn}", self._client.describe_listeners, ListenerArns=[arn]
@@ -208,6 +237,13 @@ def _weights_refused(ref: RouteRef, exc: AwsError) -> PreflightError | None:
         hint=f'set shift = "swap" on this route in [[listeners]] ({ref.arn}): every route then '
         "switches from blue to green all at once",
     )
+
+
+BATCH = 20  # ARNs a DescribeListeners or DescribeRules call is given at most
+
+
+def _batches(arns: Sequence[str]) -> list[list[str]]:
+    return [list(arns[i : i + BATCH]) for i in range(0, len(arns), BATCH)]
 
 
 def listener_arn_of_rule(rule_arn: str) -> str:

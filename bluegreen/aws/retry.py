@@ -50,6 +50,7 @@ from tenacity import (
 )
 
 from bluegreen.aws.fresh_reads import READ_ONLY_PREFIXES, FreshReads
+from bluegreen.aws.pacer import Pacer
 from bluegreen.clock import Clock
 from bluegreen.errors import (
     AwsError,
@@ -196,6 +197,7 @@ class AwsCaller:
         idempotent: bool = True,
         reads: FreshReads | None = None,
         throttled_change_for: float = THROTTLED_CHANGE_FOR,
+        pacer: Pacer | None = None,
     ) -> None:
         self.clock = clock
         self.calls: list[str] = calls if calls is not None else []
@@ -203,6 +205,7 @@ class AwsCaller:
         self.max_attempts = max_attempts
         self.reads = reads
         self.throttled_change_for = throttled_change_for
+        self.pacer = pacer
         self._retryable = is_retryable if idempotent else is_retryable_unsent
 
     def call(self, about: str, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -252,6 +255,8 @@ class AwsCaller:
         return stop
 
     def _attempt(self, operation: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        if self.pacer is not None:  # every request sent, each attempt too, within our share
+            self.pacer.take(service_name(fn), operation)
         self.calls.append(operation)
         log.debug("aws.call", operation=operation)
         return fn(*args, **kwargs)

@@ -263,7 +263,10 @@ class Engine:
         own, refs = self.green_targets.of(rec), [r.ref for r in rec.routes]
         routes = self.acting.act(rec, "shift", lambda: self.shifter.apply(refs, weights, own))
         rec.green_percent = stage.weight
-        blue = if_answered(lambda: self.cloud.elb.target_health(rec.blue_target_group or ""))
+        blue_group = rec.blue_target_group or ""
+        blue = self.shifter.health_before.get(blue_group) or if_answered(
+            lambda: self.cloud.elb.target_health(blue_group)  # at 100 %: blue had no weight
+        )
         observe(rec, self.clock.now(), step=rec.step + 1, routes=routes, blue=blue)
         mark_traffic(rec, stage.weight, self.clock.now())
         self.event(

@@ -53,12 +53,16 @@ class NoHealthyTarget(GateFailed):
 class TrafficShifter:
     def __init__(self, elb: LoadBalancing) -> None:
         self._elb = elb
+        # the health each target group to get weight had just before the last change: the
+        # timeline's, so a stage costs no second read of it
+        self.health_before: dict[str, TargetGroupHealth] = {}
 
     def assert_can_receive(self, weights: Mapping[str, int], own: Own | None = None) -> None:
+        self.health_before = {}
         for arn, weight in weights.items():
             if weight <= 0:
                 continue
-            health = self._elb.target_health(arn)
+            health = self.health_before[arn] = self._elb.target_health(arn)
             if (own(arn, health) if own else health).healthy_count == 0:
                 raise NoHealthyTarget(
                     f"refused to send {weight} weight to {arn}: it has no healthy target"
@@ -71,7 +75,7 @@ class TrafficShifter:
         """Every route gets `weights`, or none keeps a change (best effort restore). `own`
         keeps the targets that count of a target group's health (all, without it)."""
         self.assert_can_receive(weights, own)
-        before = [self._elb.route(ref) for ref in refs]
+        before = self._elb.routes(refs)  # one read for all of them
         written: list[Route] = []
         try:
             for route in before:

@@ -31,6 +31,7 @@ from bluegreen.gates import alarms_ok, green_still_healthy
 from bluegreen.ports import Cloud
 from bluegreen.record import DeploymentRecord, Request
 from bluegreen.store import Store
+from bluegreen.urgency import watching
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ class Watcher:
             self._check_requests(rec, on_promote)
             self._check_deadline(rec)
             if gates:
-                self._check_gates(rec)
+                with watching():  # a poll's reads wait while other services act
+                    self._check_gates(rec)
             met = bool(until and until())
             if analyse and self.analyst and not met:  # a promote decides: no evaluation then
                 self.analyst.poll(rec)

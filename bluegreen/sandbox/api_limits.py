@@ -32,8 +32,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 
+from bluegreen.aws_limits import Bucket, bucket_named, buckets_for
 from bluegreen.clock import Clock
-from bluegreen.sandbox.api_buckets import Bucket, bucket_named, buckets_for
 
 WINDOW = 1.0  # seconds: the peak is the most requests in any window this long
 # Float noise must not cost a token, nor keep a request in a window it left: a clock near

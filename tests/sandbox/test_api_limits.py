@@ -1,5 +1,5 @@
 """AWS's API request limits in the simulated AWS (bluegreen/sandbox/api_limits.py,
-api_buckets.py): token buckets on the sandbox's clock, the service's own throttling error
+aws_limits.py): token buckets on the sandbox's clock, the service's own throttling error
 when one is empty, the count a benchmark prints, and the product's retries absorbing it.
 """
 
@@ -19,10 +19,10 @@ from server_harness import client as server_client
 
 from bluegreen import Deployer
 from bluegreen.aws.retry import client_config
+from bluegreen.aws_limits import CLOUDWATCH, ECS, ELB
 from bluegreen.clock import VirtualClock
 from bluegreen.config import parse_config
 from bluegreen.sandbox import Sandbox, SandboxServer, in_process
-from bluegreen.sandbox.api_buckets import CLOUDWATCH, ECS, ELB
 from bluegreen.sandbox.api_limits import ApiLimits
 from bluegreen.sandbox.stack import SandboxStack, build_stack
 from bluegreen.sandbox.traffic import forward_weights

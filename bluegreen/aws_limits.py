@@ -1,6 +1,7 @@
 """AWS's API request limits for Elastic Load Balancing, Amazon ECS and CloudWatch, as
-token buckets: which buckets each operation draws on, and how big they are. The buckets
-themselves (tokens, refill on the clock, accounting): api_limits.py.
+token buckets: which buckets each operation draws on, and how big they are. One table for
+two users: the simulated AWS enforces it (sandbox/api_limits.py: tokens, refill on the
+clock, accounting), and bluegreen's own calls keep under it (aws/pacer.py).
 
 The numbers (per account and Region; capacity = burst, refill = sustained per second):
 
