@@ -145,6 +145,21 @@ def test_route_of_a_rule_reads_its_listener(cloud: AwsCloud, stack: Stack) -> No
     assert cloud.calls == ["DescribeRules", "DescribeListeners"]
 
 
+def test_routes_are_read_in_one_call_per_kind_in_the_order_asked(
+    cloud: AwsCloud, stack: Stack
+) -> None:
+    https = RouteRef(RouteKind.LISTENER, stack.https_listener_arn)
+    refs = [rule(stack), listener(stack), https]
+    one_by_one = [cloud.elb.route(ref) for ref in refs]
+    cloud.reads.forget()
+    cloud.calls.clear()
+
+    together = cloud.elb.routes(refs)
+
+    assert together == one_by_one
+    assert sorted(cloud.calls) == ["DescribeListeners", "DescribeRules"]
+
+
 def test_route_of_a_plain_forward_and_of_a_missing_weight(cloud: AwsCloud, stack: Stack) -> None:
     elb = boto3.client("elbv2")
     elb.modify_listener(

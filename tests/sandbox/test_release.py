@@ -40,6 +40,18 @@ def test_a_release_moves_every_service_to_green_and_retires_every_blue(
         assert rec.images == {"web": NEW_IMAGE}
 
 
+def test_a_release_keeps_under_aws_api_limits_rather_than_being_throttled(
+    world: ReleaseWorld, sandbox: Sandbox
+) -> None:
+    sandbox.api_limits.reset()
+
+    world.release().run()
+
+    report = sandbox.api_limits.report()
+    assert report.requests("elasticloadbalancing") > 40  # more than one burst's worth...
+    assert report.throttled() == 0  # ...yet paced: AWS never had to refuse one
+
+
 def test_every_service_is_at_the_same_stage_whenever_traffic_moves(world: ReleaseWorld) -> None:
     result = world.release().run()
 
