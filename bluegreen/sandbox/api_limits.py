@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, deque
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cache
 
 from bluegreen.aws_limits import Bucket, bucket_named, buckets_for
 from bluegreen.clock import Clock
+from bluegreen.sandbox.pausing import Pauses
 
 WINDOW = 1.0  # seconds: the peak is the most requests in any window this long
 # Float noise must not cost a token, nor keep a request in a window it left: a clock near
@@ -147,7 +147,7 @@ class ApiLimits:
         self._tokens: dict[Key, _Tokens] = {}
         self._usage: dict[Key, _Usage] = {}
         self._operations: Counter[tuple[str, str, bool]] = Counter()
-        self._paused = 0
+        self._paused = Pauses()
         self._lock = threading.Lock()
 
     @property
@@ -195,16 +195,9 @@ class ApiLimits:
         state.updated = now
         return state
 
-    @contextmanager
-    def paused(self) -> Iterator[None]:
+    def paused(self) -> AbstractContextManager[None]:
         """Calls in the block pass uncounted and take no token."""
-        with self._lock:
-            self._paused += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._paused -= 1
+        return self._paused.held()
 
     def reset(self) -> None:
         """Forget the counts (the buckets keep their tokens)."""

@@ -25,12 +25,13 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from bluegreen.clock import VirtualClock
+from bluegreen.sandbox.pausing import Pauses
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -59,7 +60,7 @@ class SharedTime:
         self._lock = lock
         self._moved = threading.Condition()
         self._stopped = threading.Event()
-        self._paused = 0
+        self._paused = Pauses()
         self._thread: threading.Thread | None = None
 
     def now(self) -> float:
@@ -81,16 +82,9 @@ class SharedTime:
         """Jump virtual time ahead now (a test skipping a long bake), as a tick would."""
         self._tick(max(seconds, 0.0), even_if_paused=True)
 
-    @contextmanager
-    def paused(self) -> Iterator[None]:
+    def paused(self) -> AbstractContextManager[None]:
         """No ticks inside: the world stands still while it is being built."""
-        with self._lock:
-            self._paused += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._paused -= 1
+        return self._paused.held()
 
     def start(self) -> None:
         self._stopped.clear()
