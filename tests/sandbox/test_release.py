@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 from pathlib import Path
 
 import boto3
@@ -17,6 +18,7 @@ from bluegreen.release_record import ReleaseState
 from bluegreen.sandbox import Sandbox
 from bluegreen.sandbox.world import AppModel
 
+POLL_SECONDS = 5.0  # the stacks' health.poll_interval
 ALL_GREEN = {"blue": 0, "green": 100}
 ALL_BLUE = {"blue": 100, "green": 0}
 
@@ -64,7 +66,12 @@ def test_every_service_is_at_the_same_stage_whenever_traffic_moves(world: Releas
         ]
 
     moves = {name: shifts(name) for name in world.stacks}
-    assert len({tuple(m) for m in moves.values()}) == 1, moves  # same instants, same weights
+    assert len({tuple(w for _, w in m) for m in moves.values()}) == 1, moves  # same weights
+    stages = list(zip(*moves.values(), strict=True))  # each stage: every service's move
+    for stage, following in itertools.pairwise(stages):
+        assert max(at for at, _ in stage) < min(at for at, _ in following)  # none runs ahead
+    for stage in stages:  # together: within a poll (AWS's API limits pace the calls)
+        assert max(at for at, _ in stage) - min(at for at, _ in stage) < POLL_SECONDS, stage
 
 
 BROKEN = "public.ecr.aws/bluegreen/demo-web:2.0.1-broken"
