@@ -236,7 +236,7 @@ def status(
     The weights on every listener, each target group's health, the task sets, and the
     deployment in flight with its analysis verdicts."""
     if release:
-        return release_actions.status(release, common)
+        return release_actions.status(release, common, watch=watch, every=interval, count=count)
     output = common.output
     if not watch:
         run(output, lambda: common.deployer().status(), _show_status(output))

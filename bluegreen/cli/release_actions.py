@@ -8,8 +8,10 @@ document on stdout.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -96,8 +98,28 @@ def _print_plan(plan: ReleasePlan) -> None:
         shared.out.print(render_plan(service), highlight=False)
 
 
-def status(path: Path, common: Common) -> None:
-    run(common.output, lambda: release_api(path, common).status(), _show_status(common.output))
+def status(
+    path: Path, common: Common, *, watch: bool = False, every: float = 2.0, count: int = 0
+) -> None:
+    """The release's status; with `watch`, again every `every` seconds (`count` times, or
+    until Ctrl-C): one document a line with --output json."""
+    show = _show_status(common.output)
+    if not watch:
+        run(common.output, lambda: release_api(path, common).status(), show)
+        return
+
+    def refreshed() -> None:
+        release = release_api(path, common)
+        try:
+            for done in itertools.count(1):
+                show(release.status())
+                if count and done >= count:
+                    return
+                time.sleep(every)  # a person watching: real time, whatever the clock
+        except KeyboardInterrupt:
+            return
+
+    run(common.output, refreshed, lambda _: None)
 
 
 def rollback(path: Path, reason: str | None, common: Common) -> None:
@@ -194,7 +216,7 @@ def _show_result(output: Output) -> Callable[[ReleaseResult], None]:
 def _show_status(output: Output) -> Callable[[ReleaseStatus], None]:
     def show(status: ReleaseStatus) -> None:
         if output is Output.json:
-            print(json.dumps(status.to_dict(), indent=2, default=str))
+            print(json.dumps(status.to_dict(), default=str), flush=True)
             return
         from bluegreen.cli.view import render_status
 

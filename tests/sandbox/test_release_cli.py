@@ -137,3 +137,26 @@ def test_the_report_and_the_job_summary_show_the_release_then_each_service(
     assert "## ↩️ api: rolled back" in report.stdout and "## ↩️ web: rolled back" in report.stdout
     assert summary.read_text().strip() == report.stdout.strip()
     assert picture.exit_code == 2 and "a release's report is Markdown" in picture.output
+
+
+def test_status_watch_of_a_release_prints_a_document_per_refresh(world: ReleaseWorld) -> None:
+    path = world.write()
+    assert bluegreen("release", str(path)).exit_code == 0
+
+    watched = bluegreen(
+        "status",
+        "--release",
+        str(path),
+        "--watch",
+        "--count",
+        "2",
+        "--interval",
+        "0.2",
+        "--output",
+        "json",
+    )
+
+    assert watched.exit_code == 0, watched.output
+    documents = [json.loads(line) for line in watched.stdout.splitlines()]
+    assert [d["state"] for d in documents] == ["SUCCEEDED", "SUCCEEDED"]
+    assert set(documents[0]["services"]) == {"api", "web"}
