@@ -7,9 +7,10 @@ For each size: real and virtual seconds, virtual time against a release of one s
 AWS answered (each one retried by bluegreen), and each bucket's busiest second against its
 size. `--failing N`: a release of N services where one turns unhealthy at the second stage:
 virtual seconds from its failing verdict until every service's routes are back on blue.
-`--kill-sweep N`: a release of N services killed at every event of every service in turn,
-then resumed, and again rolled back: the kill points and how each ended (all green, all
-blue — anything else is a failure). Needs nothing but the package.
+`--share F`: the share of AWS's API limits bluegreen keeps to (the product's default:
+aws/pacer.py SHARE). `--kill-sweep N`: a release of N services killed at every event of
+every service in turn, then resumed, and again rolled back: the kill points and how each
+ended (all green, all blue — anything else is a failure). Needs nothing but the package.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 import structlog
 
+from bluegreen.aws import pacer
 from bluegreen.cli.logs import configure_logging
 from bluegreen.errors import BluegreenError
 from bluegreen.record import Event
@@ -199,7 +201,14 @@ def main() -> None:
     )
     parser.add_argument("--failing", type=int, default=20, help="0: skip")
     parser.add_argument("--kill-sweep", type=int, default=0, help="services; 0: skip")
+    parser.add_argument(
+        "--share",
+        type=float,
+        default=pacer.SHARE,
+        help="of AWS's API limits bluegreen keeps to (default: the product's)",
+    )
     args = parser.parse_args()
+    pacer.SHARE = args.share
     configure_logging(quiet=True)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     if args.sizes:
