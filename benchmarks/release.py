@@ -196,9 +196,7 @@ def _numbers(text: str) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--sizes", type=lambda s: [int(n) for n in s.split(",")], default=[1, 5, 20, 50]
-    )
+    parser.add_argument("--sizes", type=_numbers, default=[1, 5, 20, 50])
     parser.add_argument("--failing", type=int, default=20, help="0: skip")
     parser.add_argument("--kill-sweep", type=int, default=0, help="services; 0: skip")
     parser.add_argument(
