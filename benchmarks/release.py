@@ -128,7 +128,8 @@ def failing(services: int) -> None:
         f"\n{services} services, one failing at stage 2: {run.result.state.value} "
         f"({run.result.record.failed_member}); every route back on blue "
         f"{back_on_blue_seconds(run):.0f} virtual s after the failing verdict "
-        f"(real {run.real:.1f}s; throttled {run.limits.throttled()})"
+        f"(real {run.real:.1f}s; throttled {run.limits.throttled()})\n  its reason: "
+        f"{run.result.record.reason}"
     )
 
 
