@@ -35,11 +35,16 @@ from bluegreen.sandbox import AppModel, Sandbox, in_process
 from bluegreen.sandbox.release_stack import build_release_stacks, write_release_file
 from bluegreen.turns import TurnClock
 
-POLL = 5.0
-CONFIG: dict[str, Any] = {
-    "health": {"timeout": "10m", "poll_interval": f"{POLL:g}s"},
-    "gates": {"bake_after_shift": "2m", "termination_wait": "1m"},
-}
+POLL = 5.0  # health.poll_interval; --poll changes it
+
+
+def config() -> dict[str, Any]:
+    return {
+        "health": {"timeout": "10m", "poll_interval": f"{POLL:g}s"},
+        "gates": {"bake_after_shift": "2m", "termination_wait": "1m"},
+    }
+
+
 STRATEGY = {
     "type": "steps",
     "steps": [{"weight": 10, "bake": "2m"}, {"weight": 50, "bake": "2m"}, {"weight": 100}],
@@ -67,7 +72,7 @@ def one_release(services: int, *, failing: bool = False) -> Run:
     sandbox = Sandbox()
     names = [f"svc{n:02d}" for n in range(services)]
     with in_process(sandbox), tempfile.TemporaryDirectory() as folder:
-        build_release_stacks(sandbox, Path(folder), names, **CONFIG)
+        build_release_stacks(sandbox, Path(folder), names, **config())
         broken = [{"name": names[-1], "images": {"web": BROKEN}}] if failing else []
         sandbox.apps[BROKEN] = AppModel(crashes_after=CRASHES_AFTER)
         path = write_release_file(Path(folder), names, broken, strategy=STRATEGY)
@@ -106,6 +111,8 @@ def sizes(args: argparse.Namespace) -> None:
     print("services  real s  virtual s  × one  calls  calls/poll/service  throttled  outcome")
     for run in runs:
         outcome = run.result.state.value if run.result else "error"
+        if run.result and run.result.record.failed_member:
+            outcome += f" ({run.result.record.failed_member}: {run.result.record.reason})"
         print(
             f"{run.services:>8}  {run.real:>6.1f}  {run.virtual:>9.0f}  {run.virtual / base:>5.2f}"
             f"  {sum(run.calls.values()):>5}  {run.calls_per_poll_per_service:>18.2f}"
@@ -153,7 +160,7 @@ def killed_then(services: int, kill_at: int, verb: str) -> str:
     sandbox = Sandbox()
     names = [f"svc{n:02d}" for n in range(services)]
     with in_process(sandbox), tempfile.TemporaryDirectory() as folder:
-        build_release_stacks(sandbox, Path(folder), names, **CONFIG)
+        build_release_stacks(sandbox, Path(folder), names, **config())
         path = write_release_file(Path(folder), names, strategy=STRATEGY)
         seen = 0
         dead = False
@@ -206,8 +213,11 @@ def main() -> None:
         default=pacer.SHARE,
         help="of AWS's API limits bluegreen keeps to (default: the product's)",
     )
+    parser.add_argument("--poll", type=float, default=POLL, help="health.poll_interval, s")
     args = parser.parse_args()
     pacer.SHARE = args.share
+    global POLL
+    POLL = args.poll
     configure_logging(quiet=True)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     if args.sizes:
