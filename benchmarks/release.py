@@ -203,6 +203,7 @@ def _numbers(text: str) -> list[int]:
 
 
 def main() -> None:
+    global POLL
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=_numbers, default=[1, 5, 20, 50])
     parser.add_argument("--failing", type=int, default=20, help="0: skip")
@@ -213,10 +214,9 @@ def main() -> None:
         default=pacer.SHARE,
         help="of AWS's API limits bluegreen keeps to (default: the product's)",
     )
-    parser.add_argument("--poll", type=float, default=POLL, help="health.poll_interval, s")
+    parser.add_argument("--poll", type=float, default=5.0, help="health.poll_interval, s")
     args = parser.parse_args()
     pacer.SHARE = args.share
-    global POLL
     POLL = args.poll
     configure_logging(quiet=True)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
