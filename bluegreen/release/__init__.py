@@ -231,11 +231,7 @@ class Release:
             return self._ask_and_wait(record, request)
         try:
             recs = self._records(record)
-            for member in self.members:
-                rec = recs[member.name]
-                if not rec.state.terminal:
-                    start_rollback(member.deployer.store, rec, request, self.turns.now())
-                    member.deployer.store.save(rec)
+            self._start_rollbacks(recs, request)
             self._drive(record, self._drives_on(record, recs), on_event, recs)
         finally:
             kept = release_all(locks)
@@ -295,17 +291,20 @@ class Release:
         failed = [n for n, r in recs.items() if _gone_back(r)]
         if failed and record.state is ReleaseState.RUNNING:
             request = Request(kind="rollback", reason=f"{failed[0]} had failed", by=actor())
-            for member in self.members:
-                rec = recs[member.name]
-                if not rec.state.terminal:
-                    start_rollback(member.deployer.store, rec, request, self.turns.now())
-                    member.deployer.store.save(rec)
+            self._start_rollbacks(recs, request)
         for member in self.members:  # a failed rollback is tried again
             rec = recs[member.name]
             if rec.state is State.FAILED and not rec.blue_retiring:
                 rec.move_to(State.ROLLING_BACK, self.turns.now(), "rollback tried again")
                 member.deployer.store.save(rec)
         return [Drive(m, recs[m.name]) for m in self.members if not recs[m.name].state.terminal]
+
+    def _start_rollbacks(self, recs: dict[str, DeploymentRecord], request: Request) -> None:
+        """Every service still on its way starts back to blue (its record saved)."""
+        for member in self.members:
+            rec = recs[member.name]
+            if not rec.state.terminal:
+                start_rollback(member.deployer.store, rec, request, self.turns.now())
 
     def _drive(
         self,

@@ -57,8 +57,6 @@ class Coordinator:
         if point.rank > self.rank[service_key]:
             self.rank[service_key] = point.rank
             self._turns.wake_all()  # someone may have been waiting for this
-        if point == PROVISION:
-            return not self._waiting(service_key, point)
         cleared = not self._waiting(service_key, point)
         if cleared and point == COMMIT and not self.committed:
             self.committed = True
