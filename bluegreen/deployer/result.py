@@ -138,6 +138,7 @@ def final_weights(cloud: Cloud, rec: DeploymentRecord) -> dict[str, dict[str, in
     return weights
 
 
-def with_result(error: BluegreenError, result: DeploymentResult) -> BluegreenError:
+def with_result(error: BluegreenError, result: object) -> BluegreenError:
+    """`error`, carrying `result` (a deployment's, or a release's) as `.result`."""
     error.result = result  # type: ignore[attr-defined]
     return error

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bluegreen.deployer.result import DeploymentResult
+from bluegreen.deployer.result import DeploymentResult, with_result
 from bluegreen.engine.interrupts import Interrupted
-from bluegreen.errors import BluegreenError, CleanupIncomplete, DeploymentFailed, RollbackFailed
+from bluegreen.errors import CleanupIncomplete, DeploymentFailed, RollbackFailed
 from bluegreen.machine import State
 from bluegreen.record import DeploymentRecord
 from bluegreen.release_record import ReleaseRecord, ReleaseState
@@ -76,7 +76,7 @@ def returned_or_raised(result: ReleaseResult) -> ReleaseResult:
     why = f"{rec.failed_member}: {rec.reason}" if rec.failed_member else (rec.reason or "")
     if rec.state is ReleaseState.FAILED:
         failed = [n for n, r in result.members.items() if r.state is State.FAILED]
-        raise _with(
+        raise with_result(
             RollbackFailed(
                 f"{what}: the rollback of {', '.join(failed)} could not complete ({why})",
                 hint="run `bluegreen rollback --release FILE` again once the cause is fixed",
@@ -85,10 +85,10 @@ def returned_or_raised(result: ReleaseResult) -> ReleaseResult:
         )
     if rec.state in (ReleaseState.ROLLED_BACK, ReleaseState.STOPPED):
         done = "rolled back" if rec.state is ReleaseState.ROLLED_BACK else "stopped"
-        raise _with(DeploymentFailed(f"{what} was {done}: {why}"), result)
+        raise with_result(DeploymentFailed(f"{what} was {done}: {why}"), result)
     if not rec.state.terminal:
         left = ", ".join(f"{n} {r.state.value}" for n, r in result.members.items())
-        raise _with(
+        raise with_result(
             Interrupted(
                 f"{what} was left unfinished ({left})",
                 hint="continue with `bluegreen resume --release FILE`, or undo with "
@@ -96,18 +96,16 @@ def returned_or_raised(result: ReleaseResult) -> ReleaseResult:
             ),
             result,
         )
-    unretired = [n for n, r in result.members.items() if r.record.cleanup_left is not None]
+    unretired = [m for m in rec.members if result.members[m.name].record.cleanup_left]
     if unretired:
-        raise _with(
+        # the release is over (SUCCEEDED): each service's own resume retires its blue
+        commands = "; ".join(f"bluegreen resume --config {m.config}" for m in unretired)
+        raise with_result(
             CleanupIncomplete(
-                f"{what} succeeded, but blue could not be retired for {', '.join(unretired)}",
-                hint="run `bluegreen resume --release FILE` to retire them",
+                f"{what} succeeded, but blue could not be retired for "
+                f"{', '.join(m.name for m in unretired)}",
+                hint=f"retire them (from the release file's folder): {commands}",
             ),
             result,
         )
     return result
-
-
-def _with(error: BluegreenError, result: ReleaseResult) -> BluegreenError:
-    error.result = result  # type: ignore[attr-defined]
-    return error

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from release_world import NEW_IMAGE, ReleaseWorld, release_world
 
-from bluegreen.errors import DeploymentFailed, LockHeldError, UsageError
+from bluegreen.errors import CleanupIncomplete, DeploymentFailed, LockHeldError, UsageError
 from bluegreen.machine import State
 from bluegreen.record import DeploymentRecord, Event
 from bluegreen.release import Release
@@ -206,3 +206,21 @@ def test_every_service_s_auto_scaling_is_held_during_a_release_and_restored(
     assert held_during == [True, True, True]
     after = scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=resources)
     assert [t["SuspendedState"] for t in after["ScalableTargets"]] == [NOTHING_HELD] * 3
+
+
+def test_a_blue_that_cannot_be_retired_names_each_service_s_resume_that_retires_it(
+    world: ReleaseWorld, sandbox: Sandbox
+) -> None:
+    denied = sandbox.faults.fail("DeleteTaskSet", status=400, code="AccessDeniedException")
+
+    with pytest.raises(CleanupIncomplete) as left:
+        world.release().run()
+
+    assert left.value.exit_code == 3
+    result = left.value.result  # type: ignore[attr-defined]
+    assert result.state is ReleaseState.SUCCEEDED  # green serves everywhere
+    for name in world.stacks:
+        assert f"bluegreen resume --config {name}/bluegreen.toml" in left.value.hint
+    sandbox.faults.remove(denied)
+    api = next(m for m in world.release().members if m.name == "api")
+    assert api.deployer.resume().record.cleanup_left is None  # the command said does it
