@@ -1,14 +1,17 @@
 """Benchmark: releases of many services on the simulated AWS, with AWS's API limits on.
 
-    python benchmarks/release.py [--sizes 1,5,20,50] [--failing 20] [--kill-sweep 3]
+    python benchmarks/release.py [--sizes 1,5,20,50] [--failing 20] [--share F] [--poll S]
+        [--kill-sweep 3]
 
 For each size: real and virtual seconds, virtual time against a release of one service
 (the goal: at most 1.2× for 20), the AWS calls per poll per service, the throttling errors
-AWS answered (each one retried by bluegreen), and each bucket's busiest second against its
-size. `--failing N`: a release of N services where one turns unhealthy at the second stage:
+AWS answered (each one retried by bluegreen), the seconds calls waited within bluegreen's
+own share (summed over calls), and each bucket's busiest second against its size.
+`--failing N`: a release of N services where one turns unhealthy at the second stage:
 virtual seconds from its failing verdict until every service's routes are back on blue.
 `--share F`: the share of AWS's API limits bluegreen keeps to (the product's default:
-aws/pacer.py SHARE). `--kill-sweep N`: a release of N services killed at every event of
+aws/pacer.py SHARE). `--poll S`: every service's health.poll_interval (5).
+`--kill-sweep N`: a release of N services killed at every event of
 every service in turn, then resumed, and again rolled back: the kill points and how each
 ended (all green, all blue — anything else is a failure). Needs nothing but the package.
 """
@@ -60,6 +63,7 @@ class Run:
     virtual: float
     calls: Counter[str]
     limits: Any  # bluegreen.sandbox.api_limits.LimitsReport
+    paced: float  # virtual seconds calls waited for a token (aws/pacer.py), summed over calls
     result: ReleaseResult | None
     events: list[tuple[str, Event]]
 
@@ -92,6 +96,7 @@ def one_release(services: int, *, failing: bool = False) -> Run:
             sandbox.clock.now() - started_virtual,
             Counter(cloud.calls),  # type: ignore[attr-defined]
             sandbox.api_limits.report(),
+            cloud.pacer.waited,  # type: ignore[attr-defined]
             result,
             events,
         )
@@ -108,7 +113,9 @@ def back_on_blue_seconds(run: Run) -> float:
 def sizes(args: argparse.Namespace) -> None:
     runs = [one_release(n) for n in args.sizes]
     base = runs[0].virtual
-    print("services  real s  virtual s  × one  calls  calls/poll/service  throttled  outcome")
+    print(
+        "services  real s  virtual s  × one  calls  calls/poll/service  throttled  paced s  outcome"
+    )
     for run in runs:
         outcome = run.result.state.value if run.result else "error"
         if run.result and run.result.record.failed_member:
@@ -116,7 +123,7 @@ def sizes(args: argparse.Namespace) -> None:
         print(
             f"{run.services:>8}  {run.real:>6.1f}  {run.virtual:>9.0f}  {run.virtual / base:>5.2f}"
             f"  {sum(run.calls.values()):>5}  {run.calls_per_poll_per_service:>18.2f}"
-            f"  {run.limits.throttled():>9}  {outcome}"
+            f"  {run.limits.throttled():>9}  {run.paced:>7.0f}  {outcome}"
         )
     for run in runs:
         print(f"\nbuckets, {run.services} services (busiest second / size, throttled):")
