@@ -37,7 +37,9 @@ class SandboxLike(Protocol):
     region: str
     simulators: dict[str, Any]
 
-    def on_tick(self, simulator: Callable[[float], None]) -> Callable[[float], None]: ...
+    def ticking(
+        self, name: str, make: Callable[[], AutoScalingSimulator]
+    ) -> AutoScalingSimulator: ...
 
     def ecs(self) -> Any: ...
 
@@ -127,11 +129,7 @@ _active: AutoScalingSimulator | None = None  # moto's backends are global: one s
 def install(sandbox: SandboxLike) -> AutoScalingSimulator:
     """The sandbox's simulator (one per sandbox), ticking on its clock."""
     global _active
-    simulator = sandbox.simulators.get("autoscaling")
-    if not isinstance(simulator, AutoScalingSimulator):
-        simulator = AutoScalingSimulator(sandbox)
-        sandbox.simulators["autoscaling"] = simulator
-        sandbox.on_tick(simulator.tick)
+    simulator = sandbox.ticking("autoscaling", lambda: AutoScalingSimulator(sandbox))
     _active = simulator
     return simulator
 

@@ -59,11 +59,7 @@ _patches = Patches(EC2ContainerServiceBackend)
 
 def install(sandbox: Sandbox) -> EcsSimulator:
     global _active
-    simulator = sandbox.simulators.get("ecs")
-    if not isinstance(simulator, EcsSimulator):
-        simulator = EcsSimulator(sandbox)
-        sandbox.simulators["ecs"] = simulator
-        sandbox.on_tick(simulator.tick)
+    simulator = sandbox.ticking("ecs", lambda: EcsSimulator(sandbox))
     for name in _CHANGING_CALLS:
         _patches.apply(name, functools.partial(_synced, name))
     _active = simulator

@@ -21,7 +21,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
@@ -99,6 +99,13 @@ class AppModel:
 HEALTHY = AppModel()
 
 Tick = Callable[[float], None]
+
+
+class Ticking(Protocol):
+    def tick(self, now: float) -> None: ...
+
+
+S = TypeVar("S", bound=Ticking)
 
 
 @dataclass
@@ -181,6 +188,15 @@ class Sandbox:
     def autoscaling(self) -> AutoScalingSimulator:
         """Application Auto Scaling: what the services' scaling wants, when (`demand`)."""
         found: AutoScalingSimulator = self.simulators["autoscaling"]
+        return found
+
+    def ticking(self, name: str, make: Callable[[], S]) -> S:
+        """The simulator called `name`, made and set ticking on this sandbox's clock the
+        first time: installing it again never makes a second one, nor ticks it twice."""
+        if name not in self.simulators:
+            made = self.simulators[name] = make()
+            self.on_tick(made.tick)
+        found: S = self.simulators[name]
         return found
 
     def on_tick(self, simulator: Tick) -> Tick:
