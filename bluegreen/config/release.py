@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from bluegreen.config.loading import describe_invalid, read_toml
 from bluegreen.config.schema import StateConfig, StrategyConfig
@@ -48,35 +48,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _plain(value: str) -> str:
+    if not NAME.fullmatch(value):
+        raise ValueError("letters, digits, '.', '_' and '-', at most 63, starting plain")
+    return value
+
+
+PlainName = Annotated[str, AfterValidator(_plain)]  # a release's or a service's name
+
+
 class ServiceEntry(_Strict):
-    name: str
+    name: PlainName
     config: str
     images: dict[str, str] = Field(default_factory=dict)
     task_definition: str | None = None
     after: list[str] = Field(default_factory=list)
     shift_after: list[str] = Field(default_factory=list)
 
-    @field_validator("name")
-    @classmethod
-    def _plain_name(cls, value: str) -> str:
-        if not NAME.fullmatch(value):
-            raise ValueError("letters, digits, '.', '_' and '-', at most 63, starting plain")
-        return value
-
 
 class ReleaseFile(_Strict):
-    name: str | None = None
+    name: PlainName | None = None
     strategy: dict[str, Any] | None = None  # validated as each service's [strategy] is
     state: StateConfig = Field(default_factory=StateConfig)
     services: list[ServiceEntry] = Field(min_length=1)
     source: Path = Path("release.toml")
-
-    @field_validator("name")
-    @classmethod
-    def _plain_name(cls, value: str | None) -> str | None:
-        if value is not None and not NAME.fullmatch(value):
-            raise ValueError("letters, digits, '.', '_' and '-', at most 63, starting plain")
-        return value
 
     @property
     def base_dir(self) -> Path:

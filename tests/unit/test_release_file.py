@@ -50,6 +50,8 @@ def test_a_valid_file_takes_its_name_from_the_file(tmp_path: Path) -> None:
         ),
         ('[strategy]\ntype = "sideways"\n' + SERVICES, "strategy.type"),
         ("", "services: required key is missing"),
+        ('name = "shop floor"\n' + SERVICES, "name: letters, digits"),
+        (SERVICES.replace('"web"', '"web/../x"', 1), "services.1.name: letters, digits"),
     ],
 )
 def test_mistakes_are_config_errors_naming_the_file(
