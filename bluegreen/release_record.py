@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 class ReleaseState(StrEnum):
     RUNNING = "RUNNING"  # services are deploying; any failure puts every one back on blue
-    COMMITTED = "COMMITTED"  # every service at 100 % and baked: blues are being retired
+    COMMITTED = "COMMITTED"  # every service past its termination wait: blues being retired
     SUCCEEDED = "SUCCEEDED"
     ROLLED_BACK = "ROLLED_BACK"
     STOPPED = "STOPPED"  # refused before anything changed

@@ -327,7 +327,6 @@ class Engine:
             elif baked.hold:
                 rec.baked = True  # the analysis was unsettled: a person decides
                 return State.PAUSED
-        wait_at(COMMIT, rec, self.lockstep, self.watcher, self.event)
         self._hooks(rec, HookEvent.PRE_CLEANUP)
         return State.CLEANING_UP
 
@@ -336,6 +335,7 @@ class Engine:
         if self.config.gates.termination_wait:
             self.watcher.watch(rec, self.config.gates.termination_wait)
         self.acting.confirm(rec)  # blue is retired on a fresh verdict only
+        wait_at(COMMIT, rec, self.lockstep, self.watcher, self.event)  # a release's others
         rec.blue_retiring = True  # from here on the release has succeeded: no way back
         self.store.save(rec)
         with self.scaling.released_after(rec):

@@ -9,8 +9,9 @@ The engine calls its Lockstep at three kinds of points (`Point`):
   services shifting alongside must all have reached this stage — so every route of every
   service moves at each stage together; `shift_after` makes a service start only once
   those named are at 100 %;
-- `COMMIT`, before blue is retired: every service is at 100 % and baked. Past it the
-  release has succeeded and nothing rolls back.
+- `COMMIT`, at the very end of CLEANING_UP, just before blue is retired: every service
+  is at 100 %, baked, green primary and the termination wait over. Past it the release
+  has succeeded and nothing rolls back.
 While it waits, the deployment keeps watching its own gates (and its analysis once it
 carries traffic): a failure anywhere is still seen at once. `check` raises SiblingFailed
 when another service of the release failed; the engine then rolls back (or stops, before
@@ -101,10 +102,18 @@ def wait_at(
     if lockstep.clear(key, point):
         return
     note(rec, f"waiting at {point.label} for {lockstep.waiting_for(key, point)}")
-    watcher.watch(
-        rec,
-        math.inf,
-        until=lambda: lockstep.clear(key, point),
-        gates=point.rank >= READY,
-        analyse=rec.green_percent > 0,
-    )
+    try:
+        watcher.watch(
+            rec,
+            math.inf,
+            until=lambda: lockstep.clear(key, point),
+            gates=point.rank >= READY,
+            analyse=rec.green_percent > 0,
+        )
+    except DeploymentFailed:
+        # The release committed while this poll judged (the last service to arrive woke
+        # the others, whose poll reads the gates before it looks): past the commit every
+        # service goes forward, none alone goes back.
+        if point == COMMIT and lockstep.clear(key, point):
+            return
+        raise

@@ -3,7 +3,8 @@
 Every green is brought up and healthy before any production traffic moves; every route of
 every service moves at each stage together; every service's gates and analysis are
 watched all along; a failure anywhere puts every service back on blue. Past the commit
-(every service at 100 % and baked) blues are retired and nothing rolls back.
+(every service at 100 %, baked and past its termination wait) blues are retired and
+nothing rolls back.
 
 The release has one record (release_record.py) and each service its own, as a lone
 deployment does, with `release_id`; `status`, `history`, `resume`, `rollback` and
@@ -315,7 +316,7 @@ class Release:
     ) -> None:
         def commit() -> None:
             record.state = ReleaseState.COMMITTED
-            record.note(self.turns.now(), "every service at 100 % and baked: committed")
+            record.note(self.turns.now(), "every service ready to retire its blue: committed")
             self.store.save(record)
 
         def failed(name: str, reason: str) -> None:

@@ -2,13 +2,14 @@
 who waits for whom, the first failure, and the commit.
 
 Progress is a rank per service (lockstep.Point): 0 until its green is healthy and tested,
-READY + s once it reached stage s, COMMITTED once it is at 100 % and baked. A service may:
+READY + s once it reached stage s, COMMITTED once it waits to retire its blue. A service may:
 - bring green up (PROVISION) once every service it is `after` is READY;
 - apply stage s once every service of the release is READY (no production traffic moves
   before every green is healthy), every service of its wave has reached stage s, and every
   service it shifts after is COMMITTED. A wave is the services at the same depth of the
   `shift_after` graph: they move stage by stage together;
-- retire blue (COMMIT) once every service is COMMITTED. The first to see it commits the
+- retire blue (COMMIT: at the end of CLEANING_UP, green primary and the termination wait
+  over) once every service is there. The first to see it commits the
   release (`on_commit` saves the release record) before any blue is touched.
 The first failure (`failed`) is kept; every other service's next check raises
 SiblingFailed, and so goes back to blue. Whoever changes what others wait for wakes every
@@ -113,9 +114,9 @@ def waves(shift_after: Mapping[str, list[str]]) -> dict[str, int]:
 
 def rank_of(rec: DeploymentRecord) -> int:
     """How far a service had come, from its record (a resumed release starts from there)."""
-    if rec.state in (State.CLEANING_UP, State.SUCCEEDED):
+    if rec.state is State.SUCCEEDED or rec.blue_retiring:
         return COMMITTED
-    if rec.state is State.BAKING:
+    if rec.state in (State.BAKING, State.CLEANING_UP):
         return READY + max(len(rec.stages) - 1, 0)
     if rec.state in (State.SHIFTING, State.PAUSED):
         return READY + rec.step

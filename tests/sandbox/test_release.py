@@ -224,3 +224,21 @@ def test_a_blue_that_cannot_be_retired_names_each_service_s_resume_that_retires_
     sandbox.faults.remove(denied)
     api = next(m for m in world.release().members if m.name == "api")
     assert api.deployer.resume().record.cleanup_left is None  # the command said does it
+
+
+def test_a_service_failing_in_its_termination_wait_puts_every_service_back(
+    world: ReleaseWorld, sandbox: Sandbox
+) -> None:
+    # Blues are retired only once every service is past its termination wait: one failing
+    # there (its green at 100 %, green primary) must not leave the others on green alone.
+    sandbox.apps[BROKEN] = AppModel(crashes_after=265)
+    release = world.release(world.write([{"name": "worker", "images": {"web": BROKEN}}]))
+
+    with pytest.raises(DeploymentFailed) as failed:
+        release.run()
+
+    result = failed.value.result  # type: ignore[attr-defined]
+    assert result.members["worker"].record.failed_in is State.CLEANING_UP
+    for name in world.stacks:
+        assert result.members[name].record.state is State.ROLLED_BACK
+        assert world.weights(name) == [ALL_BLUE, ALL_BLUE]
