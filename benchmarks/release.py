@@ -39,6 +39,7 @@ from bluegreen.sandbox.release_stack import build_release_stacks, write_release_
 from bluegreen.turns import TurnClock
 
 POLL = 5.0  # health.poll_interval; --poll changes it
+TICK_EVERY = 1.0  # the simulated world moves once per virtual second (Sandbox.tick_every)
 
 
 def config() -> dict[str, Any]:
@@ -73,7 +74,7 @@ class Run:
 
 
 def one_release(services: int, *, failing: bool = False) -> Run:
-    sandbox = Sandbox()
+    sandbox = Sandbox(tick_every=TICK_EVERY)
     names = [f"svc{n:02d}" for n in range(services)]
     with in_process(sandbox), tempfile.TemporaryDirectory() as folder:
         build_release_stacks(sandbox, Path(folder), names, **config())
@@ -164,7 +165,7 @@ def kill_sweep(services: int) -> None:
 
 
 def killed_then(services: int, kill_at: int, verb: str) -> str:
-    sandbox = Sandbox()
+    sandbox = Sandbox(tick_every=TICK_EVERY)
     names = [f"svc{n:02d}" for n in range(services)]
     with in_process(sandbox), tempfile.TemporaryDirectory() as folder:
         build_release_stacks(sandbox, Path(folder), names, **config())

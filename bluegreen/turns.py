@@ -34,7 +34,12 @@ _HELD = -1  # the turn while the threads of run_all gather: nobody's
 class TurnClock:
     def __init__(self, base: Clock) -> None:
         self.base = base
-        self._lock = threading.Condition()
+        # One lock; a condition on it per thread, so that passing the turn wakes only the
+        # thread that gets it (with fifty threads, waking all of them at every turn to see
+        # whose it was cost more than the release's own work).
+        self._lock = threading.Lock()
+        self._gathering = threading.Condition(self._lock)  # run_all, its threads arriving
+        self._turn: dict[int, threading.Condition] = {}  # thread → what it waits on
         self._wake: dict[int, float] = {}  # thread → when it wants its turn back
         self._order: dict[int, int] = {}  # thread → its body's place (breaks ties)
         self._running: int | None = None
@@ -76,7 +81,7 @@ class TurnClock:
             thread.start()
         with self._lock:
             while len(self._order) < len(threads) and any(t.is_alive() for t in threads):
-                self._lock.wait(0.1)
+                self._gathering.wait(0.1)
             self._pass_turn()
         for thread in threads:
             while thread.is_alive():
@@ -88,8 +93,9 @@ class TurnClock:
         me = threading.get_ident()
         with self._lock:
             self._order[me] = order
+            self._turn[me] = threading.Condition(self._lock)
             self._wake[me] = self.base.now()
-            self._lock.notify_all()
+            self._gathering.notify()
             self._wait_for_turn(me)
         try:
             body()
@@ -98,15 +104,16 @@ class TurnClock:
         finally:
             with self._lock:
                 self._wake.pop(me, None)
-                del self._order[me]
+                del self._order[me], self._turn[me]
                 self._pass_turn()
 
     def _wait_for_turn(self, me: int) -> None:
         """Wait until the turn is ours, then until our wake-up: time moves here, in the
         thread that wakes (so a clock that fails, a sandbox server gone, fails that
         thread's own sleep, and never a thread that was giving its turn away)."""
+        turn = self._turn[me]
         while self._running != me:
-            self._lock.wait()
+            turn.wait()
         ahead = self._wake.pop(me) - self.base.now()
         if ahead > 0:
             self.base.sleep(ahead)  # every other thread sleeps: time moves (the world ticks)
@@ -118,4 +125,4 @@ class TurnClock:
             self._running = None
             return
         self._running = min(self._wake, key=lambda t: (self._wake[t], self._order[t]))
-        self._lock.notify_all()
+        self._turn[self._running].notify()

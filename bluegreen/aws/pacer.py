@@ -12,8 +12,12 @@ and, past the retries, a skipped poll.
 Rules: a request is paced when it is sent (each attempt of a retry too); a read answered
 from the shared reads (fresh_reads.py) is no request and takes nothing. Services without
 limits in the table are not paced. A poll's reads (urgency.watching) leave RESERVE of each
-bucket to the calls that act: when a stage moves twenty services at once, their shifts go
-first and the polls of the others wait a moment.
+bucket to the calls that act, and wait while any call that acts waits for the same bucket:
+when a stage moves twenty services at once, their shifts go first and the polls of the
+others wait a moment. Calls of a kind wait their turn in the order they came, per bucket:
+without it, the service whose thread comes first among those waking at the same moment
+took every token, and with fifty services polling faster than the account allows the last
+ones were never answered (a release of fifty rolled back, its gates unread for ten minutes).
 """
 
 from __future__ import annotations
@@ -43,21 +47,54 @@ class Pacer:
         self.share = SHARE if share is None else share  # read now: a benchmark may set it
         self.waited = 0.0  # seconds spent waiting for tokens, for benchmarks
         self._tokens: dict[tuple[str, str], _Tokens] = {}
+        # (bucket's service, bucket's name, acting) → the calls waiting, in order of arrival
+        self._waiting: dict[tuple[str, str, bool], list[object]] = {}
         self._lock = threading.Lock()
 
     def take(self, service: str, operation: str) -> None:
-        """A token from every bucket `operation` draws on, waiting for them if need be."""
+        """A token from every bucket `operation` draws on, waiting for them if need be —
+        after the calls of its kind that came first."""
         buckets = buckets_for(SIGNING_NAMES.get(service, service), operation)
-        keep = RESERVE if is_watching() else 0.0
-        while True:
+        if not buckets:
+            return
+        acting, call = not is_watching(), object()
+        with self._lock:
+            lines = [self._line(bucket, acting) for bucket in buckets]
+            for line in lines:
+                line.append(call)
+        try:
+            while True:
+                with self._lock:
+                    wait = self._wait(buckets, lines, call, acting)
+                    if wait <= 0:
+                        for bucket in buckets:
+                            self._state(bucket).tokens -= 1
+                        return
+                self.waited += wait
+                self.clock.sleep(wait)
+        finally:
             with self._lock:
-                short = max((self._short(b, keep) for b in buckets), default=0.0)
-                if short <= 0:
-                    for bucket in buckets:
-                        self._state(bucket).tokens -= 1
-                    return
-            self.waited += short
-            self.clock.sleep(short)
+                for line in lines:
+                    line.remove(call)
+
+    def _wait(
+        self, buckets: tuple[Bucket, ...], lines: list[list[object]], call: object, acting: bool
+    ) -> float:
+        """Seconds before `call` may look again (0: it takes its tokens now). A call with
+        others ahead of it sleeps about as long as their tokens take to come, so that each
+        call wakes about once rather than every waiter at every token."""
+        ahead = max(line.index(call) for line in lines)
+        if not acting:  # a poll's read waits for every call that acts on its buckets
+            ahead += max(len(self._line(bucket, True)) for bucket in buckets)
+        short = max(self._short(bucket, 0.0 if acting else RESERVE) for bucket in buckets)
+        if not ahead:
+            return short
+        slowest = min(bucket.refill * self.share for bucket in buckets)
+        return max(short, MIN_WAIT) + ahead / slowest
+
+    def _line(self, bucket: Bucket, acting: bool) -> list[object]:
+        """The calls of one kind waiting for `bucket`, first come first."""
+        return self._waiting.setdefault((bucket.service, bucket.name, acting), [])
 
     def _short(self, bucket: Bucket, keep: float) -> float:
         """Seconds until `bucket` holds a token beyond the `keep` fraction of it (0: now); at
