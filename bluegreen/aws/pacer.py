@@ -32,7 +32,8 @@ from bluegreen.urgency import is_watching
 SHARE = 0.75  # of each of AWS's buckets: the rest is left to everything else in the account
 RESERVE = 0.5  # of each bucket's share, that a poll's reads leave to the calls that act
 MIN_WAIT = 0.01  # seconds
-SIGNING_NAMES = {"elbv2": "elasticloadbalancing", "cloudwatch": "monitoring"}
+ELB = "elasticloadbalancing"
+SIGNING_NAMES = {"elbv2": ELB, "cloudwatch": "monitoring"}
 
 
 @dataclass
@@ -116,3 +117,13 @@ class Pacer:
         state.tokens = min(capacity, state.tokens + (now - state.at) * bucket.refill * self.share)
         state.at = now
         return state
+
+
+def polls_slowed(poll_intervals: list[float], share: float | None = None) -> float:
+    """How many times slower than asked the polls of deployments on one account and
+    Region come at best (1.0: on time). Each poll reads one target group's health, and every
+    such read draws on ELB's account bucket, of which bluegreen keeps to its share: fifty
+    services polling every 5 s ask for 10 reads a second, and 75 % of ELB's refill is 7.5."""
+    bucket_rate = min(b.refill for b in buckets_for(ELB, "DescribeTargetHealth"))
+    asked = sum(1 / seconds for seconds in poll_intervals if seconds > 0)
+    return max(1.0, asked / (bucket_rate * (SHARE if share is None else share)))

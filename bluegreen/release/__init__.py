@@ -31,7 +31,7 @@ from bluegreen.machine import State
 from bluegreen.ports import Cloud
 from bluegreen.record import DeploymentRecord, Request
 from bluegreen.release.coordinator import Coordinator
-from bluegreen.release.members import Member, load_members
+from bluegreen.release.members import Member, load_members, pacing_warning
 from bluegreen.release.result import ReleaseResult, conclusion, returned_or_raised
 from bluegreen.release.run import Drive, ReleaseEventSink, drive, lock_all, release_all
 from bluegreen.release_record import ReleaseMember, ReleaseRecord, ReleaseState, new_release_id
@@ -146,6 +146,8 @@ class Release:
         try:
             record.members = [self._member_entry(m, recs[m.name]) for m in self.members]
             record.note(now, f"release of {', '.join(m.name for m in self.members)}")
+            if slow := pacing_warning(self.members):
+                record.note(now, slow)
             self.store.save(record)
             for member in self.members:
                 rec = recs[member.name]
@@ -156,7 +158,8 @@ class Release:
             self._drive(record, drives, on_event)
         finally:
             kept = release_all(locks)
-        return self._result(record, kept)
+        slow = pacing_warning(self.members)
+        return self._result(record, kept + ([slow] if slow else []))
 
     def plan(self) -> ReleasePlan:
         """Every service's plan, read from AWS as `run` would; changes nothing."""
@@ -174,6 +177,8 @@ class Release:
                 order.append(f"{entry.name}: shifts once {', '.join(entry.shift_after)} is at 100%")
         order.append("any failure puts every service back on blue")
         order.append("blues are retired once every service is at 100% and baked")
+        if slow := pacing_warning(self.members):
+            order.append(f"warning: {slow}")
         return ReleasePlan(self.name, order, plans)
 
     def status(self) -> ReleaseStatus:

@@ -5,9 +5,11 @@ of stages for all (the release's `[strategy]`, or the services' own when they ag
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bluegreen.aws.pacer import polls_slowed
 from bluegreen.clock import Clock
 from bluegreen.config import load_config
 from bluegreen.config.release import ReleaseFile, ServiceEntry
@@ -72,3 +74,21 @@ def _one_schedule(release: ReleaseFile, members: list[Member]) -> None:
             f"{release.source}: the services' strategies shift different weights ({shown})",
             hint="give the release one schedule: a [strategy] table in the release file",
         )
+
+
+def pacing_warning(members: list[Member]) -> str | None:
+    """What to say when the services poll faster, together, than the account's API limits
+    let bluegreen answer: their polls then come later than their health.poll_interval (the
+    release is slower, never failed for it)."""
+    intervals = [m.deployer.config.health.poll_interval for m in members]
+    slowed = polls_slowed(intervals)
+    if slowed <= 1.0:
+        return None
+    fastest = min(intervals)
+    return (
+        f"{len(members)} services polling every {fastest:g}s ask for more target-health reads "
+        "than bluegreen's share of the account's Elastic Load Balancing API limit: each "
+        f"service's gates will be read about every {fastest * slowed:.1f}s; set "
+        f"health.poll_interval to {math.ceil(fastest * slowed):g}s or more, or release fewer "
+        "services at once"
+    )

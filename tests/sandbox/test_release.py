@@ -242,3 +242,23 @@ def test_a_service_failing_in_its_termination_wait_puts_every_service_back(
     for name in world.stacks:
         assert result.members[name].record.state is State.ROLLED_BACK
         assert world.weights(name) == [ALL_BLUE, ALL_BLUE]
+
+
+def test_services_polling_faster_than_the_account_allows_are_warned_and_still_released(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # 3 services × a read every 0.3 s = 10 target-health reads a second: more than
+    # bluegreen's share of ELB's account limit (7.5 a second)
+    world = release_world(
+        sandbox, tmp_path, ["api", "web", "worker"], health={"poll_interval": "0.3s"}
+    )
+    release = world.release()
+
+    (warning,) = [line for line in release.plan().order if line.startswith("warning:")]
+    assert "every 0.3s" in warning and "read about every 0.4s" in warning
+    assert "set health.poll_interval to 1s or more" in warning
+
+    result = release.run()
+    assert result.state is ReleaseState.SUCCEEDED
+    assert any("read about every 0.4s" in w for w in result.warnings)
+    assert any("read about every 0.4s" in n.message for n in result.record.events)

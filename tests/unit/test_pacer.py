@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bluegreen.aws.pacer import RESERVE, SHARE, Pacer
+from bluegreen.aws.pacer import RESERVE, SHARE, Pacer, polls_slowed
 from bluegreen.clock import VirtualClock
 from bluegreen.turns import TurnClock
 from bluegreen.urgency import is_watching, watching
@@ -150,3 +150,9 @@ def test_a_poll_waits_while_calls_that_act_wait_for_its_bucket() -> None:
     bodies = [poll] + [shift] * 30  # the poll came first
     turns.run_all(bodies, [f"t{n}" for n in range(len(bodies))])
     assert answered[-1] == "poll"
+
+
+def test_polls_slowed_is_what_the_share_of_elb_s_refill_allows() -> None:
+    assert polls_slowed([5.0] * 20) == 1.0  # 4 reads a second: on time
+    assert polls_slowed([5.0] * 50) == pytest.approx(10 / (10 * SHARE))  # 10 asked, 7.5 kept
+    assert polls_slowed([5.0] * 50, share=1.0) == 1.0
