@@ -24,7 +24,7 @@ from bluegreen.aws.forward_action import (
     rewrite_actions,
 )
 from bluegreen.aws.target_groups import is_arn
-from bluegreen.errors import AwsError, PreflightError
+from bluegreen.errors import AwsError, MissingResourceError, PreflightError
 from bluegreen.model import LoadBalancer, Route, RouteKind, RouteRef, TargetGroup
 
 if TYPE_CHECKING:
@@ -143,6 +143,13 @@ class Elbv2Listeners:
                 f"rules {', '.join(chunk)}", self._client.describe_rules, RuleArns=chunk
             )
             rules |= {rule["RuleArn"]: list(rule["Actions"]) for rule in answer["Rules"]}
+        missing = [arn for arn in listener_arns if arn not in listeners]
+        missing += [arn for arn in rule_arns if arn not in rules]
+        if missing:  # AWS fails the call; moto leaves them out of its answer
+            raise MissingResourceError(
+                f"{', '.join(missing)} not found in {self._aws.region}",
+                hint="check the listener and rule ARNs in [[listeners]] (and test_listener)",
+            )
         return [
             _listener_route(ref, listeners[ref.arn])
             if ref.kind is RouteKind.LISTENER

@@ -91,7 +91,7 @@ def resolve(config: DeploymentConfig, cloud: Cloud, *, analysis: bool = True) ->
     analysis that cannot be read does not stop a deployment that will not run it."""
     topology = topology_for(config, cloud.ecs)
     groups = cloud.elb.target_groups([config.target_groups.blue, config.target_groups.green])
-    routes = tuple(cloud.elb.route(ref) for ref in route_refs(config))
+    routes = tuple(cloud.elb.routes(route_refs(config)))  # as the preflight read them: once
     blue, green = _colours(routes, groups)
     test_route = None
     if config.test_listener:

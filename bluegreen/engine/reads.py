@@ -11,7 +11,9 @@ from bluegreen.ports import Cloud
 
 # The reads worth sharing, per part of the cloud (everything else passes through).
 _READS = {
-    "elb": frozenset({"target_groups", "target_group_attributes", "load_balancer", "route"}),
+    "elb": frozenset(
+        {"target_groups", "target_group_attributes", "load_balancer", "route", "routes"}
+    ),
     "ecs": frozenset({"service", "task_definition", "task_sets"}),
     "alarms": frozenset({"alarm_states"}),
     "network": frozenset({"security_groups", "vpc_cidr_blocks"}),

@@ -4,9 +4,11 @@ forward to, and the target groups' VPC."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from bluegreen.config import DeploymentConfig, route_ref, route_refs
+from bluegreen.errors import AwsError, BluegreenError, ConfigError
 from bluegreen.model import AlarmState, LoadBalancer, Route, Service, TargetGroup
 from bluegreen.ports import Cloud
 from bluegreen.preflight.report import Findings
@@ -17,6 +19,9 @@ from bluegreen.refusals import (
     gateway_refusal,
     listeners_disagree,
 )
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 # -- every resource exists ----------------------------------------------------------------
 
@@ -38,10 +43,14 @@ def services(f: Findings, config: DeploymentConfig, cloud: Cloud) -> dict[str, S
 
 
 def target_groups(f: Findings, config: DeploymentConfig, cloud: Cloud) -> dict[str, TargetGroup]:
-    """By configured colour; which one is live is read from the listeners."""
+    """By configured colour; which one is live is read from the listeners. Both in one
+    read — the one `resolve()` makes after the checks, so through `engine.reads.once` AWS
+    is asked once — and each alone only when that fails, to name the one that is wrong."""
+    keys = {"blue": config.target_groups.blue, "green": config.target_groups.green}
+    both = together(cloud.elb.target_groups, list(keys.values()))
     found: dict[str, TargetGroup] = {}
-    for colour, key in (("blue", config.target_groups.blue), ("green", config.target_groups.green)):
-        groups = f.read("target_group", cloud.elb.target_groups, [key])
+    for index, (colour, key) in enumerate(keys.items()):
+        groups = [both[index]] if both else f.read("target_group", cloud.elb.target_groups, [key])
         if groups:
             group = found[colour] = groups[0]
             f.passed(
@@ -56,8 +65,10 @@ def routes(f: Findings, config: DeploymentConfig, cloud: Cloud) -> tuple[list[Ro
     """The production routes found, and the test route (None when not configured or not
     found)."""
     found = []
-    for ref in route_refs(config):
-        route = f.read("listener", cloud.elb.route, ref)
+    refs = route_refs(config)
+    every = together(cloud.elb.routes, refs)  # one DescribeListeners; alone to name a missing one
+    for index, ref in enumerate(refs):
+        route = every[index] if every else f.read("listener", cloud.elb.route, ref)
         if route:
             found.append(route)
             f.passed("listener", f"{ref} ({route.protocol} {route.port})")
@@ -68,6 +79,22 @@ def routes(f: Findings, config: DeploymentConfig, cloud: Cloud) -> tuple[list[Ro
         if test:
             f.passed("test_listener", f"{ref} ({test.protocol} {test.port})")
     return found, test
+
+
+def together(read: Callable[[list[K]], list[V]], keys: list[K]) -> list[V] | None:
+    """`read(keys)` in one request, or None when it fails for one of them (the caller then
+    reads each alone through `Findings.read`, which names what is wrong). Errors that say
+    nothing about the keys (throttling through every retry, no credentials) are raised."""
+    try:
+        return read(keys)
+    except ConfigError:
+        raise
+    except AwsError as exc:
+        if exc.transient:
+            raise
+        return None
+    except BluegreenError:
+        return None
 
 
 def alarms(f: Findings, config: DeploymentConfig, cloud: Cloud) -> None:

@@ -413,3 +413,11 @@ def test_set_weights_checks_each_group_against_the_load_balancer_once(
     assert cloud.calls.count("DescribeTargetGroups") == 1
     assert cloud.calls.count("DescribeLoadBalancers") == 1
     assert cloud.calls.count("ModifyListener") == 3
+
+
+def test_routes_with_one_missing_name_it(cloud: AwsCloud, stack: Stack) -> None:
+    gone = f"{stack.https_listener_arn[:-4]}dead"
+    refs = [listener(stack), RouteRef(RouteKind.LISTENER, gone)]
+    with pytest.raises(MissingResourceError, match=f"{gone} not found") as caught:
+        cloud.elb.routes(refs)
+    assert caught.value.hint and "[[listeners]]" in caught.value.hint

@@ -44,3 +44,13 @@ def test_plan_checks_and_resolves_on_one_read_of_the_service(
     make_deployer().plan({"web": "repo/web:v2"})
 
     assert world.calls.count("DescribeServices") == 1
+
+
+def test_plan_checks_and_resolves_on_one_read_of_the_target_groups_and_the_routes(
+    make_deployer: Callable[..., Deployer], world: World
+) -> None:
+    make_deployer().plan({"web": "repo/web:v2"})
+
+    assert world.calls.count("DescribeTargetGroups") == 1  # blue and green together
+    # the routes together (the other check reads the load balancer's listeners)
+    assert world.calls.count("DescribeListeners") == 2

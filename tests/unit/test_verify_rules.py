@@ -70,6 +70,7 @@ def test_a_forward_to_a_third_target_group_fails(
         return replace(found, weights={**found.weights, "arn:tg/other": 1})
 
     monkeypatch.setattr(cloud.elb, "route", with_third)
+    monkeypatch.setattr(cloud.elb, "routes", lambda refs: [with_third(r) for r in refs])
 
     report = checks(cloud)
 
