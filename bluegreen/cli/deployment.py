@@ -306,7 +306,7 @@ def promote(
 ) -> None:
     """Continue a paused deployment, or end the bake in progress."""
     if release:
-        return release_actions.promote(release, common)
+        return release_actions.promote(release, common, detach_at_pause=detach_at_pause)
     output = common.output
     sink = _event_sink(output)
     run(
@@ -334,7 +334,7 @@ def resume(
 
     After a success that could not retire blue (exit 3), retire it now."""
     if release:
-        return release_actions.resume(release, common)
+        return release_actions.resume(release, common, detach_at_pause=detach_at_pause)
     output = common.output
     sink = _event_sink(output)
     run(

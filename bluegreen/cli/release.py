@@ -30,10 +30,20 @@ def release(
         bool, typer.Option("--dry-run", help="Print every service's plan; change nothing.")
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    detach_at_pause: Annotated[
+        bool,
+        typer.Option(
+            "--detach-at-pause",
+            help="Exit 0 once every service waits at the strategy's pause; "
+            "`promote --release FILE` goes on.",
+        ),
+    ] = False,
     common: Common = NO_COMMON,
 ) -> None:
     """Deploy several services as one release, all or nothing.
 
     Every green healthy before traffic moves; every service's routes shifted together at
     each stage; any failure puts every service back on blue."""
-    release_actions.deploy(file, image, common, dry_run=dry_run, confirm=not yes)
+    release_actions.deploy(
+        file, image, common, dry_run=dry_run, confirm=not yes, detach_at_pause=detach_at_pause
+    )

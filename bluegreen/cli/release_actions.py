@@ -56,7 +56,13 @@ def release_api(path: Path, common: Common, images: list[str] | None = None) -> 
 
 
 def deploy(
-    path: Path, images: list[str] | None, common: Common, *, dry_run: bool, confirm: bool
+    path: Path,
+    images: list[str] | None,
+    common: Common,
+    *,
+    dry_run: bool,
+    confirm: bool,
+    detach_at_pause: bool = False,
 ) -> None:
     """Run the release; with `dry_run` print its plan instead. On a terminal, the plan is
     shown and confirmed first (unless `confirm` is False: --yes)."""
@@ -70,7 +76,7 @@ def deploy(
             _print_plan(release.plan())
             if not typer.confirm("Release?", default=False):
                 raise UsageError("cancelled: nothing was changed")
-        return release.run(on_event=_event_sink(output))
+        return release.run(on_event=_event_sink(output), detach_at_pause=detach_at_pause)
 
     def show(value: ReleaseResult | ReleasePlan) -> None:
         from bluegreen.release import ReleasePlan
@@ -131,23 +137,34 @@ def rollback(path: Path, reason: str | None, common: Common) -> None:
     )
 
 
-def resume(path: Path, common: Common) -> None:
+def resume(path: Path, common: Common, *, detach_at_pause: bool = False) -> None:
     sink = _event_sink(common.output)
     run(
         common.output,
-        with_step_summary(lambda: release_api(path, common).resume(on_event=sink)),
+        with_step_summary(
+            lambda: release_api(path, common).resume(on_event=sink, detach_at_pause=detach_at_pause)
+        ),
         _show_result(common.output),
     )
 
 
-def promote(path: Path, common: Common) -> None:
-    def show(asked: list[str]) -> None:
-        if common.output is Output.json:
-            print(json.dumps({"promoted": asked}))
-        else:
-            shared.out.print(f"asked {', '.join(asked)} to go on", highlight=False)
+def promote(path: Path, common: Common, *, detach_at_pause: bool = False) -> None:
+    """Ask the process running the release to go on; or, when the release detached at
+    its pause, drive it on here."""
+    sink = _event_sink(common.output)
 
-    run(common.output, lambda: release_api(path, common).promote(), show)
+    def show(done: ReleaseResult | list[str]) -> None:
+        if not isinstance(done, list):
+            return _show_result(common.output)(done)
+        if common.output is Output.json:
+            print(json.dumps({"promoted": done}))
+        else:
+            shared.out.print(f"asked {', '.join(done)} to go on", highlight=False)
+
+    def action() -> ReleaseResult | list[str]:
+        return release_api(path, common).promote(on_event=sink, detach_at_pause=detach_at_pause)
+
+    run(common.output, with_step_summary(action), show)
 
 
 def history(path: Path, common: Common) -> None:

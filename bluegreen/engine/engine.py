@@ -299,11 +299,16 @@ class Engine:
             rec.paused_at = self.clock.now()
             self.event(rec, f"paused at {rec.green_percent}% green: waiting for promote")
             self._hooks(rec, HookEvent.ON_PAUSE)
+        promoted: list[Request] = []
         if self.detach_at_pause:
+            # one look first: the promote that started this process (`promote
+            # --detach-at-pause`) is waiting in the store, and goes on to the next pause
+            self.watcher.watch(rec, 0, until=lambda: bool(promoted), on_promote=promoted.append)
+            if promoted:
+                return self._promoted(rec, promoted[0])
             rec.detached = True
             self.event(rec, "detached at the pause: run `bluegreen promote` or `rollback`")
             return None
-        promoted: list[Request] = []
         left = rec.paused_at + self.config.strategy.pause_timeout - self.clock.now()
         self.watcher.watch(
             rec, left, until=lambda: bool(promoted), on_promote=promoted.append, analyse=True

@@ -16,23 +16,31 @@ rules in coordinator.py, outcomes in result.py.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bluegreen.clock import Clock, RealClock
 from bluegreen.config.release import ReleaseFile, load_release_file
 from bluegreen.deployer.records import start_rollback
 from bluegreen.deployer.result import DeploymentResult, final_weights
-from bluegreen.engine.plan import Plan
-from bluegreen.engine.status import Status
 from bluegreen.errors import LockHeldError, UsageError
 from bluegreen.machine import State
 from bluegreen.ports import Cloud
 from bluegreen.record import DeploymentRecord, Request
 from bluegreen.release.coordinator import Coordinator
-from bluegreen.release.members import Member, load_members, pacing_warning
-from bluegreen.release.result import ReleaseResult, conclusion, returned_or_raised
+from bluegreen.release.members import (
+    Member,
+    check_detachable,
+    load_members,
+    pacing_warning,
+)
+from bluegreen.release.result import (
+    ReleasePlan,
+    ReleaseResult,
+    ReleaseStatus,
+    conclusion,
+    returned_or_raised,
+)
 from bluegreen.release.run import Drive, ReleaseEventSink, drive, lock_all, release_all
 from bluegreen.release_record import ReleaseMember, ReleaseRecord, ReleaseState, new_release_id
 from bluegreen.report.release import release_markdown
@@ -46,34 +54,6 @@ if TYPE_CHECKING:
 
 # A rollback asked for while another process runs the release: how long to wait for it.
 ANSWER_WAIT_SECONDS = 600.0
-
-
-@dataclass(frozen=True)
-class ReleaseStatus:
-    record: ReleaseRecord
-    services: dict[str, Status]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **self.record.summary(),
-            "services": {name: s.to_dict() for name, s in self.services.items()},
-        }
-
-
-@dataclass(frozen=True)
-class ReleasePlan:
-    """What `run` would do: the order of things, then each service's own plan."""
-
-    name: str
-    order: list[str]  # the release's rules, one line each
-    plans: dict[str, Plan]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "release": self.name,
-            "order": self.order,
-            "services": {name: plan.to_dict() for name, plan in self.plans.items()},
-        }
 
 
 class Release:
@@ -128,8 +108,13 @@ class Release:
 
     # ------------------------------------------------------------------ verbs
 
-    def run(self, *, on_event: ReleaseEventSink | None = None) -> ReleaseResult:
-        """Deploy every service as one release; see the module's docstring."""
+    def run(
+        self, *, on_event: ReleaseEventSink | None = None, detach_at_pause: bool = False
+    ) -> ReleaseResult:
+        """Deploy every service as one release; see the module's docstring.
+        `detach_at_pause`: return once every service waits at the strategy's pause (the
+        release is then PAUSED; `promote` drives it on)."""
+        check_detachable(self.members, detach_at_pause)
         for member in self.members:
             member.version.check()
         now = self.turns.now()
@@ -155,7 +140,7 @@ class Release:
                 rec.note(now, f"deploying {member.version.describe()} in release {record.id}")
                 member.deployer.store.save(rec)
             drives = [Drive(m, recs[m.name], m.version) for m in self.members]
-            self._drive(record, drives, on_event)
+            self._drive(record, drives, on_event, detach_at_pause=detach_at_pause)
         finally:
             kept = release_all(locks)
         slow = pacing_warning(self.members)
@@ -200,15 +185,19 @@ class Release:
             )
         return release_markdown(found[0], self._records(found[0]))
 
-    def resume(self, *, on_event: ReleaseEventSink | None = None) -> ReleaseResult:
+    def resume(
+        self, *, on_event: ReleaseEventSink | None = None, detach_at_pause: bool = False
+    ) -> ReleaseResult:
         """Carry on a release left by a process that died or was stopped: forward when it
         had committed or every service is still on its way; back to blue for every service
         when one had failed."""
+        check_detachable(self.members, detach_at_pause)
         record = self._unfinished("resume")
         locks = lock_all(self.members, self._ids(record))
         try:
             recs = self._records(record)
-            self._drive(record, self._drives_on(record, recs), on_event, recs)
+            drives = self._drives_on(record, recs)
+            self._drive(record, drives, on_event, recs, detach_at_pause=detach_at_pause)
         finally:
             kept = release_all(locks)
         return self._result(record, kept)
@@ -243,20 +232,38 @@ class Release:
             kept = release_all(locks)
         return self._result(record, kept)
 
-    def promote(self) -> list[str]:
-        """Ask every paused service of the release to go on (the process running the
-        release acts on it); returns the names of the services asked."""
+    def promote(
+        self, *, on_event: ReleaseEventSink | None = None, detach_at_pause: bool = False
+    ) -> ReleaseResult | list[str]:
+        """Every paused service of the release goes on. While a process runs the release, it
+        is asked to (each paused service's record gets the request) and the names of the
+        services asked come back. When none does (the release detached at the pause), this
+        drives it on — to its end, or with `detach_at_pause` to its next pause — and the
+        release's result comes back."""
+        check_detachable(self.members, detach_at_pause)
         record = self._unfinished("promote")
-        asked = []
-        for member in self.members:
-            rec = self._load(member, record)
-            if rec.state is State.PAUSED:
-                request = Request(kind="promote", at=self.turns.now(), by=actor())
-                member.deployer.store.post_request(rec.service_key, rec.id, request)
-                asked.append(member.name)
-        if not asked:
+        paused = [m for m in self.members if self._load(m, record).state is State.PAUSED]
+        if not paused:
             raise UsageError(f"release {record.id}: no service is paused, nothing to promote")
-        return asked
+        try:
+            locks = lock_all(self.members, self._ids(record))
+        except LockHeldError:  # a live process runs it: ask it
+            self._ask_to_go_on(record, paused)
+            return [m.name for m in paused]
+        try:
+            self._ask_to_go_on(record, paused)
+            recs = self._records(record)
+            drives = self._drives_on(record, recs)
+            self._drive(record, drives, on_event, recs, detach_at_pause=detach_at_pause)
+        finally:
+            kept = release_all(locks)
+        return self._result(record, kept)
+
+    def _ask_to_go_on(self, record: ReleaseRecord, paused: list[Member]) -> None:
+        for member in paused:
+            entry = record.member(member.name)
+            request = Request(kind="promote", at=self.turns.now(), by=actor())
+            member.deployer.store.post_request(entry.service_key, entry.deployment_id, request)
 
     # ------------------------------------------------------------------ internals
 
@@ -318,6 +325,8 @@ class Release:
         drives: list[Drive],
         on_event: ReleaseEventSink | None,
         recs: dict[str, DeploymentRecord] | None = None,
+        *,
+        detach_at_pause: bool = False,
     ) -> None:
         def commit() -> None:
             record.state = ReleaseState.COMMITTED
@@ -333,7 +342,12 @@ class Release:
         coordinator.committed = record.state is ReleaseState.COMMITTED
         for rec in (recs or {}).values():
             coordinator.resume_from(rec)
-        drive(drives, self.turns, coordinator, on_event)
+        drive(drives, self.turns, coordinator, on_event, detach_at_pause)
+        if record.failed_member and record.state is ReleaseState.RUNNING:
+            recs = self._records(record)
+            if any(r.detached and not r.state.terminal for r in recs.values()):
+                # they had detached at the pause before another failed: back to blue too
+                self._drive(record, self._drives_on(record, recs), on_event, recs)
 
     def _result(self, record: ReleaseRecord, kept: list[str]) -> ReleaseResult:
         recs = self._records(record)
@@ -363,4 +377,4 @@ def _gone_back(rec: DeploymentRecord) -> bool:
     return rec.state in (State.ROLLING_BACK, State.ROLLED_BACK, State.STOPPED, State.FAILED)
 
 
-__all__ = ["Release", "ReleaseResult", "ReleaseStatus"]
+__all__ = ["Release", "ReleasePlan", "ReleaseResult", "ReleaseStatus"]

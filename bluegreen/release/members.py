@@ -15,7 +15,7 @@ from bluegreen.config import load_config
 from bluegreen.config.release import ReleaseFile, ServiceEntry
 from bluegreen.deployer import Deployer
 from bluegreen.engine.plan import NewVersion
-from bluegreen.errors import ConfigError
+from bluegreen.errors import ConfigError, UsageError
 from bluegreen.ports import Cloud
 from bluegreen.strategies import stages_for
 
@@ -92,3 +92,16 @@ def pacing_warning(members: list[Member]) -> str | None:
         f"health.poll_interval to {math.ceil(fastest * slowed):g}s or more, or release fewer "
         "services at once"
     )
+
+
+def check_detachable(members: list[Member], detach_at_pause: bool) -> None:
+    """A release whose services shift in waves cannot leave at a pause: the later wave
+    waits for the earlier one at 100 %, which a pause never reaches."""
+    waves = [m.name for m in members if m.entry.shift_after]
+    if detach_at_pause and waves:
+        raise UsageError(
+            f"--detach-at-pause: {', '.join(waves)} shift after other services reach 100%, "
+            "which a paused release never does",
+            hint="run the release without --detach-at-pause (promote it with `bluegreen "
+            "promote --release FILE` from another shell), or drop shift_after",
+        )

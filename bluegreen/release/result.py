@@ -1,7 +1,8 @@
-"""What a release comes to, for the Python API and the CLI: a ReleaseResult when every
-service succeeded; otherwise the error the release ended in (exit 1 rolled back or stopped,
-3 when a rollback failed or a blue could not be retired), carrying `.result` — as a lone
-deployment's result does (deployer/result.py).
+"""What a release comes to, for the Python API and the CLI: its plan, its status, and a
+ReleaseResult when every service succeeded (or waits, detached, at a pause); otherwise the
+error the release ended in (exit 1 rolled back or stopped, 3 when a rollback failed or a
+blue could not be retired), carrying `.result` — as a lone deployment's result does
+(deployer/result.py).
 """
 
 from __future__ import annotations
@@ -11,11 +12,41 @@ from typing import Any
 
 from bluegreen.deployer.result import DeploymentResult, with_result
 from bluegreen.engine.interrupts import Interrupted
+from bluegreen.engine.plan import Plan
+from bluegreen.engine.status import Status
 from bluegreen.errors import CleanupIncomplete, DeploymentFailed, RollbackFailed
 from bluegreen.machine import State
 from bluegreen.record import DeploymentRecord
 from bluegreen.release_record import ReleaseRecord, ReleaseState
 from bluegreen.report.release import release_markdown
+
+
+@dataclass(frozen=True)
+class ReleaseStatus:
+    record: ReleaseRecord
+    services: dict[str, Status]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.record.summary(),
+            "services": {name: s.to_dict() for name, s in self.services.items()},
+        }
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    """What `run` would do: the order of things, then each service's own plan."""
+
+    name: str
+    order: list[str]  # the release's rules, one line each
+    plans: dict[str, Plan]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "release": self.name,
+            "order": self.order,
+            "services": {name: plan.to_dict() for name, plan in self.plans.items()},
+        }
 
 
 @dataclass(frozen=True)
@@ -32,6 +63,12 @@ class ReleaseResult:
     def release_id(self) -> str:
         return self.record.id
 
+    @property
+    def detached(self) -> bool:
+        """Every service still on its way waits, detached, at the strategy's pause."""
+        left = [r.record for r in self.members.values() if not r.record.state.terminal]
+        return bool(left) and all(r.state is State.PAUSED and r.detached for r in left)
+
     def describe(self) -> list[str]:
         """The outcome in plain lines: the release, then each service."""
         rec = self.record
@@ -41,6 +78,11 @@ class ReleaseResult:
         for name, result in self.members.items():
             r = result.record
             lines.append(f"  {name}: {r.state.value} at {r.green_percent}% green ({r.id})")
+        if self.detached:
+            lines.append(
+                "paused: `bluegreen promote --release FILE` goes on, "
+                "`bluegreen rollback --release FILE` goes back"
+            )
         return lines
 
     def markdown(self) -> str:
@@ -51,6 +93,7 @@ class ReleaseResult:
         return {
             **self.record.summary(),
             "services": {name: r.to_dict() for name, r in self.members.items()},
+            "detached": self.detached,
             "warnings": list(self.warnings),
         }
 
@@ -86,7 +129,7 @@ def returned_or_raised(result: ReleaseResult) -> ReleaseResult:
     if rec.state in (ReleaseState.ROLLED_BACK, ReleaseState.STOPPED):
         done = "rolled back" if rec.state is ReleaseState.ROLLED_BACK else "stopped"
         raise with_result(DeploymentFailed(f"{what} was {done}: {why}"), result)
-    if not rec.state.terminal:
+    if not rec.state.terminal and not result.detached:
         left = ", ".join(f"{n} {r.state.value}" for n, r in result.members.items())
         raise with_result(
             Interrupted(

@@ -73,21 +73,27 @@ def drive(
     turns: TurnClock,
     lockstep: Lockstep,
     on_event: ReleaseEventSink | None,
+    detach_at_pause: bool = False,
 ) -> None:
-    """Run every drive's engine to its end (or until it is left on a signal). A signal
-    reaches the main thread only: every engine's flag follows the release's."""
+    """Run every drive's engine to its end (or until it is left on a signal, or detached
+    at a pause). A signal reaches the main thread only: every engine's flag follows the
+    release's."""
     signals = InterruptFlag()
-    bodies = [_body(d, lockstep, signals, on_event) for d in drives]
+    bodies = [_body(d, lockstep, signals, on_event, detach_at_pause) for d in drives]
     with signals.installed():
         turns.run_all(bodies, [f"bluegreen-{d.member.name}" for d in drives])
 
 
 def _body(
-    d: Drive, lockstep: Lockstep, signals: InterruptFlag, on_event: ReleaseEventSink | None
+    d: Drive,
+    lockstep: Lockstep,
+    signals: InterruptFlag,
+    on_event: ReleaseEventSink | None,
+    detach_at_pause: bool,
 ) -> Callable[[], None]:
     name = d.member.name
     sink = (lambda event: on_event(name, event)) if on_event else None
-    engine = d.member.deployer.engine(sink, False)
+    engine = d.member.deployer.engine(sink, detach_at_pause)
     engine.lockstep = lockstep
     engine.interrupts.follows = signals
     d.engine = engine

@@ -160,3 +160,23 @@ def test_status_watch_of_a_release_prints_a_document_per_refresh(world: ReleaseW
     documents = [json.loads(line) for line in watched.stdout.splitlines()]
     assert [d["state"] for d in documents] == ["SUCCEEDED", "SUCCEEDED"]
     assert set(documents[0]["services"]) == {"api", "web"}
+
+
+def test_release_detached_at_the_pause_exits_0_then_promote_finishes_it(
+    world: ReleaseWorld,
+) -> None:
+    steps = [{"weight": 25, "pause": True}, {"weight": 100}]
+    path = world.write(strategy={"type": "steps", "steps": steps})
+    at_pause = [{"blue": 75, "green": 25}] * 2
+
+    detached = bluegreen("release", str(path), "--yes", "--detach-at-pause", "--output", "json")
+
+    assert detached.exit_code == 0, detached.output
+    assert json.loads(detached.stdout)["detached"] is True
+    assert world.weights("api") == at_pause and world.weights("web") == at_pause
+
+    promoted = bluegreen("promote", "--release", str(path))
+
+    assert promoted.exit_code == 0, promoted.output
+    assert "SUCCEEDED release release" in promoted.output
+    assert world.weights("api") == ALL_GREEN and world.weights("web") == ALL_GREEN

@@ -801,3 +801,18 @@ def test_a_failed_listener_write_is_undone_at_once_even_when_the_rollback_cannot
 
     assert latest(deployer).state is State.FAILED
     assert world.weights(HTTP) == world.weights(HTTPS) == {BLUE: 100, GREEN: 0}
+
+
+def test_promote_detaching_again_goes_on_to_the_next_pause(
+    make_deployer: MakeDeployer, world: World
+) -> None:
+    steps = [{"weight": 20, "pause": True}, {"weight": 50, "pause": True}, {"weight": 100}]
+    deployer = make_deployer(strategy={"type": "steps", "steps": steps})
+    deployer.deploy(V2, detach_at_pause=True)
+    assert world.weights(HTTP) == {BLUE: 80, GREEN: 20}
+
+    at_next = deployer.promote(detach_at_pause=True)
+
+    assert at_next.outcome == "paused"
+    assert world.weights(HTTP) == world.weights(HTTPS) == {BLUE: 50, GREEN: 50}
+    assert deployer.promote().outcome == "succeeded"
