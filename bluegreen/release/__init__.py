@@ -44,6 +44,7 @@ from bluegreen.release.result import (
 from bluegreen.release.run import Drive, ReleaseEventSink, drive, lock_all, release_all
 from bluegreen.release_record import ReleaseMember, ReleaseRecord, ReleaseState, new_release_id
 from bluegreen.report.release import release_markdown
+from bluegreen.store import Lock
 from bluegreen.store.holder import actor
 from bluegreen.store.releases import latest_release, open_release_store
 from bluegreen.strategies import stages_for
@@ -194,13 +195,7 @@ class Release:
         check_detachable(self.members, detach_at_pause)
         record = self._unfinished("resume")
         locks = lock_all(self.members, self._ids(record))
-        try:
-            recs = self._records(record)
-            drives = self._drives_on(record, recs)
-            self._drive(record, drives, on_event, recs, detach_at_pause=detach_at_pause)
-        finally:
-            kept = release_all(locks)
-        return self._result(record, kept)
+        return self._carry_on(record, locks, on_event, detach_at_pause=detach_at_pause)
 
     def rollback(
         self, reason: str | None = None, *, on_event: ReleaseEventSink | None = None
@@ -224,13 +219,9 @@ class Release:
             locks = lock_all(self.members, self._ids(record))
         except LockHeldError:  # a live process runs it: ask it, wait for it
             return self._ask_and_wait(record, request)
-        try:
-            recs = self._records(record)
-            self._start_rollbacks(recs, request)
-            self._drive(record, self._drives_on(record, recs), on_event, recs)
-        finally:
-            kept = release_all(locks)
-        return self._result(record, kept)
+        return self._carry_on(
+            record, locks, on_event, first=lambda recs: self._start_rollbacks(recs, request)
+        )
 
     def promote(
         self, *, on_event: ReleaseEventSink | None = None, detach_at_pause: bool = False
@@ -250,14 +241,13 @@ class Release:
         except LockHeldError:  # a live process runs it: ask it
             self._ask_to_go_on(record, paused)
             return [m.name for m in paused]
-        try:
-            self._ask_to_go_on(record, paused)
-            recs = self._records(record)
-            drives = self._drives_on(record, recs)
-            self._drive(record, drives, on_event, recs, detach_at_pause=detach_at_pause)
-        finally:
-            kept = release_all(locks)
-        return self._result(record, kept)
+        return self._carry_on(
+            record,
+            locks,
+            on_event,
+            detach_at_pause=detach_at_pause,
+            first=lambda _: self._ask_to_go_on(record, paused),
+        )
 
     def _ask_to_go_on(self, record: ReleaseRecord, paused: list[Member]) -> None:
         for member in paused:
@@ -266,6 +256,26 @@ class Release:
             member.deployer.store.post_request(entry.service_key, entry.deployment_id, request)
 
     # ------------------------------------------------------------------ internals
+
+    def _carry_on(
+        self,
+        record: ReleaseRecord,
+        locks: list[Lock],
+        on_event: ReleaseEventSink | None,
+        *,
+        detach_at_pause: bool = False,
+        first: Callable[[dict[str, DeploymentRecord]], None] = lambda _: None,
+    ) -> ReleaseResult:
+        """Holding every lock: `first` (a rollback or a promote asked for), then every
+        service driven on from its record; the locks released, whatever happens."""
+        try:
+            recs = self._records(record)
+            first(recs)
+            drives = self._drives_on(record, recs)
+            self._drive(record, drives, on_event, recs, detach_at_pause=detach_at_pause)
+        finally:
+            kept = release_all(locks)
+        return self._result(record, kept)
 
     def _member_entry(self, member: Member, rec: DeploymentRecord) -> ReleaseMember:
         return ReleaseMember(
