@@ -12,9 +12,9 @@ from release_world import NEW_IMAGE, ReleaseWorld, release_world
 
 from bluegreen.errors import CleanupIncomplete, DeploymentFailed, LockHeldError, UsageError
 from bluegreen.machine import State
-from bluegreen.record import DeploymentRecord, Event
+from bluegreen.record import DeploymentRecord, Event, Request
 from bluegreen.release import Release
-from bluegreen.release_record import ReleaseState
+from bluegreen.release_record import ReleaseRecord, ReleaseState
 from bluegreen.sandbox import Sandbox
 from bluegreen.sandbox.world import AppModel
 
@@ -262,3 +262,31 @@ def test_services_polling_faster_than_the_account_allows_are_warned_and_still_re
     assert result.state is ReleaseState.SUCCEEDED
     assert any("read about every 0.4s" in w for w in result.warnings)
     assert any("read about every 0.4s" in n.message for n in result.record.events)
+
+
+def test_a_service_whose_poll_fails_as_the_release_commits_goes_forward_with_the_others(
+    world: ReleaseWorld,
+) -> None:
+    # The last service to arrive at the commit wakes the others, whose poll reads requests
+    # and gates before it looks at the commit: what it finds there no longer sends one
+    # service back alone — past the commit every service goes forward.
+    release = world.release()
+    save = release.store.save
+
+    def save_and_ask_back(record: ReleaseRecord) -> None:
+        save(record)
+        if record.state is ReleaseState.COMMITTED:
+            for member in release.members:
+                rec = member.deployer.store.latest(member.service_key)
+                assert rec is not None
+                request = Request(kind="rollback", reason="too late", at=record.updated_at)
+                member.deployer.store.post_request(rec.service_key, rec.id, request)
+
+    release.store.save = save_and_ask_back  # type: ignore[method-assign]
+
+    result = release.run()
+
+    assert result.state is ReleaseState.SUCCEEDED
+    for name in world.stacks:
+        assert result.members[name].record.state is State.SUCCEEDED
+        assert world.weights(name) == [ALL_GREEN, ALL_GREEN]
