@@ -11,7 +11,12 @@ Why turns rather than free threads: runs repeat exactly (a release of 20 service
 virtual time gives the same result every time), the simulated AWS is never entered by two
 threads at once, and the calls to AWS of all the services are naturally paced (one at a
 time from this process). What it costs: a thread that blocks without sleeping on the clock
-(a hook's process, an HTTP smoke request) holds the turn while it does.
+holds the turn while it does — unless it says so with `away` (a hook's process, an HTTP
+smoke request). On the real clock the other threads then take turns meanwhile, so twenty
+services' smoke tests at a stage run side by side, not one after another; back, the
+thread waits for its turn like a sleeper due now (a thread waiting for its own due time
+on the real clock gives way to it). On a virtual clock `away` keeps the turn: what it
+waits for takes no virtual time, and a run repeats exactly.
 
 Ties (two threads due at the same instant) go in the order the bodies were given, so a stage
 reached by every service at the same instant is acted on service by service, in the
@@ -24,9 +29,10 @@ starting the others) sleeps on the base clock directly.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
-from bluegreen.clock import Clock
+from bluegreen.clock import Clock, RealClock
 
 _HELD = -1  # the turn while the threads of run_all gather: nobody's
 
@@ -43,19 +49,44 @@ class TurnClock:
         self._wake: dict[int, float] = {}  # thread → when it wants its turn back
         self._order: dict[int, int] = {}  # thread → its body's place (breaks ties)
         self._running: int | None = None
+        self._away: set[int] = set()  # threads blocked on something else (`away`)
+        self._timed: set[int] = set()  # the holder of the turn waiting for its due time
+        self._real = isinstance(base, RealClock)  # only then may a thread go away
 
     def now(self) -> float:
         return self.base.now()
 
     def sleep(self, seconds: float) -> None:
         me = threading.get_ident()
-        if me not in self._order:
+        if me not in self._order or me in self._away:
             self.base.sleep(seconds)
             return
         with self._lock:
             self._wake[me] = self.base.now() + max(seconds, 0.0)
             self._pass_turn()
             self._wait_for_turn(me)
+
+    @contextmanager
+    def away(self) -> Iterator[None]:
+        """The calling thread blocks on something other than the clock inside: on the real
+        clock the others take turns meanwhile and it waits for its turn once back (it sleeps
+        on the real clock directly while away); on any other clock it keeps its turn."""
+        me = threading.get_ident()
+        if not self._real or me not in self._order or me in self._away:
+            yield
+            return
+        with self._lock:
+            self._away.add(me)
+            self._pass_turn()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._away.discard(me)
+                self._wake[me] = self.base.now()
+                if self._running is None or self._running in self._timed:
+                    self._pass_turn()  # nobody runs (the holder only waits for its time)
+                self._wait_for_turn(me)
 
     def wake_all(self) -> None:
         """Every sleeping thread is due now (the caller keeps its turn until it sleeps)."""
@@ -112,11 +143,24 @@ class TurnClock:
         thread that wakes (so a clock that fails, a sandbox server gone, fails that
         thread's own sleep, and never a thread that was giving its turn away)."""
         turn = self._turn[me]
-        while self._running != me:
-            turn.wait()
-        ahead = self._wake.pop(me) - self.base.now()
-        if ahead > 0:
-            self.base.sleep(ahead)  # every other thread sleeps: time moves (the world ticks)
+        while True:
+            while self._running != me:
+                turn.wait()
+            ahead = self._wake[me] - self.base.now()
+            if ahead <= 0:
+                del self._wake[me]
+                return
+            if not self._real:
+                del self._wake[me]
+                self.base.sleep(ahead)  # every other thread sleeps: time moves (the world ticks)
+                return
+            # Real time passes with the lock let go: a thread back from `away` in the
+            # meantime is due before us and takes the turn (we then wait for it again).
+            self._timed.add(me)
+            try:
+                turn.wait(timeout=ahead)
+            finally:
+                self._timed.discard(me)
 
     def _pass_turn(self) -> None:
         """Give the turn to the thread due first. Called holding the lock, by the thread
@@ -126,3 +170,9 @@ class TurnClock:
             return
         self._running = min(self._wake, key=lambda t: (self._wake[t], self._order[t]))
         self._turn[self._running].notify()
+
+
+def away(clock: Clock) -> AbstractContextManager[None]:
+    """`clock.away()` for a TurnClock (a release's services), nothing for any other clock:
+    wrap a wait that is not on the clock (a hook's process, an HTTP request) in it."""
+    return clock.away() if isinstance(clock, TurnClock) else nullcontext()

@@ -22,6 +22,7 @@ import pytest
 from signal_helpers import signal_once_started
 from structlog.testing import capture_logs
 
+from bluegreen.clock import RealClock
 from bluegreen.engine.interrupts import InterruptFlag
 from bluegreen.errors import AwsError, ConfigError, DeploymentStopped, HookFailed
 from bluegreen.hooks.process import context_environment
@@ -34,6 +35,7 @@ from bluegreen.hooks.runner import (
     HookSpec,
 )
 from bluegreen.redact import Redactor
+from bluegreen.turns import TurnClock
 
 HERE = str(Path(__file__).parent)
 CONTEXT: dict[str, Any] = {
@@ -572,3 +574,20 @@ def test_add_secrets_masks_values_learned_later(tmp_path: Path, runner: HookRunn
     )
     assert result.output == "*** ***"
     assert "db-pass-from-taskdef" in runner.redactor.secret_values
+
+
+def test_the_hooks_of_a_release_run_side_by_side_on_the_real_clock() -> None:
+    """Each service of a release takes turns on one clock; a hook's process is not on the
+    clock, so the others go on while it runs: two half-second hooks take half a second."""
+    turns = TurnClock(RealClock())
+    spec = HookSpec(event=HookEvent.PRE_SHIFT, name="smoke", command=["sleep", "0.5"])
+    results: list[HookResult] = []
+
+    def service() -> None:
+        results.append(HookRunner(Redactor(), clock=turns).run(spec, CONTEXT))
+
+    started = time.monotonic()
+    turns.run_all([service, service], ["api", "web"])
+
+    assert [r.succeeded for r in results] == [True, True]
+    assert time.monotonic() - started < 0.9  # one after the other: a second at least

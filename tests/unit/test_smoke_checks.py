@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
-from bluegreen.clock import VirtualClock
+from bluegreen.clock import RealClock, VirtualClock
 from bluegreen.config import HttpCheckConfig, describe_http_check, parse_config
 from bluegreen.errors import ConfigError
 from bluegreen.smoke import Answer, listener_url, run_check
+from bluegreen.turns import TurnClock
 
 BASE: dict[str, Any] = {
     "service": {"cluster": "prod", "name": "web"},
@@ -261,3 +263,25 @@ def test_a_url_check_goes_to_its_url() -> None:
 def test_a_long_body_is_cut_short_in_the_reason() -> None:
     verdict, _, _ = verdict_of({"count": 1}, Answer(500, "Internal Server Error", "x" * 5000))
     assert "x" * 200 + "…" in verdict.reason and "x" * 201 not in verdict.reason
+
+
+def test_the_smoke_requests_of_a_release_wait_side_by_side_on_the_real_clock() -> None:
+    """A request's wait on its socket is not on the clock: in a release (services taking
+    turns on one clock), the other services go on meanwhile."""
+    turns = TurnClock(RealClock())
+    [check] = checks({"path": "/health", "count": 1})
+
+    def slow_answer(url: str, method: str, headers: dict[str, str], timeout: float) -> Answer:
+        time.sleep(0.4)  # a slow application behind the socket
+        return OK
+
+    verdicts: list[Any] = []
+
+    def service() -> None:
+        verdicts.append(run_check(check, BASE_URL, turns, fetch=slow_answer))
+
+    started = time.monotonic()
+    turns.run_all([service, service], ["api", "web"])
+
+    assert [v.ok for v in verdicts] == [True, True]
+    assert time.monotonic() - started < 0.7  # one after the other: 0.8 s at least

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from bluegreen.clock import VirtualClock
+from bluegreen.clock import RealClock, VirtualClock
 from bluegreen.turns import TurnClock
 
 
@@ -72,3 +74,64 @@ def test_a_thread_not_taking_turns_sleeps_on_the_base_clock() -> None:
     base = VirtualClock(start=0.0)
     TurnClock(base).sleep(3)
     assert base.now() == 3.0
+
+
+def test_on_the_real_clock_others_take_turns_while_one_is_away() -> None:
+    turns = TurnClock(RealClock())
+    seen: list[str] = []
+    back_at: list[float] = []
+
+    def hook() -> None:
+        with turns.away():  # a hook's process: 0.4 s of real time, not on the clock
+            time.sleep(0.4)
+        back_at.append(time.monotonic())
+        seen.append("hook done")
+
+    def poller() -> None:
+        for _ in range(4):
+            seen.append("poll")
+            turns.sleep(0.05)
+
+    started = time.monotonic()
+    turns.run_all([hook, poller], ["hook", "poller"])
+
+    assert seen == ["poll"] * 4 + ["hook done"]  # every poll while the hook ran
+    assert back_at[0] - started < 0.6
+
+
+def test_one_back_from_away_goes_before_a_thread_waiting_for_its_time() -> None:
+    turns = TurnClock(RealClock())
+    seen: list[tuple[str, float]] = []
+    started = time.monotonic()
+
+    def hook() -> None:
+        with turns.away():
+            time.sleep(0.2)
+        seen.append(("hook done", round(time.monotonic() - started, 1)))
+
+    def baker() -> None:
+        turns.sleep(1.5)  # holds the turn, waiting for its time, when the hook comes back
+        seen.append(("baked", round(time.monotonic() - started, 1)))
+
+    turns.run_all([hook, baker], ["hook", "baker"])
+
+    assert seen == [("hook done", 0.2), ("baked", 1.5)]
+
+
+def test_on_a_virtual_clock_away_keeps_the_turn() -> None:
+    turns = TurnClock(VirtualClock(start=0.0))
+    seen: list[str] = []
+
+    def hook() -> None:
+        with turns.away():
+            time.sleep(0.1)  # real time: nobody else runs meanwhile, the run repeats exactly
+            seen.append("hook done")
+
+    def poller() -> None:
+        seen.append("poll")
+        turns.sleep(0.01)
+        seen.append("poll")
+
+    turns.run_all([hook, poller], ["hook", "poller"])
+
+    assert seen == ["hook done", "poll", "poll"]
