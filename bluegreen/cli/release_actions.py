@@ -132,7 +132,7 @@ def rollback(path: Path, reason: str | None, common: Common) -> None:
     sink = _event_sink(common.output)
     run(
         common.output,
-        with_step_summary(lambda: _rolled_back(release_api(path, common), reason, sink)),
+        with_step_summary(lambda: release_api(path, common).rollback(reason, on_event=sink)),
         _show_result(common.output),
     )
 
@@ -183,22 +183,6 @@ def history(path: Path, common: Common) -> None:
         shared.out.print(table)
 
     run(common.output, lambda: release_api(path, common).history(), show)
-
-
-def _rolled_back(
-    release: Release, reason: str | None, sink: Callable[[str, Event], None] | None
-) -> ReleaseResult:
-    """A rollback that put every service back on blue is what was asked: exit 0."""
-    from bluegreen.errors import DeploymentFailed
-    from bluegreen.release_record import ReleaseState
-
-    try:
-        return release.rollback(reason, on_event=sink)
-    except DeploymentFailed as exc:
-        result = getattr(exc, "result", None)
-        if result is not None and result.state is ReleaseState.ROLLED_BACK:
-            return result  # type: ignore[no-any-return]
-        raise
 
 
 def _event_sink(output: Output) -> Callable[[str, Event], None] | None:

@@ -23,7 +23,7 @@ from bluegreen.clock import Clock, RealClock
 from bluegreen.config.release import ReleaseFile, load_release_file
 from bluegreen.deployer.records import start_rollback
 from bluegreen.deployer.result import DeploymentResult, final_weights
-from bluegreen.errors import LockHeldError, UsageError
+from bluegreen.errors import DeploymentFailed, LockHeldError, UsageError
 from bluegreen.machine import State
 from bluegreen.ports import Cloud
 from bluegreen.record import DeploymentRecord, Request
@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 
 # A rollback asked for while another process runs the release: how long to wait for it.
 ANSWER_WAIT_SECONDS = 600.0
+# How a rollback that did what it was asked ends (STOPPED: nothing had changed yet).
+AS_ASKED = (ReleaseState.ROLLED_BACK, ReleaseState.STOPPED)
 
 
 class Release:
@@ -200,8 +202,10 @@ class Release:
     def rollback(
         self, reason: str | None = None, *, on_event: ReleaseEventSink | None = None
     ) -> ReleaseResult:
-        """Every service back on blue. When another process runs the release, it is asked
-        to (each service's record gets the request) and this waits for it to be done."""
+        """Every service back on blue, returned as the release's result (as asked: not an
+        error). When another process runs the release, it is asked to (each service's
+        record gets the request) and this waits for it to be done. A rollback that could
+        not complete raises RollbackFailed (exit 3)."""
         record = self._unfinished("roll back")
         if record.state is ReleaseState.COMMITTED:
             raise UsageError(
@@ -216,12 +220,18 @@ class Release:
             by=actor(),
         )
         try:
-            locks = lock_all(self.members, self._ids(record))
-        except LockHeldError:  # a live process runs it: ask it, wait for it
-            return self._ask_and_wait(record, request)
-        return self._carry_on(
-            record, locks, on_event, first=lambda recs: self._start_rollbacks(recs, request)
-        )
+            try:
+                locks = lock_all(self.members, self._ids(record))
+            except LockHeldError:  # a live process runs it: ask it, wait for it
+                return self._ask_and_wait(record, request)
+            return self._carry_on(
+                record, locks, on_event, first=lambda recs: self._start_rollbacks(recs, request)
+            )
+        except DeploymentFailed as exc:  # rolled back, as asked: blue serves production
+            back = getattr(exc, "result", None)
+            if isinstance(back, ReleaseResult) and back.state in AS_ASKED:
+                return back
+            raise
 
     def promote(
         self, *, on_event: ReleaseEventSink | None = None, detach_at_pause: bool = False

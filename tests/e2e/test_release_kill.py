@@ -257,3 +257,22 @@ def _break_worker(release: ReleaseRun) -> None:
     head, tail = text.split(worker)
     path.write_text(head + worker + tail.replace(NEW_IMAGE, BROKEN, 1))
     assert BROKEN in path.read_text()
+
+
+def test_rollback_from_another_process_while_the_release_runs(
+    server: SandboxServer, stacks: dict[str, SandboxStack], release: ReleaseRun
+) -> None:
+    """On call, from another shell: the running release is asked (each service's record
+    gets the request), puts every service back, and the asking command waits for it."""
+    running = release.start("release", "release.toml", "--yes")
+    deadline = time.monotonic() + WAIT_TIMEOUT
+    while not any(r["green_percent"] > 0 for r in release.records().values()):
+        assert time.monotonic() < deadline and running.poll() is None, release.output(0)
+        time.sleep(0.01)
+
+    code = release.run("rollback", "--release", "release.toml", "--reason", "on call")
+
+    assert code == 0, release.output(1)
+    assert running.wait(PROCESS_TIMEOUT) == 1, release.output(0)  # rolled back, as asked
+    assert_all(server, stacks, "blue", release)
+    assert all(r["reason"].endswith("on call") for r in release.records().values())
