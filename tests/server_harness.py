@@ -110,3 +110,16 @@ def start_bluegreen(server: SandboxServer, config: Path, *args: str) -> subproce
         text=True,
         cwd=config.parent,
     )
+
+
+def read_exports(process: subprocess.Popen[str]) -> dict[str, str]:
+    """What `bluegreen sandbox serve` prints for clients to export: name → value."""
+    assert process.stdout is not None
+    exports: dict[str, str] = {}
+    while "BLUEGREEN_SANDBOX_CLOCK" not in exports:
+        line = process.stdout.readline()
+        assert line, "bluegreen sandbox serve exited before printing its exports"
+        if line.startswith("export "):
+            name, _, value = line.removeprefix("export ").strip().partition("=")
+            exports[name] = value
+    return exports

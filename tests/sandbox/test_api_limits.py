@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from server_harness import child_env
+from server_harness import child_env, read_exports
 from server_harness import client as server_client
 
 from bluegreen import Deployer
@@ -293,7 +293,7 @@ def test_sandbox_serve_takes_the_scale_of_the_limits(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        endpoint = exported_endpoint(process)
+        endpoint = read_exports(process)["AWS_ENDPOINT_URL"]
         elb = boto3.client(
             "elbv2", region_name="us-east-1", endpoint_url=endpoint, config=client_config()
         )
@@ -304,14 +304,6 @@ def test_sandbox_serve_takes_the_scale_of_the_limits(tmp_path: Path) -> None:
         process.terminate()
         process.communicate(timeout=10)
     assert raised.value.response["Error"]["Code"] == "Throttling"
-
-
-def exported_endpoint(process: subprocess.Popen[str]) -> str:
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("export AWS_ENDPOINT_URL="):
-            return line.strip().partition("=")[2]
-    raise AssertionError("bluegreen sandbox serve exited before printing its exports")
 
 
 def test_no_limits_when_the_scale_is_zero() -> None:

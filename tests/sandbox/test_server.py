@@ -29,6 +29,7 @@ from server_harness import (
     SPEED,
     child_env,
     client,
+    read_exports,
     run_bluegreen,
     task_sets,
     weights,
@@ -194,7 +195,7 @@ def test_sandbox_serve_prints_the_exports_and_stops_cleanly_on_a_signal(tmp_path
         text=True,
     )
     try:
-        exports = _read_exports(process)
+        exports = read_exports(process)
         assert config.read_text().count("[[listeners]]") == 2
         remote = RemoteClock(exports["BLUEGREEN_SANDBOX_CLOCK"])
         assert exports["BLUEGREEN_SANDBOX_CLOCK"].startswith(exports["AWS_ENDPOINT_URL"])
@@ -204,15 +205,3 @@ def test_sandbox_serve_prints_the_exports_and_stops_cleanly_on_a_signal(tmp_path
         _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0, stderr
     assert "rehearsal" in stderr
-
-
-def _read_exports(process: subprocess.Popen[str]) -> dict[str, str]:
-    assert process.stdout is not None
-    exports: dict[str, str] = {}
-    while "BLUEGREEN_SANDBOX_CLOCK" not in exports:
-        line = process.stdout.readline()
-        assert line, "bluegreen sandbox serve exited before printing its exports"
-        if line.startswith("export "):
-            name, _, value = line.removeprefix("export ").strip().partition("=")
-            exports[name] = value
-    return exports
