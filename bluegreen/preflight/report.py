@@ -97,16 +97,30 @@ class Findings:
         checked (AWS throttling or failing through every retry): raised as it is."""
         try:
             return fetch(*args, **kwargs)
-        except ConfigError:
-            raise
-        except AwsError as exc:
-            if exc.transient:
+        except BluegreenError as exc:
+            if not about_what_is_read(exc):
                 raise
             self.fail(name, exc.message, exc.hint)
             return None
+
+    def read_or_none(self, fetch: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+        """As `read`, but a failure is no finding: several things read in one request, where
+        the caller then reads each alone with `read`, which names the one that is wrong."""
+        try:
+            return fetch(*args, **kwargs)
         except BluegreenError as exc:
-            self.fail(name, exc.message, exc.hint)
+            if not about_what_is_read(exc):
+                raise
             return None
 
     def report(self) -> Report:
         return Report(tuple(self.checks))
+
+
+def about_what_is_read(exc: BluegreenError) -> bool:
+    """False for an error every other read would repeat (a ConfigError: no credentials, no
+    region, no connection) or that says nothing about what was read (AWS throttling or
+    failing through every retry): those are raised, never made a finding."""
+    if isinstance(exc, ConfigError):
+        return False
+    return not (isinstance(exc, AwsError) and exc.transient)

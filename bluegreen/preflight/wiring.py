@@ -4,11 +4,9 @@ forward to, and the target groups' VPC."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Sequence
 
 from bluegreen.config import DeploymentConfig, route_ref, route_refs
-from bluegreen.errors import AwsError, BluegreenError, ConfigError
 from bluegreen.model import AlarmState, LoadBalancer, Route, Service, TargetGroup
 from bluegreen.ports import Cloud
 from bluegreen.preflight.report import Findings
@@ -19,9 +17,6 @@ from bluegreen.refusals import (
     gateway_refusal,
     listeners_disagree,
 )
-
-K = TypeVar("K")
-V = TypeVar("V")
 
 # -- every resource exists ----------------------------------------------------------------
 
@@ -47,7 +42,7 @@ def target_groups(f: Findings, config: DeploymentConfig, cloud: Cloud) -> dict[s
     read — the one `resolve()` makes after the checks, so through `engine.reads.once` AWS
     is asked once — and each alone only when that fails, to name the one that is wrong."""
     keys = {"blue": config.target_groups.blue, "green": config.target_groups.green}
-    both = together(cloud.elb.target_groups, list(keys.values()))
+    both = f.read_or_none(cloud.elb.target_groups, list(keys.values()))
     found: dict[str, TargetGroup] = {}
     for index, (colour, key) in enumerate(keys.items()):
         groups = [both[index]] if both else f.read("target_group", cloud.elb.target_groups, [key])
@@ -66,7 +61,7 @@ def routes(f: Findings, config: DeploymentConfig, cloud: Cloud) -> tuple[list[Ro
     found)."""
     found = []
     refs = route_refs(config)
-    every = together(cloud.elb.routes, refs)  # one DescribeListeners; alone to name a missing one
+    every = f.read_or_none(cloud.elb.routes, refs)  # one DescribeListeners; alone to name one
     for index, ref in enumerate(refs):
         route = every[index] if every else f.read("listener", cloud.elb.route, ref)
         if route:
@@ -79,22 +74,6 @@ def routes(f: Findings, config: DeploymentConfig, cloud: Cloud) -> tuple[list[Ro
         if test:
             f.passed("test_listener", f"{ref} ({test.protocol} {test.port})")
     return found, test
-
-
-def together(read: Callable[[list[K]], list[V]], keys: list[K]) -> list[V] | None:
-    """`read(keys)` in one request, or None when it fails for one of them (the caller then
-    reads each alone through `Findings.read`, which names what is wrong). Errors that say
-    nothing about the keys (throttling through every retry, no credentials) are raised."""
-    try:
-        return read(keys)
-    except ConfigError:
-        raise
-    except AwsError as exc:
-        if exc.transient:
-            raise
-        return None
-    except BluegreenError:
-        return None
 
 
 def alarms(f: Findings, config: DeploymentConfig, cloud: Cloud) -> None:
