@@ -33,6 +33,7 @@ from bluegreen.deployer.result import (
     answer_to,
     final_weights,
     returned_or_raised,
+    rolled_back_as_asked,
 )
 from bluegreen.engine.cleanup import retire_blue
 from bluegreen.engine.engine import Engine, EventSink
@@ -250,12 +251,8 @@ class Deployer:
                 return self._retry_rollback(rec, request, on_event)
             return self._continue(rec, request, on_event, False)
         except DeploymentFailed as exc:  # rolled back, as asked: blue serves production
-            result = getattr(exc, "result", None)
-            if isinstance(result, DeploymentResult) and result.state in (
-                State.ROLLED_BACK,
-                State.STOPPED,  # it had changed nothing: blue serves, as asked
-            ):
-                return result
+            if (back := rolled_back_as_asked(exc, DeploymentResult)) is not None:
+                return back
             raise
 
     def resume(

@@ -16,7 +16,8 @@ engine left in the record; the caller reads the final weights.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum
+from typing import Any, Protocol, TypeVar
 
 from bluegreen.engine.cleanup import cleanup_message
 from bluegreen.engine.interrupts import Interrupted
@@ -142,3 +143,22 @@ def with_result(error: BluegreenError, result: object) -> BluegreenError:
     """`error`, carrying `result` (a deployment's, or a release's) as `.result`."""
     error.result = result  # type: ignore[attr-defined]
     return error
+
+
+class _Ended(Protocol):
+    @property
+    def state(self) -> Enum: ...
+
+
+R = TypeVar("R", bound=_Ended)
+BACK_AS_ASKED = ("ROLLED_BACK", "STOPPED")  # STOPPED: nothing had changed, blue serves
+
+
+def rolled_back_as_asked(failure: DeploymentFailed, kind: type[R]) -> R | None:
+    """The result (a deployment's, or a release's) `failure` carries when it ended as a
+    rollback that was asked for does — blue serves production — so the rollback returns it
+    rather than raise; None otherwise (the caller raises `failure`)."""
+    result = getattr(failure, "result", None)
+    if isinstance(result, kind) and result.state.value in BACK_AS_ASKED:
+        return result
+    return None

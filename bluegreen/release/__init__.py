@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from bluegreen.clock import Clock, RealClock
 from bluegreen.config.release import ReleaseFile, load_release_file
 from bluegreen.deployer.records import start_rollback
-from bluegreen.deployer.result import DeploymentResult, final_weights
+from bluegreen.deployer.result import DeploymentResult, final_weights, rolled_back_as_asked
 from bluegreen.errors import DeploymentFailed, LockHeldError, UsageError
 from bluegreen.machine import State
 from bluegreen.ports import Cloud
@@ -55,8 +55,6 @@ if TYPE_CHECKING:
 
 # A rollback asked for while another process runs the release: how long to wait for it.
 ANSWER_WAIT_SECONDS = 600.0
-# How a rollback that did what it was asked ends (STOPPED: nothing had changed yet).
-AS_ASKED = (ReleaseState.ROLLED_BACK, ReleaseState.STOPPED)
 
 
 class Release:
@@ -228,8 +226,7 @@ class Release:
                 record, locks, on_event, first=lambda recs: self._start_rollbacks(recs, request)
             )
         except DeploymentFailed as exc:  # rolled back, as asked: blue serves production
-            back = getattr(exc, "result", None)
-            if isinstance(back, ReleaseResult) and back.state in AS_ASKED:
+            if (back := rolled_back_as_asked(exc, ReleaseResult)) is not None:
                 return back
             raise
 
