@@ -127,12 +127,13 @@ class Release:
             updated_at=now,
             started_by=actor(),
         )
+        slow = pacing_warning(self.members)
         recs = {m.name: m.deployer.new_record() for m in self.members}
         locks = lock_all(self.members, {n: r.id for n, r in recs.items()}, refuse_in_flight=True)
         try:
             record.members = [self._member_entry(m, recs[m.name]) for m in self.members]
             record.note(now, f"release of {', '.join(m.name for m in self.members)}")
-            if slow := pacing_warning(self.members):
+            if slow:
                 record.note(now, slow)
             self.store.save(record)
             for member in self.members:
@@ -144,7 +145,6 @@ class Release:
             self._drive(record, drives, on_event, detach_at_pause=detach_at_pause)
         finally:
             kept = release_all(locks)
-        slow = pacing_warning(self.members)
         return self._result(record, kept + ([slow] if slow else []))
 
     def plan(self) -> ReleasePlan:
