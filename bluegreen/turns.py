@@ -50,7 +50,9 @@ class TurnClock:
         self._order: dict[int, int] = {}  # thread → its body's place (breaks ties)
         self._running: int | None = None
         self._away: set[int] = set()  # threads blocked on something else (`away`)
-        self._timed: set[int] = set()  # the holder of the turn waiting for its due time
+        # threads the turn came to, waiting on the real clock for their due time (one may
+        # have lost the turn meanwhile to a thread back from `away`: hence a set)
+        self._timed: set[int] = set()
         self._real = isinstance(base, RealClock)  # only then may a thread go away
 
     def now(self) -> float:
