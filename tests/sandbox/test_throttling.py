@@ -149,9 +149,14 @@ def test_a_rollback_under_throttling_ends_rolled_back_on_blue(
     make: Callable[..., Any], sandbox: Sandbox, stack: SandboxStack
 ) -> None:
     sandbox.apps[V2] = AppModel(crashes_after=120)  # healthy first, then crashes while baking
+    # Round 1 stops at DescribeListeners (its reads' retries: seconds), round 2 comes 30 s
+    # later and ModifyListener is throttled through a change's 60 s of tries (ending some
+    # 96-113 s in, as the back-off's jitter falls), round 3 comes 60 s after that (≥ 156 s).
+    # 130 s lies between the two whatever the jitter: at 100 s, round 2's tries sometimes
+    # outlasted the window and succeeded, and the test failed by chance.
     windows = Windows(
         sandbox,
-        ("entered ROLLING_BACK", "ModifyListener", 100),  # past a change's 60 s of tries
+        ("entered ROLLING_BACK", "ModifyListener", 130),
         ("entered ROLLING_BACK", "DescribeListeners", 20),
     )
     deployer = make(strategy={"type": "steps", "steps": STEPS})
